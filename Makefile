@@ -1,0 +1,43 @@
+# The two commands of the README: `make run` (install + serve) and `make test` (install + test).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+REFERENCE_VERSION := 2.26.2
+
+.PHONY: run test install install-test schema coverage lint bench clean
+
+run: install
+	$(BIN)/mockcvat serve
+
+test: install-test
+	$(BIN)/ruff check mockcvat tests bench
+	$(BIN)/mockcvat schema check
+	$(BIN)/python -m pytest
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+# Regenerate the committed schema and the coverage checklist after changing operations.
+schema: install
+	$(BIN)/mockcvat schema dump --cvat-version $(REFERENCE_VERSION) -o openapi/mockcvat-$(REFERENCE_VERSION).yml
+	$(BIN)/mockcvat schema coverage -o COVERAGE.md
+
+lint: install-test
+	$(BIN)/ruff check mockcvat tests bench
+
+bench: install-test
+	$(BIN)/python bench/foundation.py
+
+clean:
+	rm -rf $(VENV) .mockcvat .pytest_cache

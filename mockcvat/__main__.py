@@ -1,0 +1,3 @@
+from mockcvat.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,89 @@
+"""``create_app``: build one fake CVAT (its own state, routes and schema) per call."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import lru_cache
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Match
+from starlette.types import Scope
+
+from mockcvat import compat, errors
+from mockcvat.api import endpoint
+from mockcvat.routes import control, operations
+from mockcvat.server import MockCVAT
+from mockcvat.settings import Settings, from_env
+
+
+def create_app(settings: Settings | None = None, *, mock: MockCVAT | None = None) -> FastAPI:
+    settings = settings or from_env()
+    mock = mock or MockCVAT(settings)
+    app = FastAPI(
+        title="mockcvat", openapi_url=None, docs_url=None, redoc_url=None
+    )
+    app.state.mock = mock
+    app.router.redirect_slashes = False  # CVAT's paths are exact; see _append_slash
+    errors.install_handlers(app)
+    app.add_exception_handler(404, _not_found)
+    emulated = compat.Compat(settings.cvat_version)
+    mounted = [op for op in operations() if op.exists_in(emulated.version)]
+    for op in mounted:
+        app.router.add_route(op.path, endpoint(op, mock), methods=[op.method],
+                             name=op.operation_id)
+    mock.operations = mounted
+    app.router.add_route("/api/docs", _swagger_ui, methods=["GET"], include_in_schema=False)
+    app.router.add_route("/api/docs/", _swagger_ui, methods=["GET"], include_in_schema=False)
+    app.router.add_route("/static/logo.svg", _logo, methods=["GET"], include_in_schema=False)
+    app.include_router(control.router(mock))
+    return app
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    """Django's APPEND_SLASH: a path that only exists with a trailing slash gets a 301."""
+    path = request.url.path
+    if not path.endswith("/") and _routes_match(request.app.routes, request.scope, path + "/"):
+        target = path + "/" + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(target, status_code=301)
+    return HTMLResponse(errors.DJANGO_NOT_FOUND_PAGE, status_code=404)
+
+
+def _routes_match(routes: Iterable[Any], scope: Scope, path: str) -> bool:
+    probe = dict(scope, path=path)
+    return any(route.matches(probe)[0] != Match.NONE for route in routes)
+
+
+LOGO = (
+    '<svg xmlns="http://www.w3.org/2000/svg" width="120" height="32" viewBox="0 0 120 32">'
+    '<text x="0" y="24" font-family="sans-serif" font-size="24">mockcvat</text></svg>'
+)
+
+
+async def _logo(request: Request) -> Response:
+    return Response(LOGO, media_type="image/svg+xml")
+
+
+async def _swagger_ui(request: Request) -> Response:
+    from fastapi.openapi.docs import get_swagger_ui_html
+
+    return get_swagger_ui_html(openapi_url="/api/schema/?scheme=json", title="CVAT REST API")
+
+
+@lru_cache(maxsize=8)
+def schema_document(version: str) -> dict[str, Any]:
+    """The OpenAPI document of an emulated CVAT version (shared: do not mutate)."""
+    from mockcvat.openapi import build_schema
+
+    return build_schema(operations(), version)
+
+
+@lru_cache(maxsize=8)
+def schema_yaml(version: str) -> str:
+    """The same document as YAML (what ``mockcvat schema dump`` writes)."""
+    import yaml
+
+    return yaml.safe_dump(schema_document(version), sort_keys=False, allow_unicode=True,
+                          width=100)

@@ -1,0 +1,133 @@
+"""The ``mockcvat`` command: ``serve`` and ``schema {dump,diff,check}``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from mockcvat.settings import OPTIONS, Settings, env_name, from_env
+
+REFERENCE_SCHEMA = Path("openapi/cvat-openapi-2.26.2.yml")
+REFERENCE_VERSION = "2.26.2"
+
+
+def _serve_parser(sub: argparse._SubParsersAction) -> None:
+    serve = sub.add_parser(
+        "serve",
+        help="run a fake CVAT server",
+        description="Run a fake CVAT server. Every option can also be set with the "
+        "environment variable shown in brackets.",
+    )
+    defaults = Settings()
+    for name, text in OPTIONS.items():
+        default = getattr(defaults, name)
+        serve.add_argument(
+            "--" + name.replace("_", "-"),
+            dest=name,
+            default=None,
+            help=f"{text} [{env_name(name)}] (default: {default})",
+        )
+
+
+def _schema_parser(sub: argparse._SubParsersAction) -> None:
+    schema = sub.add_parser("schema", help="this server's OpenAPI schema and its diff with CVAT's")
+    actions = schema.add_subparsers(dest="action", required=True)
+    dump = actions.add_parser("dump", help="print the schema (YAML) of an emulated version")
+    dump.add_argument("--cvat-version", default=REFERENCE_VERSION)
+    dump.add_argument("--output", "-o", help="write to this file instead of stdout")
+    diff = actions.add_parser("diff", help="diff our schema against the real CVAT schema")
+    diff.add_argument("--reference", default=str(REFERENCE_SCHEMA),
+                      help="the real schema (default: %(default)s)")
+    diff.add_argument("--cvat-version", default=REFERENCE_VERSION)
+    diff.add_argument("--brief", action="store_true", help="list operations only")
+    coverage = actions.add_parser(
+        "coverage", help="the checklist of CVAT's operations mockcvat implements (COVERAGE.md)"
+    )
+    coverage.add_argument("--reference", default=str(REFERENCE_SCHEMA))
+    coverage.add_argument("--output", "-o", help="write to this file instead of stdout")
+    check = actions.add_parser(
+        "check", help="fail if the committed schema or COVERAGE.md is stale"
+    )
+    check.add_argument("--schema", default=f"openapi/mockcvat-{REFERENCE_VERSION}.yml")
+    check.add_argument("--coverage", default="COVERAGE.md")
+    check.add_argument("--reference", default=str(REFERENCE_SCHEMA))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="mockcvat", description="A stateful fake of the CVAT server, for tests."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    _serve_parser(sub)
+    _schema_parser(sub)
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        return serve(args)
+    return schema(args)
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from mockcvat.app import create_app
+
+    settings = from_env(**{name: getattr(args, name) for name in OPTIONS})
+    app = create_app(settings)
+    print(
+        f"mockcvat: CVAT {settings.cvat_version} on http://{settings.host}:{settings.port} "
+        f"(admin: {settings.admin}, data: {settings.data_dir})",
+        flush=True,
+    )
+    try:
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning",
+                    access_log=False)
+    finally:
+        app.state.mock.close()
+    return 0
+
+
+def schema(args: argparse.Namespace) -> int:
+    from mockcvat import schema_diff
+    from mockcvat.app import schema_document, schema_yaml
+
+    if args.action == "dump":
+        _write(schema_yaml(args.cvat_version), args.output)
+        return 0
+    if args.action == "diff":
+        results = schema_diff.diff(schema_document(args.cvat_version),
+                                   schema_diff.load(args.reference))
+        print(schema_diff.report(results, verbose=not args.brief))
+        return 0
+    if args.action == "coverage":
+        _write(_coverage(args.reference), args.output)
+        return 0
+    stale = []
+    for path, current in ((Path(args.schema), schema_yaml(REFERENCE_VERSION)),
+                          (Path(args.coverage), _coverage(args.reference))):
+        if not path.exists() or path.read_text() != current:
+            stale.append(str(path))
+    if stale:
+        print(f"stale: {', '.join(stale)}; run `make schema` and commit", file=sys.stderr)
+        return 1
+    print("the committed schema and COVERAGE.md are up to date")
+    return 0
+
+
+def _coverage(reference: str) -> str:
+    from mockcvat import schema_diff
+    from mockcvat.app import schema_document
+
+    results = schema_diff.diff(schema_document(REFERENCE_VERSION), schema_diff.load(reference))
+    return schema_diff.coverage(results, REFERENCE_VERSION)
+
+
+def _write(text: str, output: str | None) -> None:
+    if output:
+        Path(output).write_text(text)
+    else:
+        sys.stdout.write(text)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

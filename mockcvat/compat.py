@@ -1,0 +1,107 @@
+"""Server-version emulation: the facts that differ between CVAT releases, in one place.
+
+The emulated version (``--cvat-version``) decides which operations exist (``Operation.since``/
+``until``), which serializer fields are present (``Field(since=...)``), and the few payloads
+that changed shape. The current request's version is held in a context variable, set by the
+operation endpoint and by the schema builder, so serializers can consult it without threading
+it through every call.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from mockcvat.settings import DEFAULT_CVAT_VERSION, parse_version
+
+if TYPE_CHECKING:
+    from mockcvat.api import Operation
+
+# First releases with a behaviour (see docs/versions.md for the sources).
+ABOUT_LOGO_SUBTITLE = "2.30.0"  # About gains logo_url and subtitle
+NO_SIGNATURE_AUTH = "2.47.0"  # ?sign= URLs and /api/auth/signing removed
+ACCESS_TOKENS = "2.48.0"  # personal access tokens, Authorization: Bearer
+SHORT_PLUGINS = "2.59.0"  # Plugins reduced to {"ANALYTICS", "MODELS"}
+
+_current: contextvars.ContextVar[Compat] = contextvars.ContextVar("mockcvat_compat")
+
+
+class Compat:
+    def __init__(self, version: str) -> None:
+        self.version_text = version
+        self.version = parse_version(version)
+
+    def has(self, since: str | None = None, until: str | None = None) -> bool:
+        if since and self.version < parse_version(since):
+            return False
+        if until and self.version >= parse_version(until):
+            return False
+        return True
+
+    # --- security ---------------------------------------------------------------------
+    def security_schemes(self) -> dict[str, Any]:
+        schemes: dict[str, Any] = {
+            "basicAuth": {"type": "http", "scheme": "basic"},
+            "csrfAuth": {
+                "type": "apiKey",
+                "in": "cookie",
+                "name": "csrftoken",
+                "description": "Can be sent as a cookie or as the X-CSRFTOKEN header",
+            },
+            "sessionAuth": {"type": "apiKey", "in": "cookie", "name": "sessionid"},
+            "tokenAuth": {
+                "type": "apiKey",
+                "in": "header",
+                "name": "Authorization",
+                "description": "Legacy API key: 'Authorization: Token <key>' "
+                "(the key returned by /api/auth/login)",
+                "x-token-prefix": "Token",
+            },
+        }
+        if self.has(until=NO_SIGNATURE_AUTH):
+            schemes["signatureAuth"] = {
+                "type": "apiKey",
+                "in": "query",
+                "name": "sign",
+                "description": "Can be used to share URLs to private links",
+            }
+        if self.has(since=ACCESS_TOKENS):
+            schemes["accessTokenAuth"] = {"type": "http", "scheme": "bearer"}
+            schemes["csrfHeaderAuth"] = {
+                "type": "apiKey",
+                "in": "header",
+                "name": "X-CSRFToken",
+            }
+        return dict(sorted(schemes.items()))
+
+    def security(self, *, public: bool, operation: Operation) -> list[dict[str, Any]]:
+        if operation.operation_id == "auth_retrieve_rules":
+            return [{}]
+        items: list[dict[str, Any]] = [{"sessionAuth": [], "csrfAuth": [], "tokenAuth": []}]
+        if self.has(since=ACCESS_TOKENS):
+            items[0]["csrfHeaderAuth"] = []
+            items.insert(0, {"accessTokenAuth": []})
+        if self.has(until=NO_SIGNATURE_AUTH):
+            items.append({"signatureAuth": []})
+        items.append({"basicAuth": []})
+        if public:
+            items.append({})
+        return items
+
+
+def current() -> Compat:
+    try:
+        return _current.get()
+    except LookupError:
+        return Compat(DEFAULT_CVAT_VERSION)
+
+
+@contextmanager
+def emulating(compat_: Compat) -> Iterator[Compat]:
+    token = _current.set(compat_)
+    try:
+        yield compat_
+    finally:
+        _current.reset(token)

@@ -1,0 +1,161 @@
+"""Errors raised by services and rendered once, in Django REST Framework's shapes.
+
+Services raise these; ``install_handlers`` turns them into responses. Nothing else in the
+code base builds an error body, so every error a client sees has the same shape as CVAT's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+
+class APIError(Exception):
+    """An error with an HTTP status and a DRF-style body."""
+
+    status_code = 500
+    default_detail: Any = "A server error occurred."
+
+    def __init__(self, detail: Any = None, *, headers: dict[str, str] | None = None) -> None:
+        self.detail = self.default_detail if detail is None else detail
+        self.headers = headers or {}
+        super().__init__(str(self.detail))
+
+    def body(self) -> Any:
+        # DRF wraps a plain-string detail in {"detail": ...}; lists and dicts go out as they are
+        if isinstance(self.detail, str):
+            return {"detail": self.detail}
+        return self.detail
+
+
+class ValidationFailed(APIError):
+    """400. ``detail`` is a list of messages or a mapping field -> messages, as in DRF."""
+
+    status_code = 400
+    default_detail = ["Invalid input."]
+
+    def __init__(self, detail: Any = None, **kwargs: Any) -> None:
+        if isinstance(detail, str):  # DRF's ValidationError("msg") renders as ["msg"]
+            detail = [detail]
+        super().__init__(detail, **kwargs)
+
+
+class BadRequestBody(APIError):
+    """400 whose body is the detail itself (CVAT views that answer ``Response("...", 400)``)."""
+
+    status_code = 400
+
+    def body(self) -> Any:
+        return self.detail
+
+
+class ParseError(APIError):
+    status_code = 400
+    default_detail = "Malformed request."
+
+
+class _Unauthorized(APIError):
+    """401s carry the first authenticator's challenge (CVAT's first is Token auth)."""
+
+    status_code = 401
+
+    def __init__(self, detail: Any = None, *, challenge: str = "Token") -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": challenge})
+
+
+class NotAuthenticated(_Unauthorized):
+    default_detail = "Authentication credentials were not provided."
+
+
+class AuthenticationFailed(_Unauthorized):
+    default_detail = "Incorrect authentication credentials."
+
+
+class PermissionDenied(APIError):
+    status_code = 403
+    default_detail = "You do not have permission to perform this action."
+
+
+class NotFound(APIError):
+    status_code = 404
+    default_detail = "Not found."
+
+
+class MethodNotAllowed(APIError):
+    status_code = 405
+
+    def __init__(self, method: str) -> None:
+        super().__init__(f'Method "{method}" not allowed.')
+
+
+class NotAcceptable(APIError):
+    status_code = 406
+    default_detail = "Could not satisfy the request Accept header."
+
+
+class Conflict(APIError):
+    status_code = 409
+    default_detail = "Conflict."
+
+
+class UnsupportedMediaType(APIError):
+    status_code = 415
+
+    def __init__(self, media_type: str) -> None:
+        super().__init__(f'Unsupported media type "{media_type}" in request.')
+
+
+class NotImplementedByMock(APIError):
+    """An operation mockcvat cannot do honestly yet; listed in the README."""
+
+    status_code = 501
+    default_detail = "This operation is not implemented by mockcvat."
+
+
+# Django's page for a URL that matches no route (DEBUG off): HTML, not JSON.
+DJANGO_NOT_FOUND_PAGE = (
+    '\n<!doctype html>\n<html lang="en">\n<head>\n  <title>Not Found</title>\n</head>\n'
+    "<body>\n  <h1>Not Found</h1><p>The requested resource was not found on this server.</p>\n"
+    "</body>\n</html>\n"
+)
+
+
+def render(exc: APIError) -> Response:
+    from mockcvat.http import CvatJSONResponse
+
+    return CvatJSONResponse(exc.body(), status_code=exc.status_code, headers=exc.headers)
+
+
+def install_handlers(app: FastAPI) -> None:
+    async def api_error(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, APIError)
+        return render(exc)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 405:
+            return render(MethodNotAllowed(request.method))
+        return render(APIError(str(exc.detail)) if exc.status_code >= 500 else _generic(exc))
+
+    async def request_validation(_: Request, exc: Exception) -> Response:
+        # Routes parse their own input; this only guards against a FastAPI-level slip.
+        return render(ValidationFailed([str(exc)]))
+
+    async def unexpected(_: Request, exc: Exception) -> Response:
+        # Never a stack trace in a body; the log keeps it.
+        return render(APIError())
+
+    app.add_exception_handler(APIError, api_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, request_validation)
+    app.add_exception_handler(Exception, unexpected)
+
+
+def _generic(exc: StarletteHTTPException) -> APIError:
+    error = APIError(str(exc.detail))
+    error.status_code = exc.status_code
+    return error

@@ -1,0 +1,295 @@
+"""The one list engine: pagination, sorting, search, simple filters and JSON Logic, in SQL.
+
+Behaviour follows CVAT's stack for list views (``cvat/apps/engine/filters.py``,
+``cvat/apps/engine/pagination.py`` and DRF's ``PageNumberPagination``/``SearchFilter``/
+``OrderingFilter``):
+
+* ``page_size``: a positive integer, or ``all``; anything else means the default (10);
+  there is no upper bound.
+* ``page``: 1-based, or ``last``; anything invalid or out of range is 404 ``Invalid page.``
+  (page 1 of an empty list is valid).
+* ``sort``: comma-separated fields, ``-`` for descending; unknown fields are ignored, and
+  with none left the endpoint's default ordering applies.
+* ``search``: terms split on whitespace and commas; every term must occur, case-insensitively,
+  in at least one search field.
+* simple filters: ``?field=value`` equality for the declared fields; empty values are ignored.
+* ``filter``: JSON Logic (see ``mockcvat.jsonlogic``).
+
+Each endpoint declares a ``Listing`` once; it drives both the SQL and the OpenAPI parameters.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from mockcvat import jsonlogic
+from mockcvat.errors import NotFound, ValidationFailed
+from mockcvat.jsonlogic import FilterField
+
+DEFAULT_PAGE_SIZE = 10
+_TRUE = {"true", "1", "True"}
+_FALSE = {"false", "0", "False"}
+
+
+@dataclass(frozen=True)
+class Listing:
+    """What one list endpoint may filter, search and sort by (CVAT's view attributes)."""
+
+    fields: Mapping[str, FilterField]  # every name below, bound to its SQL expression
+    filter_fields: Sequence[str]
+    search_fields: Sequence[str] = ()
+    ordering_fields: Sequence[str] = ()
+    simple_filters: Sequence[str] = ()
+    default_ordering: Sequence[str] = ("-id",)
+    simple_filter_choices: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    org_scoped: bool = True  # takes X-Organization / org / org_id
+
+    # --- OpenAPI ---------------------------------------------------------------------
+    def parameters(self) -> list[dict[str, Any]]:
+        """The query parameters CVAT's schema lists for this endpoint."""
+        params: list[dict[str, Any]] = []
+        if self.org_scoped:
+            params += ORG_PARAMETERS
+        if self.filter_fields:
+            params.append(
+                _query(
+                    "filter",
+                    "JSON Logic filter (https://jsonlogic.com/) over the fields "
+                    f"{list(self.filter_fields)}; "
+                    'e.g. {"and":[{"==":[{"var":"id"},1]}]}.',
+                )
+            )
+        for name in self.simple_filters:
+            schema: dict[str, Any] = {"type": _SIMPLE_TYPES[self.fields[name].type]}
+            if name in self.simple_filter_choices:
+                schema["enum"] = list(self.simple_filter_choices[name])
+            params.append(
+                {
+                    "name": name,
+                    "in": "query",
+                    "description": f"Equality filter on {name}",
+                    "schema": schema,
+                }
+            )
+        params.append(_query("page", "1-based page number, or 'last'", "integer"))
+        params.append(_query("page_size", "Results per page, or 'all'", "integer"))
+        if self.search_fields:
+            params.append(
+                _query("search", f"Search terms over the fields {tuple(self.search_fields)}")
+            )
+        if self.ordering_fields:
+            params.append(
+                _query(
+                    "sort",
+                    "Comma-separated fields to sort by, '-' for descending; one of "
+                    f"{list(self.ordering_fields)}",
+                )
+            )
+        return sorted(params, key=lambda p: p["name"])
+
+    # --- SQL ---------------------------------------------------------------------------
+    def apply_filters(self, query: Select[Any], params: Mapping[str, str]) -> Select[Any]:
+        for name in self.simple_filters:
+            raw = params.get(name)
+            if raw in (None, ""):
+                continue
+            condition = self._simple_condition(name, raw)
+            if condition is not None:
+                query = query.where(condition)
+        raw_filter = params.get("filter")
+        if raw_filter:
+            rules = jsonlogic.parse(raw_filter)
+            allowed = {name: self.fields[name] for name in self.filter_fields}
+            query = query.where(jsonlogic.compile_filter(rules, allowed))
+        terms = search_terms(params.get("search", ""))
+        if terms and self.search_fields:
+            columns = [self.fields[name].expr for name in self.search_fields]
+            for term in terms:
+                query = query.where(or_(*(c.icontains(term, autoescape=True) for c in columns)))
+        return query
+
+    def _simple_condition(self, name: str, raw: str) -> Any:
+        spec = self.fields[name]
+        if spec.type == "bool":
+            # django-filter's NullBooleanField: unrecognised values mean "no filter"
+            if raw in _TRUE:
+                return spec.expr.is_(True)
+            if raw in _FALSE:
+                return spec.expr.is_(False)
+            return None
+        if spec.type == "int":
+            try:
+                return spec.expr == int(raw.strip())
+            except ValueError:
+                raise ValidationFailed({name: ["Enter a number."]}) from None
+        choices = self.simple_filter_choices.get(name)
+        if choices is not None and raw not in choices:
+            raise ValidationFailed(
+                {name: [f"Select a valid choice. {raw} is not one of the available choices."]}
+            )
+        return spec.expr == raw
+
+    def ordering(self, params: Mapping[str, str]) -> list[Any]:
+        terms = []
+        for term in (params.get("sort") or "").split(","):
+            term = term.strip()
+            if term.lstrip("-") in self.ordering_fields:
+                terms.append(term)
+        clauses = []
+        for term in terms or list(self.default_ordering):
+            expr = self.fields[term.lstrip("-")].expr
+            # PostgreSQL puts NULLs last ascending and first descending; SQLite does not
+            clauses.append(
+                expr.desc().nulls_first() if term.startswith("-") else expr.asc().nulls_last()
+            )
+        return clauses
+
+
+ORG_PARAMETERS: list[dict[str, Any]] = [
+    {
+        "name": "X-Organization",
+        "in": "header",
+        "description": "Organization unique slug",
+        "schema": {"type": "string"},
+    },
+    {
+        "name": "org",
+        "in": "query",
+        "description": "Organization unique slug",
+        "schema": {"type": "string"},
+    },
+    {
+        "name": "org_id",
+        "in": "query",
+        "description": "Organization identifier",
+        "schema": {"type": "integer"},
+    },
+]
+
+_SIMPLE_TYPES = {"str": "string", "int": "integer", "bool": "boolean", "float": "number",
+                 "datetime": "string"}
+
+
+def _query(name: str, description: str, type_: str = "string") -> dict[str, Any]:
+    return {
+        "name": name,
+        "required": False,
+        "in": "query",
+        "description": description,
+        "schema": {"type": type_},
+    }
+
+
+_SMART_SPLIT = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|[^\s,]+')
+
+
+def search_terms(value: str) -> list[str]:
+    """DRF's search term splitting: whitespace and commas separate, quotes group."""
+    value = value.replace("\x00", "")
+    terms = []
+    for token in _SMART_SPLIT.findall(value):
+        if len(token) >= 2 and token[0] == token[-1] and token[0] in "\"'":
+            token = token[1:-1]
+        if token:
+            terms.append(token)
+    return terms
+
+
+# --- pagination ------------------------------------------------------------------------
+@dataclass
+class Page:
+    count: int
+    rows: list[Any]
+    next: str | None
+    previous: str | None
+
+    def body(self, results: list[Any]) -> dict[str, Any]:
+        return {"count": self.count, "next": self.next, "previous": self.previous,
+                "results": results}
+
+
+def page_size_of(params: Mapping[str, str]) -> int | None:
+    """CVAT's ``CustomPagination.get_page_size``; ``None`` means "all"."""
+    raw = params.get("page_size")
+    if raw == "all":
+        return None
+    try:
+        size = int(raw) if raw is not None else 0
+    except ValueError:
+        size = 0
+    # no upper bound in CVAT; clamp only to what SQL LIMIT can carry
+    return min(size, sys.maxsize) if size > 0 else DEFAULT_PAGE_SIZE
+
+
+def paginate(
+    session: Session,
+    query: Select[Any],
+    listing: Listing,
+    params: Mapping[str, str],
+    url: str,
+    *,
+    pk: Any = None,
+) -> Page:
+    """Filter, count, sort and cut one page of ``query`` as CVAT's list views do."""
+    query = listing.apply_filters(query, params)
+    count = session.execute(
+        select(func.count()).select_from(query.order_by(None).subquery())
+    ).scalar_one()
+    size = page_size_of(params)
+    pages = 1 if size is None else max(1, -(-count // size))
+    number = _page_number(params.get("page"), pages)
+    ordered = query.order_by(*listing.ordering(params))
+    if pk is not None:
+        ordered = ordered.order_by(pk)  # deterministic ties
+    if size is not None:
+        ordered = ordered.limit(size).offset((number - 1) * size)
+    rows = list(session.execute(ordered).all())
+    return Page(
+        count=count,
+        rows=rows,
+        next=_with_page(url, number + 1) if number < pages else None,
+        previous=(None if number == 1 else _with_page(url, number - 1)),
+    )
+
+
+def _page_number(raw: str | None, pages: int) -> int:
+    if not raw:
+        return 1
+    if raw == "last":
+        return pages
+    try:
+        number = int(raw)
+    except ValueError:
+        number = 0
+    if number < 1 or number > pages:
+        raise NotFound("Invalid page.")
+    return number
+
+
+def _with_page(url: str, number: int) -> str:
+    """DRF's replace_query_param/remove_query_param: sorted query, page 1 drops ``page``."""
+    scheme, netloc, path, query, fragment = urlsplit(url)
+    items: dict[str, list[str]] = {}
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        items.setdefault(key, []).append(value)
+    if number == 1:
+        items.pop("page", None)
+    else:
+        items["page"] = [str(number)]
+    query = urlencode(sorted(items.items()), doseq=True)
+    return urlunsplit((scheme, netloc, path, query, fragment))
+
+
+def conditions(*parts: Any) -> Any:
+    """AND of the non-None parts (for visibility filters built piecewise)."""
+    present = [p for p in parts if p is not None]
+    return and_(*present) if present else None
+

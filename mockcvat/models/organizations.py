@@ -1,0 +1,41 @@
+"""Organizations and memberships: the tables the org context and the policy read.
+
+Their endpoints belong to the organizations issue; the tables exist now because every
+list endpoint already resolves ``X-Organization`` / ``org`` / ``org_id``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlmodel import JSON, Column, Field, SQLModel
+
+from mockcvat.models.users import utcnow
+
+
+class Organization(SQLModel, table=True):
+    __tablename__ = "organizations_organization"
+
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=16, unique=True, index=True)
+    name: str = Field(default="", max_length=64)
+    description: str = ""
+    contact: dict = Field(default_factory=dict, sa_column=Column(JSON))
+    owner_id: int | None = Field(default=None, foreign_key="auth_user.id", ondelete="SET NULL")
+    created_date: dt.datetime = Field(default_factory=utcnow)
+    updated_date: dt.datetime = Field(default_factory=utcnow)
+
+
+class Membership(SQLModel, table=True):
+    __tablename__ = "organizations_membership"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int | None = Field(
+        default=None, foreign_key="auth_user.id", index=True, ondelete="CASCADE"
+    )
+    organization_id: int = Field(
+        foreign_key="organizations_organization.id", index=True, ondelete="CASCADE"
+    )
+    is_active: bool = False
+    joined_date: dt.datetime | None = None
+    role: str = Field(max_length=16)  # owner, maintainer, supervisor, worker

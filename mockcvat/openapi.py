@@ -1,0 +1,163 @@
+"""This server's OpenAPI document, generated from the operation table and the serializers.
+
+The shape follows drf-spectacular's output for CVAT (OpenAPI 3.0.3, components split into
+``X``/``XRequest``/``PatchedXRequest``, ``Paginated<X>List`` envelopes, enum components), so
+the document can be diffed operation by operation against the real CVAT schema
+(``mockcvat.schema_diff``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from mockcvat import compat
+from mockcvat.api import Body, Operation, Reply
+from mockcvat.schemas.fields import ChoiceField, ListField, NestedField, Serializer
+
+_PATH_PARAM = re.compile(r"{(\w+)(?::(\w+))?}")
+_KEY_ORDER = ("operationId", "description", "summary", "parameters", "tags", "requestBody",
+              "security", "responses")
+
+
+def build_schema(operations: Iterable[Operation], version: str) -> dict[str, Any]:
+    emulated = compat.Compat(version)
+    builder = _Builder(emulated)
+    with compat.emulating(emulated):
+        for op in operations:
+            if op.exists_in(emulated.version):
+                builder.add(op)
+    return builder.document(version)
+
+
+class _Builder:
+    def __init__(self, compat_: compat.Compat) -> None:
+        self.compat = compat_
+        self.paths: dict[str, dict[str, Any]] = {}
+        self.components: dict[str, Any] = {}
+
+    def document(self, version: str) -> dict[str, Any]:
+        return {
+            "openapi": "3.0.3",
+            "info": {
+                "title": "CVAT REST API",
+                "version": version,
+                "description": "REST API for Computer Vision Annotation Tool (CVAT), "
+                "as emulated by mockcvat",
+                "license": {"name": "MIT License",
+                            "url": "https://en.wikipedia.org/wiki/MIT_License"},
+            },
+            "paths": {p: self.paths[p] for p in sorted(self.paths)},
+            "components": {
+                "schemas": {k: self.components[k] for k in sorted(self.components)},
+                "securitySchemes": self.compat.security_schemes(),
+            },
+        }
+
+    def add(self, op: Operation) -> None:
+        item: dict[str, Any] = {"operationId": op.operation_id}
+        if op.summary:
+            item["summary"] = op.summary
+        params = self.path_parameters(op) + list(op.parameters)
+        if params:
+            item["parameters"] = params
+        item["tags"] = [op.tag]
+        if op.body is not None:
+            item["requestBody"] = self.request_body(op.body)
+        public = op.public if op.schema_public is None else op.schema_public
+        item["security"] = self.compat.security(public=public, operation=op)
+        item["responses"] = {
+            str(status): self.response(reply) for status, reply in sorted(op.responses.items())
+        }
+        ordered = {k: item[k] for k in _KEY_ORDER if k in item}
+        self.paths.setdefault(op.schema_path, {})[op.method.lower()] = ordered
+
+    @staticmethod
+    def path_parameters(op: Operation) -> list[dict[str, Any]]:
+        params = []
+        for name, converter in _PATH_PARAM.findall(op.path):
+            params.append(
+                {
+                    "in": "path",
+                    "name": name,
+                    "schema": {"type": "integer" if converter in ("int", "pk") else "string"},
+                    "required": True,
+                }
+            )
+        return params
+
+    def request_body(self, body: Body) -> dict[str, Any]:
+        if body.schema is not None:
+            schema: dict[str, Any] = dict(body.schema)
+        else:
+            assert body.serializer is not None
+            schema = self.ref(body.serializer, request=True, partial=body.partial)
+        out: dict[str, Any] = {"content": {mt: {"schema": schema} for mt in body.media_types}}
+        if body.required and not body.partial:
+            out["required"] = True
+        return out
+
+    def response(self, reply: Reply) -> dict[str, Any]:
+        if reply.schema is None and reply.serializer is None:
+            return {"description": reply.description or "No response body"}
+        if reply.schema is not None:
+            schema: dict[str, Any] = dict(reply.schema)
+        else:
+            assert reply.serializer is not None
+            schema = self.ref(reply.serializer)
+            if reply.many:
+                schema = {"type": "array", "items": schema}
+        return {
+            "content": {mt: {"schema": schema} for mt in reply.media_types},
+            "description": reply.description,
+        }
+
+    # --- components -------------------------------------------------------------------
+    def ref(self, serializer: type[Serializer], *, request: bool = False,
+            partial: bool = False) -> dict[str, Any]:
+        name = serializer.component_name(request=request, partial=partial)
+        if name not in self.components:
+            self.components[name] = {}  # placeholder against recursion
+            self.components[name] = self.component(serializer, request, partial)
+        return {"$ref": f"#/components/schemas/{name}"}
+
+    def component(self, serializer: type[Serializer], request: bool, partial: bool) -> Any:
+        any_of = getattr(serializer, "any_of", None)
+        if any_of:
+            return {"anyOf": [self.ref(s, request=request, partial=partial) for s in any_of]}
+        paginated = getattr(serializer, "paginates", None)
+        if paginated is not None:
+            return paginated_envelope(self.ref(paginated))
+        for field in serializer.nested():
+            if isinstance(field, NestedField) and not (request and field.read_only):
+                self.ref(field.serializer, request=request)
+            if isinstance(field, ChoiceField):
+                self.components.setdefault(field.enum_name, field.enum_component())
+            if isinstance(field, ListField) and isinstance(field.child, NestedField):
+                self.ref(field.child.serializer, request=request)
+        return serializer.openapi(request=request, partial=partial)
+
+
+def paginated_envelope(item_ref: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["count", "results"],
+        "properties": {
+            "count": {"type": "integer", "example": 123},
+            "next": {"type": "string", "nullable": True, "format": "uri",
+                     "example": "http://api.example.org/accounts/?page=4"},
+            "previous": {"type": "string", "nullable": True, "format": "uri",
+                         "example": "http://api.example.org/accounts/?page=2"},
+            "results": {"type": "array", "items": item_ref},
+        },
+    }
+
+
+def paginated(item: type[Serializer]) -> type[Serializer]:
+    """The ``Paginated<Item>List`` component of a list endpoint."""
+    return type(
+        f"Paginated{item.component_name()}List",
+        (Serializer,),
+        {"fields": {}, "paginates": item},
+    )

@@ -1,0 +1,1 @@
+"""Domain services: what each operation does to the state. No HTTP, no FastAPI here."""

@@ -1,0 +1,210 @@
+"""Users: creation, representation, listing, update and deletion."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete, select
+from sqlmodel import Session
+
+from mockcvat import iam, listing
+from mockcvat.errors import NotFound, ValidationFailed
+from mockcvat.jsonlogic import FilterField
+from mockcvat.models import User, UserGroup
+from mockcvat.passwords import make_password
+from mockcvat.schemas.users import BasicUser
+from mockcvat.schemas.users import User as UserSerializer
+
+if TYPE_CHECKING:
+    from mockcvat.api import Context
+    from mockcvat.server import MockCVAT
+
+# CVAT's privilege groups, highest first (settings.IAM_ROLES)
+GROUPS = ("admin", "business", "user", "worker")
+
+LISTING = listing.Listing(
+    fields={
+        "id": FilterField("id", User.id, "int"),
+        "username": FilterField("username", User.username),
+        "first_name": FilterField("first_name", User.first_name),
+        "last_name": FilterField("last_name", User.last_name),
+        "is_active": FilterField("is_active", User.is_active, "bool"),
+    },
+    filter_fields=("username", "first_name", "last_name", "id", "is_active"),
+    search_fields=("username", "first_name", "last_name"),
+    ordering_fields=("username", "first_name", "last_name", "id", "is_active"),
+    simple_filters=("username", "first_name", "last_name", "is_active"),
+    default_ordering=("-id",),
+)
+
+
+def create_user(
+    mock: MockCVAT,
+    session: Session,
+    *,
+    username: str,
+    password: str | None = None,
+    email: str = "",
+    first_name: str = "",
+    last_name: str = "",
+    groups: Iterable[str] = ("user",),
+    is_superuser: bool = False,
+    is_staff: bool = False,
+    is_active: bool = True,
+) -> User:
+    """Create a user (tests, seeds, registration); ``password=None`` makes it unusable."""
+    groups = list(groups)
+    unknown = [g for g in groups if g not in GROUPS]
+    if unknown:
+        raise ValidationFailed({"groups": [f"Unknown group {g!r}" for g in unknown]})
+    if session.exec(select(User.id).where(User.username == username)).first():
+        raise ValidationFailed({"username": ["A user with that username already exists."]})
+    user = User(
+        username=username,
+        email=email,
+        first_name=first_name,
+        last_name=last_name,
+        password=(make_password(password, mock.settings.password_iterations)
+                  if password is not None else "!"),
+        is_superuser=is_superuser,
+        is_staff=is_staff,
+        is_active=is_active,
+    )
+    session.add(user)
+    session.flush()
+    set_groups(session, user, groups)
+    return user
+
+
+def set_groups(session: Session, user: User, groups: Iterable[str]) -> None:
+    session.execute(delete(UserGroup).where(UserGroup.user_id == user.id))
+    for group in dict.fromkeys(groups):
+        session.add(UserGroup(user_id=user.id, group=group))
+    session.flush()
+
+
+def groups_of(session: Session, user_ids: Iterable[int]) -> dict[int, list[str]]:
+    ids = list(user_ids)
+    found: dict[int, list[str]] = {i: [] for i in ids}
+    if not ids:
+        return found
+    rows = session.execute(
+        select(UserGroup.user_id, UserGroup.group).where(UserGroup.user_id.in_(ids))
+    )
+    for user_id, group in rows:
+        found[user_id].append(group)
+    for names in found.values():
+        names.sort(key=GROUPS.index)
+    return found
+
+
+def represent(ctx: Context, users: Iterable[User], session: Session, *, full: bool
+              ) -> list[dict[str, Any]]:
+    """Users as ``User`` (full) or ``BasicUser`` payloads, with ``url`` and ``groups``."""
+    users = list(users)
+    groups = groups_of(session, [u.id for u in users if u.id is not None]) if full else {}
+    serializer = UserSerializer if full else BasicUser
+    out = []
+    for user in users:
+        row: Mapping[str, Any] = {
+            **user.model_dump(),
+            "url": ctx.absolute(f"/api/users/{user.id}"),
+            "groups": groups.get(user.id or 0, []),
+            "has_analytics_access": False,  # CVAT's profile default
+        }
+        out.append(serializer.dump(row))
+    return out
+
+
+def _full_profile(ctx: Context, user: User) -> bool:
+    """CVAT's ``get_serializer_class``: staff always see full profiles; others only their
+    own, and only when reading."""
+    if ctx.user.is_staff:
+        return True
+    return user.id == ctx.user.id and ctx.request.method in ("GET", "HEAD")
+
+
+def get(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("No User matches the given query.")
+    return user
+
+
+def list_users(ctx: Context) -> dict[str, Any]:
+    policy = iam.users(ctx)
+    with ctx.mock.db.session() as session:
+        query = select(User).where(policy.visible())
+        page = listing.paginate(session, query, LISTING, ctx.params, ctx.url, pk=User.id)
+        users = [row[0] for row in page.rows]
+        return page.body(represent(ctx, users, session, full=ctx.user.is_staff))
+
+
+def retrieve(ctx: Context, user_id: int | None) -> dict[str, Any]:
+    """One user; ``None`` means the caller (``/api/users/self``)."""
+    policy = iam.users(ctx)
+    with ctx.mock.db.session() as session:
+        user = get(session, ctx.user.id if user_id is None else user_id)
+        policy.check_view(user)
+        return represent(ctx, [user], session, full=_full_profile(ctx, user))[0]
+
+
+PRIVILEGED_FIELDS = {"is_staff", "is_superuser", "groups"}
+
+
+def unique_username(session: Session, name: str, user: User | None = None) -> str:
+    """The model's unique constraint, as DRF's UniqueValidator reports it."""
+    clash = session.execute(select(User.id).where(User.username == name)).scalar_one_or_none()
+    if clash is not None and (user is None or clash != user.id):
+        raise ValidationFailed(["A user with that username already exists."])
+    return name
+
+
+def known_groups(names: list[str]) -> list[str]:
+    for name in names:
+        if name not in GROUPS:
+            raise ValidationFailed([f"Object with name={name} does not exist."])
+    return names
+
+
+def update(ctx: Context, user_id: int, raw: Any) -> dict[str, Any]:
+    policy = iam.users(ctx)
+    with ctx.mock.db.session() as session:
+        user = get(session, user_id)
+        policy.check_change(user)
+        full = _full_profile(ctx, user)
+        checks = {"username": lambda name: unique_username(session, name, user),
+                  "groups": known_groups}
+        data = (UserSerializer if full else BasicUser).validate(raw, partial=True, checks=checks)
+        if not full:
+            _refuse_unknown_fields(raw)
+        groups = data.pop("groups", None)
+        if groups is not None:
+            set_groups(session, user, groups)
+        for key, value in data.items():
+            setattr(user, key, value)
+        session.add(user)
+        session.flush()
+        return represent(ctx, [user], session, full=full)[0]
+
+
+def _refuse_unknown_fields(raw: Mapping[str, Any]) -> None:
+    """BasicUserSerializer.validate: keys outside url/id/username/first_name/last_name."""
+    unknown = sorted(set(raw) - set(BasicUser.fields))
+    if not unknown:
+        return
+    shown = "{" + ", ".join(repr(k) for k in unknown) + "}"
+    if PRIVILEGED_FIELDS & set(unknown):
+        message = f"You do not have permissions to access some of these fields: {shown}"
+    else:
+        message = f"Got unknown fields: {shown}"
+    raise ValidationFailed({"non_field_errors": [message]})
+
+
+def destroy(ctx: Context, user_id: int) -> None:
+    policy = iam.users(ctx)
+    with ctx.mock.db.session() as session:
+        user = get(session, user_id)
+        policy.check_change(user)
+        session.delete(user)

@@ -1,0 +1,87 @@
+"""Server settings: one dataclass, filled from flags, ``MOCKCVAT_*`` variables or defaults."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Any
+
+DEFAULT_CVAT_VERSION = "2.80.0"  # in the range cvat-sdk 2.80 accepts without a warning
+
+
+@dataclasses.dataclass
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: Path = Path(".mockcvat")
+    database_url: str | None = None  # None: SQLite file in data_dir; "sqlite://": in memory
+    admin: str = "admin:admin"
+    cvat_version: str = DEFAULT_CVAT_VERSION
+    share_dir: Path | None = None  # the directory /api/server/share lists; None: data_dir/share
+    # Django's default is hundreds of thousands of PBKDF2 rounds; a fake needs fast logins.
+    password_iterations: int = 1000
+
+    @property
+    def admin_username(self) -> str:
+        return self.admin.split(":", 1)[0]
+
+    @property
+    def admin_password(self) -> str:
+        return self.admin.split(":", 1)[1] if ":" in self.admin else ""
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{Path(self.data_dir).resolve() / 'mockcvat.sqlite3'}"
+
+    @property
+    def resolved_share_dir(self) -> Path:
+        return Path(self.share_dir) if self.share_dir else Path(self.data_dir) / "share"
+
+    @property
+    def version_tuple(self) -> tuple[int, ...]:
+        return parse_version(self.cvat_version)
+
+
+OPTIONS: dict[str, str] = {
+    "host": "address to listen on",
+    "port": "TCP port to listen on (0 picks a free port)",
+    "data_dir": "folder for the SQLite file and media",
+    "database_url": "any SQLAlchemy URL; default: SQLite in the data dir; 'sqlite://' keeps "
+    "everything in memory",
+    "admin": "USER:PASSWORD of the seeded superuser",
+    "cvat_version": "the CVAT version /api/server/about reports and whose behaviour is emulated",
+    "share_dir": "directory served as CVAT's share (/api/server/share); default: DATA_DIR/share",
+}
+
+
+def parse_version(text: str) -> tuple[int, ...]:
+    parts = []
+    for piece in text.split("."):
+        digits = "".join(ch for ch in piece if ch.isdigit())
+        parts.append(int(digits) if digits else 0)
+    return tuple(parts)
+
+
+def env_name(option: str) -> str:
+    return "MOCKCVAT_" + option.upper()
+
+
+def from_env(**overrides: Any) -> Settings:
+    """Settings from ``MOCKCVAT_*`` variables, with explicit overrides winning."""
+    values: dict[str, Any] = {}
+    for field in dataclasses.fields(Settings):
+        if field.name not in OPTIONS:
+            continue
+        raw = os.environ.get(env_name(field.name))
+        if raw is not None:
+            values[field.name] = raw
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    if "port" in values:
+        values["port"] = int(values["port"])
+    for key in ("data_dir", "share_dir"):
+        if key in values:
+            values[key] = Path(values[key])
+    return Settings(**values)

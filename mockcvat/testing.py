@@ -1,0 +1,140 @@
+"""Run a fake CVAT on a real socket from Python: for tests, scripts and the pytest plugin.
+
+    from mockcvat.testing import MockCVATServer
+
+    with MockCVATServer() as server:
+        client = server.make_client()       # a cvat_sdk.Client logged in as the admin
+        ...
+        server.reset()                      # back to the seeded state in milliseconds
+
+cvat-sdk talks to the server through urllib3, so an in-process HTTP mock cannot intercept it;
+the server listens on 127.0.0.1 on a free port, in a background thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import socket
+import tempfile
+import threading
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from mockcvat.settings import Settings
+
+if TYPE_CHECKING:
+    import cvat_sdk
+
+__all__ = ["MockCVATServer"]
+
+
+class MockCVATServer:
+    """A fake CVAT listening on 127.0.0.1; by default in memory, in a temporary folder."""
+
+    def __init__(self, settings: Settings | None = None, **overrides: Any) -> None:
+        self._tmp: str | None = None
+        if settings is None:
+            self._tmp = tempfile.mkdtemp(prefix="mockcvat-")
+            values: dict[str, Any] = {"data_dir": Path(self._tmp), "database_url": "sqlite://",
+                                      "port": 0}
+            values.update(overrides)
+            settings = Settings(**values)
+        self.settings = settings
+        self._thread: threading.Thread | None = None
+        self._server: Any = None
+        self._socket: socket.socket | None = None
+        self.app: Any = None
+        self.port = 0
+
+    # --- lifecycle ---------------------------------------------------------------------
+    def start(self) -> MockCVATServer:
+        import uvicorn
+
+        from mockcvat.app import create_app
+
+        self.app = create_app(self.settings)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.settings.host, self.settings.port))
+        self._socket = sock
+        self.port = sock.getsockname()[1]
+        config = uvicorn.Config(self.app, log_level="warning", access_log=False,
+                                lifespan="off")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=lambda: asyncio.run(self._server.serve(sockets=[sock])),
+            name=f"mockcvat:{self.port}",
+            daemon=True,
+        )
+        self._thread.start()
+        while not self._server.started:
+            if not self._thread.is_alive():
+                raise RuntimeError("mockcvat failed to start")
+            self._thread.join(0.001)
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        if self._socket is not None:
+            self._socket.close()
+        if self.app is not None:
+            self.mock.close()
+        if self._tmp:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+        self._thread = self._server = self._socket = self.app = None
+
+    def __enter__(self) -> MockCVATServer:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    # --- what tests use ------------------------------------------------------------------
+    @property
+    def mock(self) -> Any:
+        """The server's ``MockCVAT`` state (database, journal, outbox)."""
+        return self.app.state.mock
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.settings.host}:{self.port}"
+
+    @property
+    def admin_credentials(self) -> tuple[str, str]:
+        return (self.settings.admin_username, self.settings.admin_password)
+
+    def reset(self) -> float:
+        """Back to the seeded state; returns the seconds it took."""
+        return float(self.mock.reset())
+
+    def create_user(self, username: str, password: str = "password", **fields: Any
+                    ) -> dict[str, Any]:
+        """Create a user directly in the state (``groups`` default to ``["user"]``)."""
+        from mockcvat.services import users
+
+        with self.mock.db.session() as session:
+            user = users.create_user(self.mock, session, username=username, password=password,
+                                     **fields)
+            return {"id": user.id, "username": user.username, "password": password}
+
+    def outbox(self) -> list[dict[str, Any]]:
+        """The mails CVAT would have sent (password resets, ...), oldest first."""
+        from mockcvat.services import auth
+
+        with self.mock.db.session() as session:
+            return auth.outbox(session)
+
+    def make_client(self, credentials: tuple[str, str] | None = None, *,
+                    access_token: str | None = None) -> cvat_sdk.Client:
+        """A ``cvat_sdk.Client`` for this server, logged in (as the admin by default)."""
+        from cvat_sdk import make_client
+
+        if access_token is not None:
+            return make_client(self.url, access_token=access_token)
+        return make_client(self.url, credentials=credentials or self.admin_credentials)
