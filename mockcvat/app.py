@@ -14,6 +14,7 @@ from starlette.types import Scope
 
 from mockcvat import compat, errors
 from mockcvat.api import endpoint
+from mockcvat.middleware import JournalMiddleware
 from mockcvat.routes import control, operations
 from mockcvat.server import MockCVAT
 from mockcvat.settings import Settings, from_env
@@ -39,6 +40,7 @@ def create_app(settings: Settings | None = None, *, mock: MockCVAT | None = None
     app.router.add_route("/api/docs/", _swagger_ui, methods=["GET"], include_in_schema=False)
     app.router.add_route("/static/logo.svg", _logo, methods=["GET"], include_in_schema=False)
     app.include_router(control.router(mock))
+    app.add_middleware(JournalMiddleware, mock=mock)
     return app
 
 

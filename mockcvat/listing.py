@@ -193,7 +193,8 @@ _SMART_SPLIT = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|[^\s,]+')
 
 def search_terms(value: str) -> list[str]:
     """DRF's search term splitting: whitespace and commas separate, quotes group."""
-    value = value.replace("\x00", "")
+    if "\x00" in value:
+        raise ValidationFailed({"search": ["Null characters are not allowed."]})
     terms = []
     for token in _SMART_SPLIT.findall(value):
         if len(token) >= 2 and token[0] == token[-1] and token[0] in "\"'":

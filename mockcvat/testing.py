@@ -123,6 +123,16 @@ class MockCVATServer:
                                      **fields)
             return {"id": user.id, "username": user.username, "password": password}
 
+    def record_requests(self, enabled: bool = True) -> None:
+        """Start (or stop) recording every request in ``journal``; clears it either way."""
+        self.mock.journal_enabled = enabled
+        self.mock.journal.clear()
+
+    @property
+    def journal(self) -> list[dict[str, Any]]:
+        """Recorded requests: method, path, query, status, duration_ms (see record_requests)."""
+        return list(self.mock.journal)
+
     def outbox(self) -> list[dict[str, Any]]:
         """The mails CVAT would have sent (password resets, ...), oldest first."""
         from mockcvat.services import auth

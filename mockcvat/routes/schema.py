@@ -7,7 +7,7 @@ import json
 from starlette.responses import Response
 
 from mockcvat.api import Api, Context, Reply
-from mockcvat.errors import ValidationFailed
+from mockcvat.errors import NotAcceptable, NotFound
 
 api = Api("schema")
 
@@ -35,16 +35,22 @@ LANGUAGES = (
         {"in": "query", "name": "scheme", "schema": {"type": "string", "enum": ["json", "yaml"]}},
     ],
     responses={200: Reply(schema=_OBJECT, media_types=YAML_TYPES + JSON_TYPES)},
+    negotiate=False,  # drf-spectacular's own renderers: YAML and JSON under four media types
 )
 async def schema_retrieve(ctx: Context) -> Response:
     scheme = ctx.params.get("scheme")
     if scheme not in (None, "json", "yaml"):
-        raise ValidationFailed({"scheme": [f'"{scheme}" is not a valid choice.']})
+        raise NotFound()  # DRF's URL format override: an unknown format is a 404
     accept = ctx.request.headers.get("accept", "")
-    wants_json = scheme == "json" or (scheme is None and any(t in accept for t in JSON_TYPES))
+    accepted = [item.split(";")[0].strip().lower() for item in accept.split(",") if item.strip()]
+    if accepted and not any(a in ("*/*", "application/*") + YAML_TYPES + JSON_TYPES
+                            for a in accepted):
+        raise NotAcceptable()
+    wants_json = scheme == "json" or (scheme is None and any(t in accepted for t in JSON_TYPES)
+                                      and not any(t in accepted for t in YAML_TYPES))
     document = ctx.mock.schema()
     if wants_json:
-        media = next((t for t in JSON_TYPES if t in accept), JSON_TYPES[0])
+        media = next((t for t in JSON_TYPES if t in accepted), JSON_TYPES[0])
         return Response(json.dumps(document), media_type=media)
-    media = next((t for t in YAML_TYPES if t in accept), YAML_TYPES[0])
+    media = next((t for t in YAML_TYPES if t in accepted), YAML_TYPES[0])
     return Response(ctx.mock.schema_yaml(), media_type=f"{media}; charset=utf-8")
