@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from mockcvat.server import MockCVAT
 
 Handler = Callable[["Context"], Awaitable[Any]]
+MAX_SQL_INT = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -136,9 +137,12 @@ class Context:
         """An integer lookup from the path; anything else is DRF's plain 404."""
         raw = self.request.path_params[name]
         try:
-            return int(raw)
+            value = int(raw)
         except ValueError:
             raise NotFound() from None
+        if not 0 <= value <= MAX_SQL_INT:  # beyond a SQL integer: it cannot exist
+            raise NotFound()
+        return value
 
     async def json(self) -> Any:
         return await read_json(self.request)

@@ -63,7 +63,7 @@ def resolve_org_context(ctx: Context) -> OrgContext:
         elif org_id:
             try:
                 organization = db.get(Organization, int(org_id))
-            except ValueError:
+            except (ValueError, OverflowError):
                 organization = None
         if (slug or org_id) and organization is None:
             raise NotFound(f"{slug or org_id} organization does not exist.")

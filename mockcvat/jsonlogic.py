@@ -169,9 +169,10 @@ class _Compiler:
 
 
 def _to_int(raw: Any) -> int:
-    if isinstance(raw, str):
-        return int(raw.strip())
-    return int(raw)
+    value = int(raw.strip()) if isinstance(raw, str) else int(raw)
+    if not -(2**63) <= value < 2**63:  # PostgreSQL's bigint range
+        raise ValueError(raw)
+    return value
 
 
 def _to_bool(raw: Any) -> bool:

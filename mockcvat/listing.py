@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from mockcvat import jsonlogic
@@ -127,9 +127,10 @@ class Listing:
             return None
         if spec.type == "int":
             try:
-                return spec.expr == int(raw.strip())
+                value = int(raw.strip())
             except ValueError:
                 raise ValidationFailed({name: ["Enter a number."]}) from None
+            return spec.expr == value if -(2**63) <= value < 2**63 else false()
         choices = self.simple_filter_choices.get(name)
         if choices is not None and raw not in choices:
             raise ValidationFailed(
