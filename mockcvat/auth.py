@@ -27,7 +27,7 @@ import secrets
 import string
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from sqlalchemy import func, select, update
@@ -36,7 +36,7 @@ from sqlmodel import Session as DBSession
 from mockcvat import compat
 from mockcvat.errors import AuthenticationFailed, PermissionDenied
 from mockcvat.http import origin
-from mockcvat.models import AccessToken, AuthToken, Session, User
+from mockcvat.models import AccessToken, AuthToken, Session, User, UserGroup
 from mockcvat.passwords import check_password
 
 if TYPE_CHECKING:
@@ -63,8 +63,21 @@ def utcnow() -> dt.datetime:
 class Identity:
     user: User
     method: str  # token | access_token | signature | session | basic
+    privilege: str | None = None  # highest group: admin > business > user > worker
     access_token_id: int | None = None
     read_only: bool = False  # a read-only personal access token
+
+
+PRIVILEGES = ("admin", "business", "user", "worker")  # CVAT's IAM_ROLES, highest first
+
+
+def privilege_of(db: Any, user_id: int | None) -> str | None:
+    groups = set(db.execute(select(UserGroup.group).where(UserGroup.user_id == user_id)).scalars())
+    return next((g for g in PRIVILEGES if g in groups), None)
+
+
+def _identity(db: Any, user: User, method: str, **extra: Any) -> Identity:
+    return Identity(user, method, privilege_of(db, user.id), **extra)
 
 
 def authenticate(mock: MockCVAT, request: Request) -> Identity | None:
@@ -119,13 +132,18 @@ def _active(user: User) -> User:
 
 def _token(mock: MockCVAT, credentials: str) -> Identity:
     key = _credentials(credentials, "token")
-    with mock.db.session() as db:
-        user = db.execute(
-            select(User).join(AuthToken, AuthToken.user_id == User.id).where(AuthToken.key == key)
-        ).scalar_one_or_none()
-    if user is None:
-        raise AuthenticationFailed("Invalid token.")
-    return Identity(_active(user), "token")
+    identity: Identity | None = mock.db.cache.get(("token", key))
+    if identity is None:
+        with mock.db.session() as db:
+            user = db.execute(
+                select(User).join(AuthToken, AuthToken.user_id == User.id)
+                .where(AuthToken.key == key)
+            ).scalar_one_or_none()
+            if user is None:
+                raise AuthenticationFailed("Invalid token.")
+            identity = mock.db.cache.put(("token", key), _identity(db, user, "token"))
+    _active(identity.user)
+    return identity
 
 
 def _basic(mock: MockCVAT, credentials: str) -> Identity:
@@ -139,9 +157,9 @@ def _basic(mock: MockCVAT, credentials: str) -> Identity:
     username, _, password = decoded.partition(":")
     with mock.db.session() as db:
         user = authenticate_password(db, username=username, password=password)
-    if user is None:  # inactive users fail here too: Django's backends refuse them
-        raise AuthenticationFailed("Invalid username/password.")
-    return Identity(user, "basic")
+        if user is None:  # inactive users fail here too: Django's backends refuse them
+            raise AuthenticationFailed("Invalid username/password.")
+        return _identity(db, user, "basic")
 
 
 # --- password checks (Django's ModelBackend + allauth's backend, in that order) ---------------
@@ -173,18 +191,24 @@ def _many(db: DBSession, condition: object) -> list[User | None]:
 
 # --- sessions and CSRF (Django's CsrfViewMiddleware, as SessionAuthentication runs it) -------
 def _session(mock: MockCVAT, session_key: str) -> Identity | None:
-    with mock.db.session() as db:
-        row = db.execute(
-            select(User, Session.auth_hash)
-            .join(Session, Session.user_id == User.id)
-            .where(Session.session_key == session_key, Session.expire_date > utcnow())
-        ).one_or_none()
-    if row is None:
-        return None  # an unknown or expired session is no session
-    user, auth_hash = row
-    if not user.is_active or not hmac.compare_digest(auth_hash, session_auth_hash(mock, user)):
-        return None  # inactive, or the password changed since this login
-    return Identity(user, "session")
+    cached = mock.db.cache.get(("session", session_key))
+    if cached is None:
+        with mock.db.session() as db:
+            row = db.execute(
+                select(User, Session.auth_hash, Session.expire_date)
+                .join(Session, Session.user_id == User.id)
+                .where(Session.session_key == session_key)
+            ).one_or_none()
+            if row is None:
+                return None  # an unknown session is no session
+            user, auth_hash, expires = row
+            valid = user.is_active and hmac.compare_digest(auth_hash,
+                                                           session_auth_hash(mock, user))
+            # inactive, or the password changed since this login: no session either
+            identity = _identity(db, user, "session") if valid else None
+            cached = mock.db.cache.put(("session", session_key), (identity, expires))
+    identity, expires = cached
+    return identity if expires > utcnow() else None
 
 
 def session_auth_hash(mock: MockCVAT, user: User) -> str:
@@ -278,9 +302,9 @@ def _signature(mock: MockCVAT, request: Request, sign: str) -> Identity:
         raise AuthenticationFailed("This URL has expired.")
     with mock.db.session() as db:
         user = db.get(User, user_id)
-    if user is None or user.username != username:
-        raise AuthenticationFailed("Invalid signature.")
-    return Identity(_active(user), "signature")
+        if user is None or user.username != username:
+            raise AuthenticationFailed("Invalid signature.")
+        return _identity(db, _active(user), "signature")
 
 
 # --- personal access tokens (CVAT 2.48+) -------------------------------------------------------
@@ -325,6 +349,8 @@ def _access_token(mock: MockCVAT, request: Request, credentials: str,
         if token.last_used_date is None or now - token.last_used_date >= ACCESS_TOKEN_USE_INTERVAL:
             db.execute(update(AccessToken).where(AccessToken.id == token.id)
                        .values(last_used_date=now))
+        identity = _identity(db, user, "access_token", access_token_id=token.id,
+                             read_only=token.read_only)
     if token.read_only and request.method not in SAFE_METHODS:
         raise PermissionDenied()
-    return Identity(user, "access_token", access_token_id=token.id, read_only=token.read_only)
+    return identity

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -32,6 +32,13 @@ class Database:
         self._snapshot: sqlite3.Connection | None = None
         self._reseed: Callable[[], None] | None = None
         SQLModel.metadata.create_all(self.engine)
+        self._epoch = 0  # bumped by reset: restores change data without counting as changes
+        self._raw: sqlite3.Connection | None = None
+        if self.is_sqlite:  # StaticPool: this is the one connection every session uses
+            raw = self.engine.raw_connection()
+            self._raw = raw.driver_connection
+            raw.close()
+        self.cache = GenerationCache(self)
 
     def _create_engine(self, url: str) -> Engine:
         if not self.is_sqlite:
@@ -64,9 +71,23 @@ class Database:
                 session.commit()
             except BaseException:
                 session.rollback()
+                self._epoch += 1  # values cached inside the failed transaction are void
                 raise
             finally:
                 session.close()
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A Core connection for read-only queries (cheaper than an ORM session)."""
+        with self.lock, self.engine.connect() as connection:
+            yield connection
+
+    def generation(self) -> tuple[int, int] | None:
+        """Changes when any row changes (SQLite's ``total_changes`` on the one connection);
+        ``None`` when the database cannot tell, and then nothing is cached."""
+        if self._raw is None:
+            return None
+        return (self._epoch, self._raw.total_changes)
 
     # --- snapshot / reset --------------------------------------------------------
     def take_snapshot(self, reseed: Callable[[], None]) -> None:
@@ -81,6 +102,7 @@ class Database:
 
     def reset(self) -> None:
         with self.lock:
+            self._epoch += 1
             if self._snapshot is not None:
                 self._raw_backup(source=self._snapshot, target=None)
                 return
@@ -105,3 +127,33 @@ class Database:
         self.engine.dispose()
         if self._snapshot is not None:
             self._snapshot.close()
+
+
+class GenerationCache:
+    """Values computed from the database, valid until the next change to any row.
+
+    Exact by construction: an entry is served only while ``Database.generation()`` is what it
+    was when the entry was stored, so a cached count or identity is never stale. Used on hot
+    read paths (authentication, list counts); bounded, and cleared wholesale when full.
+    """
+
+    MAX_ENTRIES = 4096
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._entries: dict[Any, tuple[Any, Any]] = {}
+
+    def get(self, key: Any) -> Any:
+        generation = self.db.generation()
+        hit = self._entries.get(key)
+        if hit is None or generation is None or hit[0] != generation:
+            return None
+        return hit[1]
+
+    def put(self, key: Any, value: Any) -> Any:
+        generation = self.db.generation()
+        if generation is not None:
+            if len(self._entries) >= self.MAX_ENTRIES:
+                self._entries.clear()
+            self._entries[key] = (generation, value)
+        return value

@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import exists, select, true
 
+from mockcvat.auth import PRIVILEGES
 from mockcvat.errors import NotFound, PermissionDenied, ValidationFailed
-from mockcvat.models import Membership, Organization, User, UserGroup
+from mockcvat.models import Membership, Organization, User
 
 if TYPE_CHECKING:
     from mockcvat.api import Context
 
-PRIVILEGES = ("admin", "business", "user", "worker")  # highest first
 
 
 # --- organization context (cvat/apps/iam/middleware.py: get_organization) ------------------
@@ -54,6 +54,8 @@ def resolve_org_context(ctx: Context) -> OrgContext:
         )
     slug = slug if slug is not None else header
     explicit = slug is not None or org_id is not None
+    if not slug and not org_id:
+        return OrgContext(None, explicit, None)
     organization = None
     with ctx.mock.db.session() as db:
         if slug:
@@ -80,13 +82,10 @@ def resolve_org_context(ctx: Context) -> OrgContext:
 
 
 def privilege_of(ctx: Context) -> str | None:
-    """The caller's highest privilege group."""
-    user = ctx.user
-    with ctx.mock.db.session() as db:
-        groups = set(db.execute(
-            select(UserGroup.group).where(UserGroup.user_id == user.id)
-        ).scalars())
-    return next((g for g in PRIVILEGES if g in groups), None)
+    """The caller's highest privilege group (read at authentication)."""
+    if ctx.identity is None:
+        return None
+    return ctx.identity.privilege
 
 
 def is_admin(ctx: Context) -> bool:
@@ -119,15 +118,21 @@ class UsersPolicy:
         self.admin = is_admin(ctx)
         self.org = ctx.org
 
-    def visible(self) -> Any:
-        """SQL condition selecting the users this caller may list."""
+    def visibility(self) -> tuple[Any, ...]:
+        """A key naming the set of users this caller may list (checks membership)."""
         organization = self.org.organization
         if organization is not None:
             if not self.admin and self.org.role is None:
                 raise PermissionDenied()
-            return exists().where(
-                Membership.user_id == User.id, Membership.organization_id == organization.id
-            )
+            return ("org", organization.id)
+        return ("sandbox", None if self.admin else self.me.id, self.org.explicit)
+
+    def visible(self) -> Any:
+        """SQL condition selecting the users this caller may list."""
+        kind, *rest = self.visibility()
+        if kind == "org":
+            return exists().where(Membership.user_id == User.id,
+                                  Membership.organization_id == rest[0])
         condition = true() if self.admin else User.id == self.me.id
         if self.org.explicit:  # org="" : the personal workspace, users of no organization
             condition = condition & ~exists().where(Membership.user_id == User.id)

@@ -22,15 +22,16 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from sqlalchemy import Select, and_, false, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Connection
 
 from mockcvat import jsonlogic
+from mockcvat.db import GenerationCache
 from mockcvat.errors import NotFound, ValidationFailed
 from mockcvat.jsonlogic import FilterField
 
@@ -232,34 +233,89 @@ def page_size_of(params: Mapping[str, str]) -> int | None:
 
 
 def paginate(
-    session: Session,
-    query: Select[Any],
+    connection: Connection,
+    query: Select[Any] | Callable[[], Select[Any]],
     listing: Listing,
     params: Mapping[str, str],
     url: str,
     *,
     pk: Any = None,
+    cache: GenerationCache | None = None,
+    cache_key: Hashable | None = None,
 ) -> Page:
-    """Filter, count, sort and cut one page of ``query`` as CVAT's list views do."""
-    query = listing.apply_filters(query, params)
-    count = session.execute(
-        select(func.count()).select_from(query.order_by(None).subquery())
-    ).scalar_one()
+    """Filter, count, sort and cut one page of ``query`` as CVAT's list views do.
+
+    ``query`` may be a function building it, called only when needed. With a ``cache_key``
+    naming ``query`` (same key, same SQL), the built statements are
+    reused, and the count is reused until the database next changes: a list request then
+    costs one indexed page query.
+    """
+    filtered, ordering = _statements(query, listing, params, pk, cache_key)
+    count_key = None if cache is None or cache_key is None else (
+        "count", id(listing), cache_key, _filter_params(listing, params))
+    count = cache.get(count_key) if count_key is not None else None
+    if count is None:
+        count = connection.execute(
+            select(func.count()).select_from(filtered.subquery())
+        ).scalar_one()
+        if count_key is not None:
+            cache.put(count_key, count)
     size = page_size_of(params)
     pages = 1 if size is None else max(1, -(-count // size))
     number = _page_number(params.get("page"), pages)
-    ordered = query.order_by(*listing.ordering(params))
-    if pk is not None:
-        ordered = ordered.order_by(pk)  # deterministic ties
-    if size is not None:
-        ordered = ordered.limit(size).offset((number - 1) * size)
-    rows = list(session.execute(ordered).all())
+    rows = list(connection.execute(_page(ordering, size, number)).all())
     return Page(
         count=count,
         rows=rows,
         next=_with_page(url, number + 1) if number < pages else None,
-        previous=(None if number == 1 else _with_page(url, number - 1)),
+        previous=None if number == 1 else _with_page(url, number - 1),
     )
+
+
+_STATEMENTS: dict[Hashable, tuple[Select[Any], Select[Any]]] = {}
+
+
+def _statements(
+    query: Select[Any] | Callable[[], Select[Any]],
+    listing: Listing,
+    params: Mapping[str, str],
+    pk: Any,
+    cache_key: Hashable | None,
+) -> tuple[Select[Any], Select[Any]]:
+    """The filtered query and its ordered form; built once per distinct request shape."""
+    key = None if cache_key is None else (
+        id(listing), cache_key, _filter_params(listing, params), params.get("sort"))
+    if key is not None and key in _STATEMENTS:
+        return _STATEMENTS[key]
+    filtered = listing.apply_filters(query() if callable(query) else query, params)
+    ordered = filtered.order_by(*listing.ordering(params))
+    if pk is not None:
+        ordered = ordered.order_by(pk)  # deterministic ties
+    if key is not None:
+        if len(_STATEMENTS) >= 1024:
+            _STATEMENTS.clear()
+        _STATEMENTS[key] = (filtered, ordered)
+    return filtered, ordered
+
+
+def _page(ordered: Select[Any], size: int | None, number: int) -> Select[Any]:
+    if size is None:
+        return ordered
+    key = (id(ordered), size, number)
+    page = _PAGES.get(key)
+    if page is None or page[0] is not ordered:
+        if len(_PAGES) >= 1024:
+            _PAGES.clear()
+        page = _PAGES[key] = (ordered, ordered.limit(size).offset((number - 1) * size))
+    return page[1]
+
+
+_PAGES: dict[tuple[int, int, int], tuple[Select[Any], Select[Any]]] = {}
+
+
+def _filter_params(listing: Listing, params: Mapping[str, str]) -> tuple[Any, ...]:
+    return (params.get("filter"), params.get("search"),
+            *(params.get(name) for name in listing.simple_filters))
 
 
 def _page_number(raw: str | None, pages: int) -> int:

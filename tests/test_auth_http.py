@@ -222,6 +222,9 @@ def test_register_creates_a_logged_in_user(http):
          {"username": ["Ensure this field has at least 5 characters."]}),
         ({"username": "admin", "password1": STRONG_PASSWORD, "password2": STRONG_PASSWORD},
          {"username": ["A user with that username already exists."]}),
+        ({"username": "new comer!", "password1": STRONG_PASSWORD, "password2": STRONG_PASSWORD},
+         {"username": ["Enter a valid username. This value may contain only letters, numbers, "
+                       "and @/./+/-/_ characters."]}),
         ({"username": "other", "email": "ADMIN@localhost.com", "password1": STRONG_PASSWORD,
           "password2": STRONG_PASSWORD},
          {"email": ["A user is already registered with this e-mail address."]}),

@@ -15,7 +15,7 @@ from mockcvat.schemas.fields import (
     NestedField,
     Serializer,
 )
-from mockcvat.schemas.users import BasicUser
+from mockcvat.schemas.users import BasicUser, username_field
 
 
 class LoginSerializerEx(Serializer):
@@ -60,7 +60,8 @@ class PasswordResetConfirm(Serializer):
 
 class RegisterSerializerEx(Serializer):
     fields: ClassVar[dict[str, Field]] = {
-        "username": CharField(max_length=150, min_length=5),
+        # Django's username validator runs, but this schema component does not show it
+        "username": username_field(min_length=5, help_text=None, pattern_in_schema=False),
         "email": EmailField(required=False),
         "password1": CharField(write_only=True),
         "password2": CharField(write_only=True),

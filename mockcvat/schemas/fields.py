@@ -85,7 +85,7 @@ class Field:
         if callable(self.source):
             return self.source(obj)
         key = self.source or self.name
-        if isinstance(obj, Mapping):
+        if type(obj) is dict or isinstance(obj, Mapping):
             return obj.get(key)
         return getattr(obj, key, None)
 
@@ -128,9 +128,11 @@ class CharField(Field):
         trim_whitespace: bool = True,
         pattern: str | None = None,
         pattern_message: str | None = None,
+        pattern_in_schema: bool = True,  # False: a model validator drf-spectacular omits
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.pattern_in_schema = pattern_in_schema
         self.max_length = max_length
         self.min_length = min_length
         self.allow_blank = allow_blank
@@ -165,7 +167,7 @@ class CharField(Field):
 
     def base_schema(self, request: bool) -> dict[str, Any]:
         schema = super().base_schema(request)
-        if self.pattern:
+        if self.pattern and self.pattern_in_schema:
             schema["pattern"] = self.pattern
         if self.max_length is not None:
             schema["maxLength"] = self.max_length
@@ -391,6 +393,23 @@ class Serializer:
         super().__init_subclass__(**kwargs)
         for name, field in cls.fields.items():
             field.name = name
+        cls._dump_plans: dict[tuple[int, ...], list[tuple[str, Any, Any]]] = {}
+
+    @classmethod
+    def _dump_plan(cls) -> list[tuple[str, Any, Any]]:
+        """(name, key or getter, converter or None) of the fields this version shows."""
+        version = compat.current().version
+        plan = cls._dump_plans.get(version)
+        if plan is None:
+            plan = [
+                (name, field.source if callable(field.source) else (field.source or name),
+                 field.to_representation
+                 if type(field).to_representation is not Field.to_representation else None)
+                for name, field in cls.fields.items()
+                if not field.write_only and field.present()
+            ]
+            cls._dump_plans[version] = plan
+        return plan
 
     @classmethod
     def component_name(cls, *, request: bool = False, partial: bool = False) -> str:
@@ -460,12 +479,14 @@ class Serializer:
     def dump(cls, obj: Any) -> dict[str, Any] | None:
         if obj is None:
             return None
+        mapping = type(obj) is dict or isinstance(obj, Mapping)
         out: dict[str, Any] = {}
-        for name, field in cls.fields.items():
-            if field.write_only or not field.present():
-                continue
-            value = field.get_attribute(obj)
-            out[name] = None if value is None else field.to_representation(value)
+        for name, source, convert in cls._dump_plan():
+            if callable(source):
+                value = source(obj)
+            else:
+                value = obj.get(source) if mapping else getattr(obj, source, None)
+            out[name] = convert(value) if convert is not None and value is not None else value
         return out
 
     @classmethod

@@ -25,13 +25,9 @@ USERNAME_INVALID = (
 
 
 def username_field(**kwargs: Any) -> CharField:
-    return CharField(
-        max_length=150,
-        pattern=USERNAME_PATTERN,
-        pattern_message=USERNAME_INVALID,
-        help_text=USERNAME_HELP,
-        **kwargs,
-    )
+    options: dict[str, Any] = {"max_length": 150, "pattern": USERNAME_PATTERN,
+                               "pattern_message": USERNAME_INVALID, "help_text": USERNAME_HELP}
+    return CharField(**{**options, **kwargs})
 
 
 def _basic_fields() -> dict[str, Field]:
