@@ -85,22 +85,16 @@ class _Comparer:
         return out
 
     def parameters(self, a: list[dict[str, Any]], b: list[dict[str, Any]]) -> list[str]:
-        mine = {(p["in"], p["name"]): p for p in a}
-        theirs = {(p["in"], p["name"]): p for p in b}
-        out = []
-        for key in sorted(set(mine) | set(theirs)):
-            label = f"parameter {key[1]} ({key[0]})"
-            if key not in mine:
-                out.append(f"{label}: missing")
-            elif key not in theirs:
-                out.append(f"{label}: extra")
-            else:
-                pa, pb = mine[key], theirs[key]
-                if bool(pa.get("required")) != bool(pb.get("required")):
-                    out.append(f"{label}: required ours {pa.get('required')}, "
-                               f"CVAT {pb.get('required')}")
-                out += self.schema(pa.get("schema"), pb.get("schema"), f"{label} schema")
-        return out
+        def both(label: str, pa: dict[str, Any], pb: dict[str, Any]) -> list[str]:
+            out = []
+            if bool(pa.get("required")) != bool(pb.get("required")):
+                out.append(f"{label}: required ours {pa.get('required')}, "
+                           f"CVAT {pb.get('required')}")
+            return out + self.schema(pa.get("schema"), pb.get("schema"), f"{label} schema")
+
+        return _paired({(p["in"], p["name"]): p for p in a},
+                       {(p["in"], p["name"]): p for p in b},
+                       lambda key: f"parameter {key[1]} ({key[0]})", both)
 
     def request_body(self, a: dict[str, Any] | None, b: dict[str, Any] | None) -> list[str]:
         if a is None and b is None:
@@ -114,28 +108,12 @@ class _Comparer:
         return out
 
     def responses(self, a: Mapping[str, Any], b: Mapping[str, Any]) -> list[str]:
-        out = []
-        for code in sorted(set(a) | set(b)):
-            if code not in a:
-                out.append(f"response {code}: missing")
-            elif code not in b:
-                out.append(f"response {code}: extra")
-            else:
-                out += self.content(a[code].get("content", {}), b[code].get("content", {}),
-                                    f"response {code}")
-        return out
+        return _paired(a, b, lambda code: f"response {code}", lambda label, x, y: self.content(
+            x.get("content", {}), y.get("content", {}), label))
 
     def content(self, a: Mapping[str, Any], b: Mapping[str, Any], label: str) -> list[str]:
-        out = []
-        for media in sorted(set(a) | set(b)):
-            if media not in a:
-                out.append(f"{label} {media}: missing")
-            elif media not in b:
-                out.append(f"{label} {media}: extra")
-            else:
-                out += self.schema(a[media].get("schema"), b[media].get("schema"),
-                                   f"{label} {media}")
-        return out
+        return _paired(a, b, lambda media: f"{label} {media}", lambda where, x, y: self.schema(
+            x.get("schema"), y.get("schema"), where))
 
     # --- schemas ---------------------------------------------------------------------
     def schema(self, a: Any, b: Any, label: str, seen: frozenset[tuple[str, str]] = frozenset()
@@ -184,6 +162,21 @@ class _Comparer:
         for part in ref.lstrip("#/").split("/"):
             target = target.get(part, {}) if isinstance(target, Mapping) else {}
         return target
+
+
+def _paired(mine: Mapping[Any, Any], theirs: Mapping[Any, Any], label: Any, both: Any
+            ) -> list[str]:
+    """Missing/extra for keys on one side only; ``both(label, ours, CVAT's)`` for the rest."""
+    out = []
+    for key in sorted(set(mine) | set(theirs)):
+        where = label(key)
+        if key not in mine:
+            out.append(f"{where}: missing")
+        elif key not in theirs:
+            out.append(f"{where}: extra")
+        else:
+            out += both(where, mine[key], theirs[key])
+    return out
 
 
 def _ref(node: Any) -> str | None:
