@@ -31,11 +31,6 @@ class OrgContext:
     explicit: bool  # an org or the personal workspace ("") was named
     role: str | None  # the caller's role in the organization, if a member
 
-    @property
-    def is_sandbox(self) -> bool:
-        """Personal workspace: no organization named."""
-        return self.organization is None
-
 
 def resolve_org_context(ctx: Context) -> OrgContext:
     params = ctx.params

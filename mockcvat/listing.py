@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from sqlalchemy import Select, and_, false, func, or_, select
+from sqlalchemy import Select, false, func, or_, select
 from sqlalchemy.engine import Connection
 
 from mockcvat import jsonlogic
@@ -344,10 +344,3 @@ def _with_page(url: str, number: int) -> str:
         items["page"] = [str(number)]
     query = urlencode(sorted(items.items()), doseq=True)
     return urlunsplit((scheme, netloc, path, query, fragment))
-
-
-def conditions(*parts: Any) -> Any:
-    """AND of the non-None parts (for visibility filters built piecewise)."""
-    present = [p for p in parts if p is not None]
-    return and_(*present) if present else None
-

@@ -74,7 +74,8 @@ def test_share_listing(admin, share):
     assert [e["name"] for e in found] == ["b.jpg"]
 
 
-@pytest.mark.parametrize("directory", ["missing", "/top.jpg", "../", "images/../../etc"])
+@pytest.mark.parametrize("directory",
+                         ["missing", "/top.jpg", "../", "images/../../etc", "ima\x00ges"])
 def test_share_refuses_what_is_not_a_directory_inside_it(admin, share, directory):
     response = admin.get("/api/server/share", params={"directory": directory})
     assert response.status_code == 400

@@ -81,14 +81,6 @@ class Field:
         return value
 
     # --- representation ---------------------------------------------------------
-    def get_attribute(self, obj: Any) -> Any:
-        if callable(self.source):
-            return self.source(obj)
-        key = self.source or self.name
-        if type(obj) is dict or isinstance(obj, Mapping):
-            return obj.get(key)
-        return getattr(obj, key, None)
-
     def to_representation(self, value: Any) -> Any:
         return value
 

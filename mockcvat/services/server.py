@@ -75,7 +75,7 @@ def share_path(root: Path, relative: str) -> Path | None:
     (and symlinks leading out of the share) as CVAT intends.
     """
     parts = PurePosixPath(relative.lstrip("/")).parts
-    if any(part == ".." for part in parts):
+    if "\x00" in relative or any(part == ".." for part in parts):
         return None
     root = root.resolve()
     candidate = root.joinpath(*parts).resolve()
