@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 REFERENCE_VERSION := 2.26.2
 
-.PHONY: run test install install-test schema coverage lint bench clean
+.PHONY: run test install install-test schema coverage lint bench fuzz clean
 
 run: install
 	$(BIN)/mockcvat serve
@@ -35,6 +35,10 @@ schema: install
 
 lint: install-test
 	$(BIN)/ruff check mockcvat tests bench
+
+# schemathesis with fresh random examples (CI runs a fixed, derandomized set)
+fuzz: install-test
+	MOCKCVAT_FUZZ=250 $(BIN)/python -m pytest tests/test_schemathesis.py -q
 
 bench: install-test
 	$(BIN)/python bench/foundation.py

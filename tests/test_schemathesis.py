@@ -26,6 +26,7 @@ The last two tests replay, deterministically, what the fuzzer found only now and
 from __future__ import annotations
 
 import copy
+import os
 
 import requests
 import schemathesis
@@ -55,6 +56,7 @@ def conforms_like_cvat(ctx, response, case):  # type: ignore[no-untyped-def]
 
 CHECKS = [not_a_server_error, conforms_like_cvat]
 TIMEOUT = 10
+FUZZ_EXAMPLES = int(os.environ.get("MOCKCVAT_FUZZ", "0"))
 STRONG_PASSWORD = "Unusual-Passw0rd!"
 
 # schemathesis may rewrite the dict it loads; the server's document is shared, so copy it.
@@ -82,7 +84,10 @@ def test_the_fuzzed_schema_is_the_served_one(mockcvat_server: MockCVATServer) ->
 
 @schema.parametrize()
 @settings(
-    max_examples=25,  # per operation, for the fuzzing phase (examples/coverage add their own)
+    # per operation; CI runs a fixed, derandomized set so that main stays deterministic, and
+    # `make fuzz` (MOCKCVAT_FUZZ=<examples>) explores afresh with more examples
+    max_examples=FUZZ_EXAMPLES or 25,
+    derandomize=not FUZZ_EXAMPLES,
     deadline=None,
     suppress_health_check=list(HealthCheck),
     phases=[Phase.explicit, Phase.generate],  # no shrinking: failures are reported as found
