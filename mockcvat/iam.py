@@ -13,15 +13,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import exists, select, true
+from sqlalchemy import exists, false, select, true
 
 from mockcvat.auth import PRIVILEGES
 from mockcvat.errors import NotFound, PermissionDenied, ValidationFailed
-from mockcvat.models import Membership, Organization, User
+from mockcvat.models import Invitation, Membership, Organization, User
 
 if TYPE_CHECKING:
     from mockcvat.api import Context
-
 
 
 # --- organization context (cvat/apps/iam/middleware.py: get_organization) ------------------
@@ -66,14 +65,20 @@ def resolve_org_context(ctx: Context) -> OrgContext:
             raise NotFound(f"{slug or org_id} organization does not exist.")
         role = None
         if organization is not None and ctx.identity is not None:
-            role = db.execute(
-                select(Membership.role).where(
-                    Membership.organization_id == organization.id,
-                    Membership.user_id == ctx.identity.user.id,
-                    Membership.is_active.is_(True),
-                )
-            ).scalar_one_or_none()
+            role = role_in(db, ctx.identity.user.id, organization.id or 0)
     return OrgContext(organization, explicit, role)
+
+
+def role_in(connection: Any, user_id: int, organization_id: int) -> str | None:
+    """The user's role in an organization through an *active* membership (OPA's
+    ``auth.organization.user.role``), else ``None``."""
+    return connection.execute(
+        select(Membership.role).where(
+            Membership.organization_id == organization_id,
+            Membership.user_id == user_id,
+            Membership.is_active.is_(True),
+        )
+    ).scalar_one_or_none()
 
 
 def privilege_of(ctx: Context) -> str | None:
@@ -152,7 +157,187 @@ def users(ctx: Context) -> UsersPolicy:
     return UsersPolicy(ctx)
 
 
+# --- organizations (cvat/apps/organizations/rules/organizations.rego) -------------------------
+ORG_STAFF = ("owner", "maintainer")
+
+
+class OrganizationsPolicy:
+    """list: anyone, rows = orgs the caller owns or is an active member of (admin: all); the
+    same rows bound every detail action (others get 404). create: ``user`` privilege or higher.
+    update: admin, the org's owner or a maintainer. delete: admin or the org's owner."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.me = ctx.user
+        self.admin = is_admin(ctx)
+        _ = ctx.org  # CVAT resolves the context on every request: a bad one is 400/404
+
+    def visible(self) -> Any:
+        if self.admin:
+            return true()
+        return (Organization.owner_id == self.me.id) | exists().where(
+            Membership.organization_id == Organization.id,
+            Membership.user_id == self.me.id,
+            Membership.is_active.is_(True),
+        )
+
+    def check_create(self) -> None:
+        if not has_privilege(self.ctx, "user"):
+            raise PermissionDenied()
+
+    def check_update(self, organization: Organization, role: str | None) -> None:
+        if self.admin or has_privilege(self.ctx, "worker") and (
+            organization.owner_id == self.me.id or role == "maintainer"
+        ):
+            return
+        raise PermissionDenied()
+
+    def check_delete(self, organization: Organization) -> None:
+        if self.admin or has_privilege(self.ctx, "worker") and organization.owner_id == self.me.id:
+            return
+        raise PermissionDenied()
+
+
+def organizations(ctx: Context) -> OrganizationsPolicy:
+    return OrganizationsPolicy(ctx)
+
+
+# --- memberships (cvat/apps/organizations/rules/memberships.rego) ----------------------------
+class MembershipsPolicy:
+    """list: see ``visible``. Detail actions are judged in the membership's own organization
+    (not the request's), so outsiders get 403, not 404. ``role`` below is the caller's active
+    role in that organization."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.me = ctx.user
+        self.admin = is_admin(ctx)
+        _ = ctx.org  # CVAT resolves the context on every request: a bad one is 400/404
+
+    def visible(self) -> Any:
+        """Rows of the list; 403 for a non-member naming an organization."""
+        org = self.ctx.org
+        if org.organization is not None:
+            in_org = Membership.organization_id == org.organization.id
+            if self.admin or org.role in ORG_STAFF:
+                return in_org  # pending invitees included
+            if org.role is None:
+                raise PermissionDenied()
+            return in_org & Membership.is_active.is_(True)
+        if org.explicit:  # the personal workspace has no memberships
+            return false()
+        if self.admin:
+            return true()
+        return (Membership.user_id == self.me.id) & Membership.is_active.is_(True)
+
+    def check_view(self, membership: Membership, role: str | None) -> None:
+        if self.admin or role in ORG_STAFF or role is not None and membership.is_active:
+            return
+        raise PermissionDenied()
+
+    def _may_manage(self, membership: Membership, role: str | None,
+                    organization: Organization) -> bool:
+        """change:role and delete of someone else's membership (the new role is not judged)."""
+        if self.admin:
+            return True
+        if membership.user_id == self.me.id or not has_privilege(self.ctx, "user"):
+            return False
+        if role == "owner" and organization.owner_id == self.me.id:
+            return membership.role != "owner"
+        if role == "maintainer":
+            return membership.role in ("supervisor", "worker")
+        return False
+
+    def check_change_role(self, membership: Membership, role: str | None,
+                          organization: Organization) -> None:
+        if not self._may_manage(membership, role, organization):
+            raise PermissionDenied()
+
+    def check_delete(self, membership: Membership, role: str | None,
+                     organization: Organization) -> None:
+        if membership.user_id == self.me.id and not self.admin:
+            # leaving: any active member but the owner
+            if (membership.is_active and membership.role != "owner"
+                    and has_privilege(self.ctx, "worker")):
+                return
+            raise PermissionDenied()
+        if not self._may_manage(membership, role, organization):
+            raise PermissionDenied()
+
+
+def memberships(ctx: Context) -> MembershipsPolicy:
+    return MembershipsPolicy(ctx)
+
+
+# --- invitations (cvat/apps/organizations/rules/invitations.rego) ----------------------------
+class InvitationsPolicy:
+    """Rows (for the list *and* every detail action, from the request's org context): the
+    invitations the caller sent or received; all of the organization's for admins and for its
+    owners/maintainers with ``user`` privilege. Object actions are judged in the invitation's
+    own organization."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.me = ctx.user
+        self.admin = is_admin(ctx)
+        _ = ctx.org  # CVAT resolves the context on every request: a bad one is 400/404
+
+    def _staff(self, role: str | None) -> bool:
+        return role in ORG_STAFF and has_privilege(self.ctx, "user")
+
+    def visible(self, *, listing: bool) -> Any:
+        org = self.ctx.org
+        mine = (Invitation.owner_id == self.me.id) | (Membership.user_id == self.me.id)
+        if org.organization is not None:
+            in_org = Membership.organization_id == org.organization.id
+            if self.admin or self._staff(org.role):
+                return in_org
+            if listing and org.role is None:
+                raise PermissionDenied()
+            return mine & in_org
+        if listing and org.explicit:  # the list's org filter: no org = nothing
+            return false()
+        return true() if self.admin else mine
+
+    def check_create(self, role: Any) -> None:
+        """``role`` is the requested one, judged before the body is validated."""
+        if self.admin:
+            return
+        org = self.ctx.org
+        if org.organization is None or not has_privilege(self.ctx, "user"):
+            raise PermissionDenied()
+        if org.role == "owner" and role != "owner":
+            return
+        if org.role == "maintainer" and role not in ("owner", "maintainer"):
+            return
+        raise PermissionDenied()
+
+    def check(self, action: str, invitation: Invitation, membership: Membership,
+              role: str | None) -> None:
+        """view, resend, delete, accept, decline on one invitation."""
+        if self.admin:
+            return
+        inviter = invitation.owner_id == self.me.id
+        invitee = membership.user_id == self.me.id
+        if action == "view":
+            allowed = self._staff(role) or inviter or invitee
+        elif action in ("resend", "delete"):
+            allowed = self._staff(role) or inviter and has_privilege(self.ctx, "worker")
+        else:  # accept, decline
+            allowed = invitee
+        if not allowed:
+            raise PermissionDenied()
+
+
+def invitations(ctx: Context) -> InvitationsPolicy:
+    return InvitationsPolicy(ctx)
+
+
 # --- the rule table (served by GET /api/auth/rules, documented in docs/iam.md) -----------------
+ORGANIZATIONS_REGO = "cvat/apps/organizations/rules/organizations.rego"
+MEMBERSHIPS_REGO = "cvat/apps/organizations/rules/memberships.rego"
+INVITATIONS_REGO = "cvat/apps/organizations/rules/invitations.rego"
+
 RULES: tuple[dict[str, str], ...] = (
     {"resource": "users", "scope": "list", "allow": "any user",
      "rows": "admin: all; others: themselves; in an org: its members (caller must be one)",
@@ -168,6 +353,44 @@ RULES: tuple[dict[str, str], ...] = (
     {"resource": "access_tokens", "scope": "list/view/update/delete", "allow": "the owner",
      "rows": "own usable tokens (admins too)",
      "source": "cvat/apps/access_tokens/rules/access_tokens.rego"},
+    {"resource": "organizations", "scope": "list", "allow": "any user",
+     "rows": "admin: all; others: orgs they own or are active members of (org context ignored)",
+     "source": ORGANIZATIONS_REGO},
+    {"resource": "organizations", "scope": "create", "allow": "user privilege or higher",
+     "rows": "", "source": ORGANIZATIONS_REGO},
+    {"resource": "organizations", "scope": "view", "allow": "admin, owner, any active member",
+     "rows": "others: 404", "source": ORGANIZATIONS_REGO},
+    {"resource": "organizations", "scope": "update", "allow": "admin, owner, maintainer",
+     "rows": "supervisor/worker: 403; outsiders: 404", "source": ORGANIZATIONS_REGO},
+    {"resource": "organizations", "scope": "delete", "allow": "admin, owner",
+     "rows": "members: 403; outsiders: 404", "source": ORGANIZATIONS_REGO},
+    {"resource": "memberships", "scope": "list", "allow": "any user; in an org: its members",
+     "rows": "no org: own active memberships (admin: all); org: all for admin/owner/maintainer,"
+             " active ones for supervisor/worker, 403 for outsiders; org='': none",
+     "source": MEMBERSHIPS_REGO},
+    {"resource": "memberships", "scope": "view",
+     "allow": "admin, owner/maintainer (any), active members (active ones)",
+     "rows": "others: 403", "source": MEMBERSHIPS_REGO},
+    {"resource": "memberships", "scope": "change:role",
+     "allow": "admin; owner (not self, not the owner); maintainer (supervisor/worker targets)",
+     "rows": "user privilege; other fields: 403", "source": MEMBERSHIPS_REGO},
+    {"resource": "memberships", "scope": "delete",
+     "allow": "as change:role; or oneself leaving (not the owner)",
+     "rows": "", "source": MEMBERSHIPS_REGO},
+    {"resource": "invitations", "scope": "list", "allow": "any user; in an org: its members",
+     "rows": "sent or received (admin: all); in an org: all of it for admin and owner/"
+             "maintainer, else own ones there; outsiders 403",
+     "source": INVITATIONS_REGO},
+    {"resource": "invitations", "scope": "create",
+     "allow": "admin any role; owner any but owner; maintainer worker/supervisor",
+     "rows": "needs an org context", "source": INVITATIONS_REGO},
+    {"resource": "invitations", "scope": "view", "allow": "admin, org staff, inviter, invitee",
+     "rows": "outside the list's rows: 404", "source": INVITATIONS_REGO},
+    {"resource": "invitations", "scope": "resend/delete/update",
+     "allow": "admin, org staff, inviter", "rows": "outside the list's rows: 404",
+     "source": INVITATIONS_REGO},
+    {"resource": "invitations", "scope": "accept/decline", "allow": "admin, invitee",
+     "rows": "outside the list's rows: 404", "source": INVITATIONS_REGO},
 )
 
 

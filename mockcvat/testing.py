@@ -125,6 +125,17 @@ class MockCVATServer:
                                      **fields)
             return {"id": user.id, "username": user.username, "password": password}
 
+    def create_organization(self, slug: str, owner: str, members: dict[str, str] | None = None,
+                            *, name: str = "") -> dict[str, Any]:
+        """Create an organization owned by ``owner`` with ``members`` (username -> role:
+        worker, supervisor, maintainer, owner) who have accepted their invitations."""
+        from mockcvat.services import organizations
+
+        with self.mock.db.session() as session:
+            org = organizations.seed_organization(session, slug=slug, owner=owner,
+                                                  members=members, name=name)
+            return {"id": org.id, "slug": org.slug}
+
     def record_requests(self, enabled: bool = True) -> None:
         """Start (or stop) recording every request in ``journal``; clears it either way."""
         self.mock.journal_enabled = enabled

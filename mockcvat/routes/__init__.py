@@ -7,6 +7,15 @@ from mockcvat.api import Operation
 
 def operations() -> list[Operation]:
     """Every operation mockcvat implements, in every CVAT version it knows."""
-    from mockcvat.routes import auth, schema, server, users
+    from mockcvat.routes import (
+        auth,
+        invitations,
+        memberships,
+        organizations,
+        schema,
+        server,
+        users,
+    )
 
-    return [op for module in (auth, users, server, schema) for op in module.api.operations]
+    modules = (auth, users, server, schema, organizations, memberships, invitations)
+    return [op for module in modules for op in module.api.operations]

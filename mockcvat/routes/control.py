@@ -17,6 +17,7 @@ from mockcvat.errors import ValidationFailed
 from mockcvat.http import read_json
 from mockcvat.server import MockCVAT
 from mockcvat.services import auth as auth_service
+from mockcvat.services import organizations as organizations_service
 from mockcvat.services import users as users_service
 
 
@@ -40,6 +41,18 @@ def router(mock: MockCVAT) -> APIRouter:
         with mock.db.session() as session:
             user = users_service.create_user(mock, session, **spec)
             return JSONResponse({"id": user.id, "username": user.username}, status_code=201)
+
+    @control.post("/organizations")
+    async def create_organization(request: Request) -> JSONResponse:
+        """{"slug", "owner": username, "members": {username: role}, "name"}"""
+        spec = await read_json(request)
+        if not isinstance(spec, dict) or not spec.get("slug") or not spec.get("owner"):
+            raise ValidationFailed({"slug": ["slug and owner are required."]})
+        with mock.db.session() as session:
+            org = organizations_service.seed_organization(
+                session, slug=str(spec["slug"]), owner=str(spec["owner"]),
+                members=spec.get("members") or {}, name=str(spec.get("name") or ""))
+            return JSONResponse({"id": org.id, "slug": org.slug}, status_code=201)
 
     @control.get("/journal")
     async def journal() -> dict[str, Any]:

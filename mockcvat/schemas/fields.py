@@ -321,6 +321,12 @@ class ChoiceField(Field):
         }
 
 
+class JSONField(Field):
+    """Any JSON value (DRF's JSONField); drf-spectacular documents it as an object."""
+
+    openapi_type = "object"
+
+
 class ListField(Field):
     openapi_type = "array"
 

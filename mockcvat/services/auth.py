@@ -113,11 +113,16 @@ def register(ctx: Context, raw: Any) -> tuple[dict[str, Any], LoginResult]:
     """dj-rest-auth's RegisterView with allauth: field checks (unique username and e-mail,
     password validators), then the two passwords, then similarity to the new user's data."""
     with ctx.mock.db.session() as db:
+        def email_free(email: str) -> str:
+            if email and users.dummy_user(db, email) is not None:
+                return email  # an invitee's stand-in account, taken over below
+            return _free(db, User.email, email,
+                         "A user is already registered with this e-mail address.")
+
         data = RegisterSerializerEx.validate(raw, checks={
             "username": lambda name: _free(db, User.username, name,
                                            "A user with that username already exists."),
-            "email": lambda email: _free(
-                db, User.email, email, "A user is already registered with this e-mail address."),
+            "email": email_free,
             "password1": _strong_enough,
         })
         email = data.get("email", "")
@@ -126,10 +131,16 @@ def register(ctx: Context, raw: Any) -> tuple[dict[str, Any], LoginResult]:
         problems = password_problems(data["password1"], candidate)
         if problems:  # allauth's save(): the validators again, now knowing the user
             raise ValidationFailed({"non_field_errors": problems})
-        user = users.create_user(
-            ctx.mock, db, username=data["username"], password=data["password1"], email=email,
-            first_name=candidate.first_name, last_name=candidate.last_name,
-        )
+        user = users.dummy_user(db, email) if email else None
+        if user is None:
+            user = users.create_user(
+                ctx.mock, db, username=data["username"], password=data["password1"],
+                email=email, first_name=candidate.first_name, last_name=candidate.last_name,
+            )
+        else:  # keeps the id, so the invitations' pending memberships stay
+            user.username, user.first_name, user.last_name = (
+                data["username"], candidate.first_name, candidate.last_name)
+            user.password = make_password(data["password1"], ctx.mock.settings.password_iterations)
         user.last_login = _now()
         result = start_session(ctx.mock, db, user)
         body = RegisterSerializerEx.dump(

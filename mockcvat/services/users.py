@@ -126,6 +126,38 @@ def represent(ctx: Context, rows: Iterable[Mapping[str, Any]], *, full: bool
     return out
 
 
+def basic_users(ctx: Context, connection: Any, ids: Iterable[int | None]
+                ) -> dict[int, dict[str, Any]]:
+    """``BasicUser`` payloads by id, for the owners, assignees and members other resources
+    embed (one query for a whole page)."""
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    rows = connection.execute(
+        select(User.id, User.username, User.first_name, User.last_name)
+        .where(User.id.in_(wanted))
+    )
+    base = ctx.absolute("/api/users/")
+    return {row.id: BasicUser.dump({**row._mapping, "url": f"{base}{row.id}"}) or {}
+            for row in rows}
+
+
+def dummy_user(session: Session, email: str) -> User | None:
+    """The stand-in account an invitation to an unregistered e-mail creates (CVAT's
+    ``get_dummy_user``): username = e-mail, no usable password. Registering with that e-mail
+    takes the account over, keeping its pending memberships."""
+    user = session.execute(
+        select(User).where(func.lower(User.email) == email.lower())
+    ).scalars().first()
+    if user is not None and user.username == user.email and not is_usable(user.password):
+        return user
+    return None
+
+
+def is_usable(password: str) -> bool:
+    return not password.startswith("!")
+
+
 def _row(session: Session, user: User) -> dict[str, Any]:
     groups = groups_of(session, [user.id or 0])[user.id or 0]
     return {**user.model_dump(), "groups": ",".join(groups)}
