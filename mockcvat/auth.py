@@ -63,12 +63,13 @@ def utcnow() -> dt.datetime:
 class Identity:
     user: User
     method: str  # token | access_token | signature | session | basic
-    privilege: str | None = None  # highest group: admin > business > user > worker
+    privilege: str | None = None  # highest group: admin > user > worker
     access_token_id: int | None = None
     read_only: bool = False  # a read-only personal access token
 
 
-PRIVILEGES = ("admin", "business", "user", "worker")  # CVAT's IAM_ROLES, highest first
+# CVAT's IAM_ROLES, highest first ("business" was removed in CVAT 2.22)
+PRIVILEGES = ("admin", "user", "worker")
 
 
 def privilege_of(db: Any, user_id: int | None) -> str | None:

@@ -1,7 +1,7 @@
 """The policy: who may do what, and which rows a caller sees — one module for every resource.
 
 CVAT decides permissions with OPA rules (``cvat/apps/iam/rules/*.rego``) fed with the caller's
-privilege group (admin > business > user > worker), the organization context and the caller's
+privilege group (admin > user > worker), the organization context and the caller's
 role in it. This module encodes the same rules in Python; list visibility is returned as a
 SQL condition so that counts and pages stay right. See ``docs/iam.md`` for the rule table.
 
@@ -93,7 +93,7 @@ def is_admin(ctx: Context) -> bool:
 
 
 def has_privilege(ctx: Context, least: str) -> bool:
-    """The caller's group is ``least`` or higher (admin > business > user > worker)."""
+    """The caller's group is ``least`` or higher (admin > user > worker)."""
     privilege = privilege_of(ctx)
     return privilege is not None and PRIVILEGES.index(privilege) <= PRIVILEGES.index(least)
 

@@ -66,6 +66,8 @@ def test_admin_patch_validation(admin, alice):
     me = admin.get("/api/users/self").json()
     assert admin.patch("/api/users/2", json={"groups": ["wizard"]}).json() == {
         "groups": ["Object with name=wizard does not exist."]}
+    assert admin.patch("/api/users/2", json={"groups": ["business"]}).json() == {
+        "groups": ["Object with name=business does not exist."]}  # gone since CVAT 2.22
     assert admin.patch("/api/users/2", json={"username": "admin"}).json() == {
         "username": ["A user with that username already exists."]}
     assert admin.patch("/api/users/2", json={"username": "bad name!"}).json() == {

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from mockcvat.server import MockCVAT
 
 # CVAT's privilege groups, highest first (settings.IAM_ROLES)
-GROUPS = ("admin", "business", "user", "worker")
+GROUPS = ("admin", "user", "worker")  # "business" went in CVAT 2.22
 
 LISTING = listing.Listing(
     fields={
