@@ -78,6 +78,8 @@ class Operation:
     authenticate: bool | str = True
     since: str | None = None  # first CVAT version that has the operation
     until: str | None = None  # first CVAT version that no longer has it
+    in_schema: bool = True  # False: served but undocumented, as CVAT's TUS PATCH/HEAD routes
+    deprecated: bool = False
 
     @property
     def schema_path(self) -> str:

@@ -6,12 +6,15 @@ code base builds an error body, so every error a client sees has the same shape 
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+
+logger = logging.getLogger("mockcvat")
 
 
 class APIError(Exception):
@@ -127,7 +130,10 @@ DJANGO_NOT_FOUND_PAGE = (
 def render(exc: APIError) -> Response:
     from mockcvat.http import CvatJSONResponse
 
-    return CvatJSONResponse(exc.body(), status_code=exc.status_code, headers=exc.headers)
+    body = exc.body()
+    if body is None:  # answers CVAT sends without a body (e.g. a TUS 409)
+        return Response(status_code=exc.status_code, headers=exc.headers)
+    return CvatJSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
 
 def install_handlers(app: FastAPI) -> None:
@@ -145,8 +151,9 @@ def install_handlers(app: FastAPI) -> None:
         # Routes parse their own input; this only guards against a FastAPI-level slip.
         return render(ValidationFailed([str(exc)]))
 
-    async def unexpected(_: Request, exc: Exception) -> Response:
+    async def unexpected(request: Request, exc: Exception) -> Response:
         # Never a stack trace in a body; the log keeps it.
+        logger.error("%s %s failed", request.method, request.url.path, exc_info=exc)
         return render(APIError())
 
     app.add_exception_handler(APIError, api_error)

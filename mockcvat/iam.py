@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import exists, false, select, true
+from sqlalchemy import exists, false, func, select, true
 
 from mockcvat.auth import PRIVILEGES
 from mockcvat.errors import NotFound, PermissionDenied, ValidationFailed
@@ -333,10 +333,277 @@ def invitations(ctx: Context) -> InvitationsPolicy:
     return InvitationsPolicy(ctx)
 
 
+# --- projects, tasks, jobs, labels (cvat/apps/engine/rules/{projects,tasks,jobs,labels}.rego) --
+ROLE_RANK = {"owner": 0, "maintainer": 50, "supervisor": 75, "worker": 100}
+
+# scope families, as the .rego files group them
+TASK_VIEW = {"view", "view:annotations", "view:data", "view:metadata", "export:dataset",
+             "export:annotations", "export:backup", "view:validation_layout"}
+TASK_EDIT = {"update:desc", "update:annotations", "delete:annotations", "upload:data",
+             "update:metadata", "import:annotations", "update:validation_layout"}
+TASK_MANAGE = {"update:owner", "update:assignee", "update:project", "delete",
+               "update:organization"}
+JOB_VIEW = {"view", "view:annotations", "view:data", "view:metadata", "export:dataset",
+            "export:annotations"}
+JOB_EDIT = {"update:state", "update:annotations", "delete:annotations", "import:annotations",
+            "update:metadata"}
+JOB_VALIDATION = {"view:validation_layout", "update:validation_layout"}
+
+
+def role_at_least(role: str | None, least: str) -> bool:
+    return role is not None and ROLE_RANK[role] <= ROLE_RANK[least]
+
+
+@dataclass(frozen=True)
+class Standing:
+    """The caller's relation to one project, task or job: OPA's ``auth.organization`` (the
+    object's own organization and the caller's active role there) and ``resource``."""
+
+    organization_id: int | None
+    role: str | None = None
+    project_owner: bool = False
+    project_assignee: bool = False
+    task_owner: bool = False
+    task_assignee: bool = False
+    job_assignee: bool = False
+
+    @property
+    def project_staff(self) -> bool:
+        return self.project_owner or self.project_assignee
+
+    @property
+    def task_staff(self) -> bool:
+        return self.project_staff or self.task_owner or self.task_assignee
+
+    @property
+    def job_staff(self) -> bool:
+        return self.task_staff or self.job_assignee
+
+
+class EnginePolicy:
+    """Projects, tasks, jobs and labels. Lists see what the caller owns or is assigned to
+    (through the project for tasks, through the task for jobs), and everything of an
+    organization for its maintainers and owner; detail actions are judged in the object's own
+    organization (403 for outsiders, not 404)."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.me = ctx.user
+        self.admin = is_admin(ctx)
+
+    def priv(self, least: str) -> bool:
+        return has_privilege(self.ctx, least)
+
+    # --- the caller's standing towards one object ------------------------------------------
+    def standing(self, connection: Any, *, organization_id: int | None,
+                 project: Any = None, task: Any = None, job: Any = None) -> Standing:
+        me = self.me.id
+        role = role_in(connection, me, organization_id) if organization_id else None
+        return Standing(
+            organization_id=organization_id, role=role,
+            project_owner=project is not None and project.owner_id == me,
+            project_assignee=project is not None and project.assignee_id == me,
+            task_owner=task is not None and task.owner_id == me,
+            task_assignee=task is not None and task.assignee_id == me,
+            job_assignee=job is not None and job.assignee_id == me,
+        )
+
+    def _in_org(self, s: Standing, least: str) -> bool:
+        return s.organization_id is not None and role_at_least(s.role, least)
+
+    def _maintains(self, s: Standing) -> bool:
+        """Org maintainers and owners (with the ``user`` privilege) may do most things."""
+        return self._in_org(s, "maintainer") and self.priv("user")
+
+    def _staff_may(self, s: Standing, staff: bool) -> bool:
+        """In the personal workspace: the staff; in an organization: staff who are members."""
+        return staff and (s.organization_id is None or self._in_org(s, "worker"))
+
+    # --- projects.rego ----------------------------------------------------------------------
+    def allow_project(self, scope: str, s: Standing) -> bool:
+        if self.admin:
+            return True
+        owner, staff = s.project_owner, s.project_staff
+        if scope in ("view", "export:dataset", "export:annotations", "export:backup"):
+            return self._staff_may(s, staff) or self._maintains(s)
+        if scope in ("delete", "update:organization", "update:associated_storage",
+                     "update:assignee"):
+            return self.priv("worker") and self._staff_may(s, owner) or self._maintains(s)
+        if scope in ("update:desc", "import:dataset"):
+            return self.priv("worker") and self._staff_may(s, staff) or self._maintains(s)
+        if scope == "update:owner":  # no one in the personal workspace but admins
+            return self._maintains(s)
+        return False
+
+    # --- tasks.rego -------------------------------------------------------------------------
+    def allow_task(self, scope: str, s: Standing) -> bool:
+        if self.admin:
+            return True
+        if scope in TASK_VIEW:
+            return self._staff_may(s, s.task_staff) or self._maintains(s)
+        if scope in TASK_EDIT:
+            return self.priv("worker") and self._staff_may(s, s.task_staff) or self._maintains(s)
+        if scope in TASK_MANAGE:
+            staff = s.task_owner or s.project_staff
+            return self.priv("worker") and self._staff_may(s, staff) or self._maintains(s)
+        if scope == "update:associated_storage":
+            staff = s.task_owner or s.project_owner
+            return self.priv("worker") and self._staff_may(s, staff) or self._maintains(s)
+        return False
+
+    def allow_create(self, organization_id: int | None, role: str | None,
+                     project: Standing | None = None) -> bool:
+        """create (projects, tasks) and create@project (tasks) in the given workspace."""
+        if self.admin:
+            return True
+        if not self.priv("user"):
+            return False
+        if organization_id is None:
+            return project is None or project.project_staff
+        if role_at_least(role, "supervisor"):
+            return True
+        return project is not None and role_at_least(role, "worker") and project.project_staff
+
+    # --- jobs.rego --------------------------------------------------------------------------
+    def allow_job(self, scope: str, s: Standing) -> bool:
+        if self.admin:
+            return True
+        # a worker-privilege outsider assigned to the job keeps working on it
+        lone_assignee = (s.organization_id is not None and s.role is None
+                         and privilege_of(self.ctx) == "worker" and s.job_assignee)
+        if scope in ("create", "delete"):
+            return self.priv("user") and (
+                s.task_staff and (s.organization_id is None or role_at_least(s.role, "supervisor"))
+                or self._maintains(s))
+        if scope in JOB_VIEW:
+            return self._staff_may(s, s.job_staff) or self._maintains(s) or lone_assignee
+        if scope in JOB_EDIT:
+            return (self.priv("worker") and self._staff_may(s, s.job_staff)
+                    or self._maintains(s) or lone_assignee)
+        if scope in ("update:stage", "update:assignee"):
+            return self.priv("worker") and self._staff_may(s, s.task_staff) or self._maintains(s)
+        if scope in JOB_VALIDATION:
+            return self._staff_may(s, s.task_staff) or self._maintains(s)
+        return False
+
+    def check(self, allowed: bool) -> None:
+        if not allowed:
+            raise PermissionDenied()
+
+    # --- list visibility (SQL) --------------------------------------------------------------
+    def scoped(self, organization_column: Any, staff: Any) -> Any:
+        """The rows a list shows: the caller's own (``staff``) and, in an organization, all of
+        it for maintainers and owners; the org filter of the request applies on top."""
+        org = self.ctx.org
+        if org.organization is not None:
+            in_org = organization_column == org.organization.id
+            if self.admin:
+                return in_org
+            if org.role is None:
+                raise PermissionDenied()
+            if role_at_least(org.role, "maintainer") and self.priv("user"):
+                return in_org
+            return in_org & staff
+        condition = true() if self.admin else staff
+        if org.explicit:  # the personal workspace only
+            condition = condition & organization_column.is_(None)
+        return condition
+
+    def project_staff_ids(self) -> Any:
+        from mockcvat.models import Project
+
+        me = self.me.id
+        return select(Project.id).where((Project.owner_id == me) | (Project.assignee_id == me))
+
+    def task_staff_ids(self) -> Any:
+        from mockcvat.models import Task
+
+        me = self.me.id
+        return select(Task.id).where(
+            (Task.owner_id == me) | (Task.assignee_id == me)
+            | Task.project_id.in_(self.project_staff_ids()))
+
+    def visible_projects(self) -> Any:
+        from mockcvat.models import Project
+
+        me = self.me.id
+        return self.scoped(Project.organization_id,
+                           (Project.owner_id == me) | (Project.assignee_id == me))
+
+    def visible_tasks(self) -> Any:
+        from mockcvat.models import Task
+
+        return self.scoped(Task.organization_id, Task.id.in_(self.task_staff_ids()))
+
+    def visible_jobs(self) -> Any:
+        from mockcvat.models import Job, Task
+
+        organization = select(Task.organization_id).where(Task.id == Job.task_id)
+        return self.scoped(organization.scalar_subquery(),
+                           (Job.assignee_id == self.me.id)
+                           | Job.task_id.in_(self.task_staff_ids()))
+
+    def visible_labels(self) -> Any:
+        """labels.rego: like tasks and projects, but an org worker sees only their own even
+        in the org (no org condition in its last branch; the org filter adds it)."""
+        from mockcvat.models import Label, Project, Task
+
+        organization = func.coalesce(
+            select(Task.organization_id).where(Task.id == Label.task_id).scalar_subquery(),
+            select(Project.organization_id).where(Project.id == Label.project_id)
+            .scalar_subquery())
+        staff = (Label.task_id.in_(self.task_staff_ids())
+                 | Label.project_id.in_(self.project_staff_ids()))
+        return self.scoped(organization, staff)
+
+
+def engine(ctx: Context) -> EnginePolicy:
+    return EnginePolicy(ctx)
+
+
+# --- requests (cvat/apps/engine/permissions.py: RequestPermission; from the redis_handler
+# refactoring on, cvat/apps/redis_handler/rules/requests.rego) -------------------------------
+class RequestsPolicy:
+    """list: any user, and only the requests they started (admins too): CVAT reads the jobs
+    of the caller from Redis before it filters. The org context is resolved (a bad one is 400/
+    404) but does not filter the list; the ``org`` query parameter does. view and cancel: the
+    request's owner; in 2.26 nobody else, not even an admin (403 "You don't have permission to
+    perform this action", no full stop); from ``background.NEW_REQUEST_IDS`` admins too."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.me = ctx.user
+        self.admin = is_admin(ctx)
+        _ = ctx.org  # CVAT resolves the context on every request: a bad one is 400/404
+
+    def visible(self) -> Any:
+        from mockcvat.models import BackgroundRequest
+
+        return BackgroundRequest.owner_id == self.me.id
+
+    def check(self, owner_id: int) -> None:
+        """view and cancel of one request."""
+        from mockcvat.background import NEW_REQUEST_IDS
+
+        if owner_id == self.me.id:
+            return
+        if self.ctx.mock.compat.has(since=NEW_REQUEST_IDS):
+            if self.admin:
+                return
+            raise PermissionDenied()
+        raise PermissionDenied("You don't have permission to perform this action")
+
+
+def requests(ctx: Context) -> RequestsPolicy:
+    return RequestsPolicy(ctx)
+
+
 # --- the rule table (served by GET /api/auth/rules, documented in docs/iam.md) -----------------
 ORGANIZATIONS_REGO = "cvat/apps/organizations/rules/organizations.rego"
 MEMBERSHIPS_REGO = "cvat/apps/organizations/rules/memberships.rego"
 INVITATIONS_REGO = "cvat/apps/organizations/rules/invitations.rego"
+REQUESTS_SOURCE = ("cvat/apps/engine/permissions.py: RequestPermission (2.26); "
+                   "cvat/apps/redis_handler/rules/requests.rego (later)")
 
 RULES: tuple[dict[str, str], ...] = (
     {"resource": "users", "scope": "list", "allow": "any user",
@@ -391,6 +658,12 @@ RULES: tuple[dict[str, str], ...] = (
      "source": INVITATIONS_REGO},
     {"resource": "invitations", "scope": "accept/decline", "allow": "admin, invitee",
      "rows": "outside the list's rows: 404", "source": INVITATIONS_REGO},
+    {"resource": "requests", "scope": "list", "allow": "any user",
+     "rows": "the caller's own requests only (admins too); the org context does not filter, "
+             "the org query parameter does", "source": REQUESTS_SOURCE},
+    {"resource": "requests", "scope": "view/cancel",
+     "allow": "the owner (2.26); the owner and admins (newer releases)",
+     "rows": "unknown id: 404; someone else's: 403", "source": REQUESTS_SOURCE},
 )
 
 

@@ -9,16 +9,16 @@ the document can be diffed operation by operation against the real CVAT schema
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from mockcvat import compat
 from mockcvat.api import Body, Operation, Reply
-from mockcvat.schemas.fields import ChoiceField, ListField, NestedField, Serializer
+from mockcvat.schemas.fields import ChoiceField, Field, ListField, NestedField, Serializer
 
 _PATH_PARAM = re.compile(r"{(\w+)(?::(\w+))?}")
 _KEY_ORDER = ("operationId", "description", "summary", "parameters", "tags", "requestBody",
-              "security", "responses")
+              "security", "deprecated", "responses")
 
 
 def build_schema(operations: Iterable[Operation], version: str) -> dict[str, Any]:
@@ -26,7 +26,7 @@ def build_schema(operations: Iterable[Operation], version: str) -> dict[str, Any
     builder = _Builder(emulated)
     with compat.emulating(emulated):
         for op in operations:
-            if op.exists_in(emulated.version):
+            if op.exists_in(emulated.version) and op.in_schema:
                 builder.add(op)
     return builder.document(version)
 
@@ -67,6 +67,8 @@ class _Builder:
             item["requestBody"] = self.request_body(op.body)
         public = op.public if op.schema_public is None else op.schema_public
         item["security"] = self.compat.security(public=public, operation=op)
+        if op.deprecated:
+            item["deprecated"] = True
         item["responses"] = {
             str(status): self.response(reply) for status, reply in sorted(op.responses.items())
         }
@@ -123,20 +125,49 @@ class _Builder:
         return {"$ref": f"#/components/schemas/{name}"}
 
     def component(self, serializer: type[Serializer], request: bool, partial: bool) -> Any:
-        any_of = getattr(serializer, "any_of", None)
-        if any_of:
-            return {"anyOf": [self.ref(s, request=request, partial=partial) for s in any_of]}
+        for key, members in (("oneOf", serializer.one_of), ("anyOf", serializer.any_of)):
+            if members:
+                return {key: [self.alternative(m, request, partial) for m in members]}
         paginated = getattr(serializer, "paginates", None)
         if paginated is not None:
             return paginated_envelope(self.ref(paginated))
-        for field in serializer.nested():
-            if isinstance(field, NestedField) and not (request and field.read_only):
-                self.ref(field.serializer, request=request)
-            if isinstance(field, ChoiceField):
-                self.components.setdefault(field.enum_name, field.enum_component())
-            if isinstance(field, ListField) and isinstance(field.child, NestedField):
-                self.ref(field.child.serializer, request=request)
+        for _, field in serializer.schema_fields(request=request, partial=partial):
+            self.register(field, request)
         return serializer.openapi(request=request, partial=partial)
+
+    def alternative(self, member: Any, request: bool, partial: bool) -> dict[str, Any]:
+        """A ``oneOf``/``anyOf`` member: a serializer (by reference) or a plain schema."""
+        if isinstance(member, Mapping):
+            return dict(member)
+        return self.ref(member, request=request, partial=partial)
+
+    def register(self, field: Field, request: bool) -> None:
+        """Add the components a field refers to (nested serializers, enums)."""
+        if isinstance(field, NestedField):
+            self.ref(field.serializer, request=request, partial=request and field.partial)
+        elif isinstance(field, ChoiceField):
+            self.components.setdefault(field.enum_name, field.enum_component())
+            for name, schema in field.extra_components().items():
+                self.components.setdefault(name, schema)
+        elif isinstance(field, ListField):
+            self.register(field.child, request)
+
+
+def component_schemas(
+    serializers: Iterable[type[Serializer] | tuple[type[Serializer], bool, bool]],
+    version: str | None = None,
+) -> dict[str, Any]:
+    """The components of some serializers and of everything they refer to, built exactly as
+    the document builds them. Items are a serializer (its response component ``X``) or
+    ``(serializer, request, partial)`` (``XRequest``/``PatchedXRequest``)."""
+    emulated = compat.Compat(version) if version else compat.current()
+    builder = _Builder(emulated)
+    with compat.emulating(emulated):
+        for item in serializers:
+            serializer, request, partial = item if isinstance(item, tuple) else (item, False,
+                                                                                  False)
+            builder.ref(serializer, request=request, partial=partial)
+    return dict(sorted(builder.components.items()))
 
 
 def paginated_envelope(item_ref: dict[str, Any]) -> dict[str, Any]:

@@ -43,6 +43,9 @@ class MockCVAT:
         self.journal: list[dict[str, Any]] = []
         self.journal_enabled = False
         self.db = Database(settings.resolved_database_url)
+        from mockcvat.background import Background
+
+        self.background = Background(self)  # long operations, recorded as CVAT requests
         if self._is_empty():
             self.seed()
         self.db.take_snapshot(self.seed)
@@ -74,6 +77,8 @@ class MockCVAT:
     def reset(self) -> float:
         """Back to the seeded state; returns the time it took, in seconds."""
         started = time.perf_counter()
+        # first: running work must not write into the restored state (which has no requests)
+        self.background.reset(forget=False)
         self.db.reset()
         if self.media_dir.exists():
             shutil.rmtree(self.media_dir, ignore_errors=True)
@@ -96,4 +101,5 @@ class MockCVAT:
             self.journal.append(entry)
 
     def close(self) -> None:
+        self.background.close()
         self.db.dispose()

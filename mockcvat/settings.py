@@ -19,6 +19,9 @@ class Settings:
     admin: str = "admin:admin"
     cvat_version: str = DEFAULT_CVAT_VERSION
     share_dir: Path | None = None  # the directory /api/server/share lists; None: data_dir/share
+    # "thread": background requests (task data, exports...) run off the request, as in CVAT;
+    # "immediate": they finish inside the request that queued them (deterministic tests)
+    background_mode: str = "thread"
     # Django's default is hundreds of thousands of PBKDF2 rounds; a fake needs fast logins.
     password_iterations: int = 1000
 
@@ -54,6 +57,8 @@ OPTIONS: dict[str, str] = {
     "admin": "USER:PASSWORD of the seeded superuser",
     "cvat_version": "the CVAT version /api/server/about reports and whose behaviour is emulated",
     "share_dir": "directory served as CVAT's share (/api/server/share); default: DATA_DIR/share",
+    "background_mode": "'thread' (default): background requests run as in CVAT; 'immediate': "
+    "they are finished before the request that queued them answers",
 }
 
 

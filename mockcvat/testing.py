@@ -37,8 +37,9 @@ class MockCVATServer:
         self._tmp: str | None = None
         if settings is None:
             self._tmp = tempfile.mkdtemp(prefix="mockcvat-")
+            # tests want background requests finished when the client first polls
             values: dict[str, Any] = {"data_dir": Path(self._tmp), "database_url": "sqlite://",
-                                      "port": 0}
+                                      "port": 0, "background_mode": "immediate"}
             values.update(overrides)
             settings = Settings(**values)
         self.settings = settings
@@ -135,6 +136,33 @@ class MockCVATServer:
             org = organizations.seed_organization(session, slug=slug, owner=owner,
                                                   members=members, name=name)
             return {"id": org.id, "slug": org.slug}
+
+    # --- background requests (task data, exports, imports): timing control ------------------
+    @property
+    def background(self) -> Any:
+        """The server's background engine (``mockcvat.background.Background``)."""
+        return self.mock.background
+
+    def set_background_mode(self, mode: str) -> None:
+        """``"thread"`` (default: work runs on worker threads) or ``"immediate"`` (work runs
+        inside the request that starts it: finished or failed before the first poll)."""
+        self.mock.background.set_mode(mode)
+
+    def hold_polls(self, n: int) -> None:
+        """Each request started from now on answers its first ``n`` polls of
+        ``/api/requests/{id}`` (and the legacy status endpoints) with ``queued`` (the first)
+        and ``started`` (the others) before its real state shows."""
+        self.mock.background.hold_polls(n)
+
+    def fail_next(self, message: str, action: str | None = None,
+                  target: str | None = None) -> None:
+        """The next request matching ``action`` (create, import, export, autoannotate) and
+        ``target`` (project, task, job) fails with ``message`` without doing its work."""
+        self.mock.background.fail_next(message, action=action, target=target)
+
+    def wait_for_requests(self, timeout: float = 30) -> None:
+        """Until no background request is queued or running (``TimeoutError`` otherwise)."""
+        self.mock.background.wait(timeout)
 
     def record_requests(self, enabled: bool = True) -> None:
         """Start (or stop) recording every request in ``journal``; clears it either way."""

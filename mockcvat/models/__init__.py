@@ -1,17 +1,37 @@
 """SQLModel tables. Table and column names follow CVAT's Django models where they exist."""
 
 from mockcvat.models.auth import AccessToken, AuthToken, OutboxMessage, Session
+from mockcvat.models.engine import (
+    AttributeSpec,
+    Data,
+    Job,
+    Label,
+    Project,
+    Segment,
+    Storage,
+    Task,
+)
 from mockcvat.models.organizations import Invitation, Membership, Organization
+from mockcvat.models.requests import BackgroundRequest
 from mockcvat.models.users import User, UserGroup
 
 __all__ = [
+    "AttributeSpec",
+    "Data",
+    "Job",
+    "Label",
+    "Project",
+    "Segment",
+    "Task",
     "AccessToken",
     "AuthToken",
+    "BackgroundRequest",
     "Invitation",
     "Membership",
     "Organization",
     "OutboxMessage",
     "Session",
+    "Storage",
     "User",
     "UserGroup",
 ]

@@ -10,12 +10,18 @@ def operations() -> list[Operation]:
     from mockcvat.routes import (
         auth,
         invitations,
+        jobs,
+        labels,
         memberships,
         organizations,
+        projects,
+        requests,
         schema,
         server,
+        tasks,
         users,
     )
 
-    modules = (auth, users, server, schema, organizations, memberships, invitations)
+    modules = (auth, users, server, schema, organizations, memberships, invitations,
+               requests, projects, tasks, jobs, labels)
     return [op for module in modules for op in module.api.operations]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
@@ -54,6 +55,27 @@ def router(mock: MockCVAT) -> APIRouter:
                 members=spec.get("members") or {}, name=str(spec.get("name") or ""))
             return JSONResponse({"id": org.id, "slug": org.slug}, status_code=201)
 
+    @control.get("/background")
+    async def background_state() -> dict[str, Any]:
+        return background_status(mock)
+
+    @control.post("/background")
+    async def set_background(request: Request) -> JSONResponse:
+        """{"mode": "thread"|"immediate", "hold_polls": n, "fail_next": {"message", "action",
+        "target"} (or a list of them), "wait": seconds or true}; answers the state."""
+        spec = await read_json(request)
+        if not isinstance(spec, dict):
+            raise ValidationFailed(["Expected a JSON object."])
+        configure_background(mock, spec)
+        wait = spec.get("wait")
+        if wait is not None and wait is not False:
+            timeout = 30.0 if wait is True else _number(wait, "wait")
+            try:
+                await run_in_threadpool(mock.background.wait, timeout)
+            except TimeoutError as exc:
+                return JSONResponse({"detail": str(exc)}, status_code=504)
+        return JSONResponse(background_status(mock))
+
     @control.get("/journal")
     async def journal() -> dict[str, Any]:
         return {"enabled": mock.journal_enabled, "entries": mock.journal}
@@ -66,3 +88,38 @@ def router(mock: MockCVAT) -> APIRouter:
         return {"enabled": mock.journal_enabled}
 
     return control
+
+
+def background_status(mock: MockCVAT) -> dict[str, Any]:
+    engine = mock.background
+    return {"mode": engine.mode, "hold_polls": engine.held_polls,
+            "fail_next": engine.pending_faults, "busy": engine.busy()}
+
+
+def configure_background(mock: MockCVAT, spec: dict[str, Any]) -> None:
+    """Apply a ``POST /_mockcvat/background`` body (checked whole before anything changes)."""
+    engine = mock.background
+    mode = spec.get("mode")
+    if mode is not None and mode not in ("thread", "immediate"):
+        raise ValidationFailed({"mode": ['Must be "thread" or "immediate".']})
+    hold = spec.get("hold_polls")
+    if hold is not None and (isinstance(hold, bool) or not isinstance(hold, int) or hold < 0):
+        raise ValidationFailed({"hold_polls": ["Must be an integer >= 0."]})
+    faults = spec.get("fail_next")
+    faults = [] if faults is None else faults if isinstance(faults, list) else [faults]
+    for fault in faults:
+        if not isinstance(fault, dict) or not isinstance(fault.get("message"), str):
+            raise ValidationFailed({"fail_next": ['Each item needs a "message" string.']})
+    if mode is not None:
+        engine.set_mode(mode)
+    if hold is not None:
+        engine.hold_polls(hold)
+    for fault in faults:
+        engine.fail_next(fault["message"], action=fault.get("action"),
+                         target=fault.get("target"))
+
+
+def _number(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ValidationFailed({name: ["Must be a number of seconds >= 0, or true."]})
+    return float(value)

@@ -10,13 +10,39 @@ drf-spectacular with COMPONENT_SPLIT_REQUEST) derives them from one DRF serializ
 Pydantic is not used for this on purpose: its coercion and error texts differ from DRF's
 (e.g. DRF accepts ``5`` for a CharField), and its JSON Schema differs from drf-spectacular's
 OpenAPI 3.0 shape; converting both would be as large as this module.
+
+DRF features beyond plain fields, and how they are declared here:
+
+* ``Field(checks=[...])``: DRF's ``validate_<field>`` hooks and field validators; each runs on
+  the field's valid, non-null value, may raise ``ValidationFailed`` and returns the value to keep.
+* ``Field(default=...)``: used when the key is absent (not on partial updates); a callable is
+  called, and a non-callable, non-null default is shown in the schema as drf-spectacular does.
+* ``Field(write_once=True)``: CVAT's ``WriteOnceMixin``: read-only on updates, so ignored by
+  ``validate(partial=True)`` and left out of the ``PatchedXRequest`` component.
+* ``NestedField(X, partial=True)``: a nested serializer built with ``partial=True`` (its request
+  component is ``PatchedXRequest``). Nested validation follows the root serializer's ``partial``
+  (DRF's ``self.root.partial``), whatever the nested flag.
+* ``ListSerializerField(X)``: ``X(many=True)``, DRF's ListSerializer, whose errors differ from
+  ``ListField``'s (a list with ``{}`` for valid items; non-list input under ``non_field_errors``).
+* ``ChoiceField(allow_null=True)``: drf-spectacular's ``oneOf: [XEnum, NullEnum]`` (and
+  ``BlankEnum`` for ``allow_blank``); choices may be ``(value, label)`` pairs as in Django.
+* ``Serializer.omit_missing = True``: DRF's output rule for an attribute that does not exist
+  (dict key absent, or a callable source returning ``ABSENT``): the field's default, else
+  ``None`` if it allows null, else the key is left out when the field is not required.
+  ``Field(schema_nullable=True)`` marks a field ``nullable`` in the schema without
+  ``allow_null`` (DRF's ``ReadOnlyField(source="data.chunk_size")``, which drf-spectacular
+  documents from the model while DRF drops the key when ``data`` is None).
+* ``Serializer.one_of`` / ``any_of``: a component that is only a ``oneOf``/``anyOf`` of other
+  serializers or of plain schema dicts (e.g. ``{"type": "string", "format": "binary"}``).
 """
 
 from __future__ import annotations
 
+import contextvars
+import copy
 import datetime as dt
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
 from mockcvat import compat
@@ -24,7 +50,22 @@ from mockcvat.errors import ValidationFailed
 
 REQUIRED = "This field is required."
 NOT_NULL = "This field may not be null."
+NOT_EMPTY_LIST = "This list may not be empty."
 _MISSING = object()
+
+
+class _Absent:
+    def __repr__(self) -> str:
+        return "ABSENT"
+
+
+ABSENT: Any = _Absent()
+"""Returned by a callable ``source`` when the object has no such attribute (see omit_missing)."""
+
+# The ``partial`` flag of the outermost serializer being validated: nested serializers follow it,
+# as DRF's fields consult ``self.root.partial``.
+_ROOT_PARTIAL: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "mockcvat_root_partial", default=False)
 
 
 def _type_name(value: Any) -> str:
@@ -50,6 +91,9 @@ class Field:
         help_text: str | None = None,
         since: str | None = None,
         until: str | None = None,
+        write_once: bool = False,
+        checks: Sequence[Callable[[Any], Any]] = (),
+        schema_nullable: bool | None = None,
     ) -> None:
         self.read_only = read_only
         self.write_only = write_only
@@ -62,6 +106,11 @@ class Field:
         self.title = title
         self.help_text = help_text
         self.since, self.until = since, until  # CVAT versions that have the field
+        self.write_once = write_once
+        self.checks = tuple(checks)
+        # drf-spectacular reads nullability from the model for ReadOnlyField(source="a.b");
+        # DRF itself then still drops the key when ``a`` is None (see Serializer.omit_missing)
+        self.schema_nullable = allow_null if schema_nullable is None else schema_nullable
         self.name = ""
 
     def present(self) -> bool:
@@ -75,7 +124,27 @@ class Field:
             if self.allow_null:
                 return None
             raise ValidationFailed([NOT_NULL])
-        return self.to_internal(value)
+        value = self.to_internal(value)
+        for check in self.checks:
+            value = check(value)
+        return value
+
+    def get_default(self) -> Any:
+        """The value used for an absent key (DRF's ``get_default``)."""
+        if callable(self.default):
+            return self.default()
+        return copy.deepcopy(self.default)
+
+    def has_default(self) -> bool:
+        return self.default is not _MISSING
+
+    def missing_value(self) -> Any:
+        """What DRF outputs when the attribute does not exist: ``ABSENT`` means no key."""
+        if self.has_default():
+            return self.get_default()
+        if self.allow_null or self.required:
+            return None
+        return ABSENT
 
     def to_internal(self, value: Any) -> Any:
         return value
@@ -103,8 +172,10 @@ class Field:
             schema["readOnly"] = True
         if self.write_only and request:
             schema["writeOnly"] = True
-        if self.allow_null:
+        if self.schema_nullable:
             schema["nullable"] = True
+        if self.has_default() and self.default is not None and not callable(self.default):
+            schema["default"] = self.to_representation(copy.deepcopy(self.default))
         return schema
 
 
@@ -292,15 +363,30 @@ class DateTimeField(Field):
         return format_datetime(value)
 
 
-class ChoiceField(Field):
-    """A string choice; rendered as a ``$ref`` to a named enum component like DRF does."""
+def enum_choices(values: Iterable[str]) -> list[tuple[str, str]]:
+    """The ``choices()`` of CVAT's ``str`` enums: ``(value, MEMBER_NAME)`` pairs."""
+    return [(v, v.upper().replace(" ", "_").replace("-", "_")) for v in values]
 
-    def __init__(self, choices: Iterable[str], *, enum_name: str, **kwargs: Any) -> None:
+
+class ChoiceField(Field):
+    """A string choice; rendered as a ``$ref`` to a named enum component like DRF does.
+
+    ``choices`` are values or Django-style ``(value, label)`` pairs; the labels only feed the
+    enum's description (CVAT's enums use the member names: ``* `video` - VIDEO``).
+    """
+
+    def __init__(self, choices: Iterable[str | tuple[str, str]], *, enum_name: str,
+                 allow_blank: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.choices = list(choices)
+        pairs = [c if isinstance(c, tuple) else (c, c) for c in choices]
+        self.choices = [value for value, _ in pairs]
+        self.labels = dict(pairs)
         self.enum_name = enum_name
+        self.allow_blank = allow_blank
 
     def to_internal(self, value: Any) -> Any:
+        if value == "" and self.allow_blank:
+            return ""
         valid = isinstance(value, str | int) and not isinstance(value, bool)
         if valid and str(value) in self.choices:
             return str(value)
@@ -309,16 +395,31 @@ class ChoiceField(Field):
     def openapi(self, request: bool) -> dict[str, Any]:
         ref = {"$ref": f"#/components/schemas/{self.enum_name}"}
         extra = super().openapi(request)
+        if self.help_text:  # drf-spectacular appends the choices to the field's help text
+            extra["description"] = f"{self.help_text}\n\n{self._choices_description()}"
+        alternatives = [ref] + [{"$ref": f"#/components/schemas/{name}"}
+                                for name in self.extra_components()]
+        if len(alternatives) > 1:  # drf-spectacular's split of blank/null out of the enum
+            return {**extra, "oneOf": alternatives}
         if not extra:
             return ref
         return {"allOf": [ref], **extra}
 
+    def _choices_description(self) -> str:
+        return "\n".join(f"* `{c}` - {self.labels[c]}" for c in self.choices)
+
     def enum_component(self) -> dict[str, Any]:
-        return {
-            "enum": self.choices,
-            "type": "string",
-            "description": "\n".join(f"* `{c}` - {c}" for c in self.choices),
-        }
+        return {"enum": self.choices, "type": "string",
+                "description": self._choices_description()}
+
+    def extra_components(self) -> dict[str, Any]:
+        """``BlankEnum``/``NullEnum``, which drf-spectacular adds for blank/null choices."""
+        extra: dict[str, Any] = {}
+        if self.allow_blank:
+            extra["BlankEnum"] = {"enum": [""]}
+        if self.schema_nullable:
+            extra["NullEnum"] = {"enum": [None]}
+        return extra
 
 
 class JSONField(Field):
@@ -330,15 +431,18 @@ class JSONField(Field):
 class ListField(Field):
     openapi_type = "array"
 
-    def __init__(self, child: Field, **kwargs: Any) -> None:
+    def __init__(self, child: Field, *, allow_empty: bool = True, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.child = child
+        self.allow_empty = allow_empty
 
     def to_internal(self, value: Any) -> Any:
         if isinstance(value, str | Mapping) or not isinstance(value, list | tuple):
             raise ValidationFailed(
                 [f'Expected a list of items but got type "{_type_name(value)}".']
             )
+        if not self.allow_empty and not value:
+            raise ValidationFailed([NOT_EMPTY_LIST])
         result, errors = [], {}
         for index, item in enumerate(value):
             try:
@@ -350,7 +454,7 @@ class ListField(Field):
         return result
 
     def to_representation(self, value: Any) -> Any:
-        return [self.child.to_representation(v) for v in value or []]
+        return [self.child.to_representation(v) if v is not None else None for v in value or []]
 
     def base_schema(self, request: bool) -> dict[str, Any]:
         schema = super().base_schema(request)
@@ -358,21 +462,61 @@ class ListField(Field):
         return schema
 
 
-class NestedField(Field):
-    """A nested serializer, referenced by its component name."""
+class ListSerializerField(ListField):
+    """A nested serializer declared with ``many=True``: DRF's ``ListSerializer``.
 
-    def __init__(self, serializer: type[Serializer], **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.serializer = serializer
+    ``child`` is a serializer class (``partial`` is then the nested serializer's flag, see
+    ``NestedField``) or a field (CVAT's ``ListSerializer(child=IntegerField())``). Its errors
+    differ from ``ListField``'s: ``{"non_field_errors": [...]}`` for a non-list or an empty
+    list, and a list with one entry per item (``{}`` for the valid ones) otherwise.
+    """
+
+    def __init__(self, child: type[Serializer] | Field, *, partial: bool = False,
+                 **kwargs: Any) -> None:
+        if isinstance(child, type) and issubclass(child, Serializer):
+            child = NestedField(child, partial=partial)
+        super().__init__(child, **kwargs)
 
     def to_internal(self, value: Any) -> Any:
-        return self.serializer.validate(value)
+        if not isinstance(value, list):
+            raise ValidationFailed({"non_field_errors": [
+                f'Expected a list of items but got type "{_type_name(value)}".']})
+        if not self.allow_empty and not value:
+            raise ValidationFailed({"non_field_errors": [NOT_EMPTY_LIST]})
+        result: list[Any] = []
+        errors: list[Any] = []
+        for item in value:
+            try:
+                result.append(self.child.validate(item))
+                errors.append({})
+            except ValidationFailed as exc:
+                errors.append(exc.detail)
+        if any(errors):
+            raise ValidationFailed(errors)
+        return result
+
+
+class NestedField(Field):
+    """A nested serializer, referenced by its component name.
+
+    ``partial=True`` is DRF's ``X(partial=True)``: it only names the request component
+    ``PatchedXRequest`` (and drops its ``required``); validation follows the root's ``partial``.
+    """
+
+    def __init__(self, serializer: type[Serializer], *, partial: bool = False,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.serializer = serializer
+        self.partial = partial
+
+    def to_internal(self, value: Any) -> Any:
+        return self.serializer.validate(value, partial=_ROOT_PARTIAL.get())
 
     def to_representation(self, value: Any) -> Any:
         return self.serializer.dump(value)
 
     def openapi(self, request: bool) -> dict[str, Any]:
-        name = self.serializer.component_name(request=request)
+        name = self.serializer.component_name(request=request, partial=request and self.partial)
         ref = {"$ref": f"#/components/schemas/{name}"}
         extra = super().openapi(request)
         if not extra:
@@ -381,28 +525,36 @@ class NestedField(Field):
 
 
 class Serializer:
-    """Subclasses declare ``fields`` (name -> Field) and optionally ``component``."""
+    """Subclasses declare ``fields`` (name -> Field) and optionally ``component``.
+
+    ``omit_missing`` (DRF's output rule for missing attributes) and ``one_of``/``any_of``
+    (components that are only alternatives) are described in the module docstring.
+    """
 
     fields: ClassVar[dict[str, Field]] = {}
     component: ClassVar[str | None] = None  # defaults to the class name
     description: ClassVar[str | None] = None
+    omit_missing: ClassVar[bool] = False
+    one_of: ClassVar[tuple[Any, ...] | None] = None
+    any_of: ClassVar[tuple[Any, ...] | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         for name, field in cls.fields.items():
             field.name = name
-        cls._dump_plans: dict[tuple[int, ...], list[tuple[str, Any, Any]]] = {}
+        cls._dump_plans: dict[tuple[int, ...], list[tuple[str, Any, Any, Field]]] = {}
 
     @classmethod
-    def _dump_plan(cls) -> list[tuple[str, Any, Any]]:
-        """(name, key or getter, converter or None) of the fields this version shows."""
+    def _dump_plan(cls) -> list[tuple[str, Any, Any, Field]]:
+        """(name, key or getter, converter or None, field) of the fields this version shows."""
         version = compat.current().version
         plan = cls._dump_plans.get(version)
         if plan is None:
             plan = [
                 (name, field.source if callable(field.source) else (field.source or name),
                  field.to_representation
-                 if type(field).to_representation is not Field.to_representation else None)
+                 if type(field).to_representation is not Field.to_representation else None,
+                 field)
                 for name, field in cls.fields.items()
                 if not field.write_only and field.present()
             ]
@@ -430,6 +582,15 @@ class Serializer:
         each runs on its field's value once the field itself is valid, may raise
         ``ValidationFailed``, and returns the value to keep.
         """
+        token = _ROOT_PARTIAL.set(partial)
+        try:
+            return cls._validate(data, partial=partial, checks=checks)
+        finally:
+            _ROOT_PARTIAL.reset(token)
+
+    @classmethod
+    def _validate(cls, data: Any, *, partial: bool,
+                  checks: Mapping[str, Callable[[Any], Any]] | None) -> dict[str, Any]:
         if not isinstance(data, Mapping):
             raise ValidationFailed(
                 {
@@ -441,15 +602,15 @@ class Serializer:
         result: dict[str, Any] = {}
         errors: dict[str, Any] = {}
         for name, field in cls.fields.items():
-            if field.read_only or not field.present():
+            if field.read_only or not field.present() or (partial and field.write_once):
                 continue
             if name not in data:
                 if partial:
                     continue
                 if field.required:
                     errors[name] = [REQUIRED]
-                elif field.default is not _MISSING:
-                    result[name] = field.default
+                elif field.has_default():
+                    result[name] = field.get_default()
                 continue
             try:
                 result[name] = field.validate(data[name])
@@ -478,24 +639,35 @@ class Serializer:
         if obj is None:
             return None
         mapping = type(obj) is dict or isinstance(obj, Mapping)
+        missing = ABSENT if cls.omit_missing else None
         out: dict[str, Any] = {}
-        for name, source, convert in cls._dump_plan():
+        for name, source, convert, field in cls._dump_plan():
             if callable(source):
                 value = source(obj)
             else:
-                value = obj.get(source) if mapping else getattr(obj, source, None)
+                value = obj.get(source, missing) if mapping else getattr(obj, source, missing)
+            if value is ABSENT:
+                value = field.missing_value()
+                if value is ABSENT:
+                    continue
             out[name] = convert(value) if convert is not None and value is not None else value
         return out
+
+    @classmethod
+    def schema_fields(cls, *, request: bool, partial: bool = False) -> list[tuple[str, Field]]:
+        """The fields the ``X``/``XRequest``/``PatchedXRequest`` component shows."""
+        return [
+            (name, field) for name, field in cls.fields.items()
+            if field.present()
+            and not (request and (field.read_only or (partial and field.write_once)))
+            and not (not request and field.write_only)
+        ]
 
     @classmethod
     def openapi(cls, *, request: bool = False, partial: bool = False) -> dict[str, Any]:
         props: dict[str, Any] = {}
         required: list[str] = []
-        for name, field in cls.fields.items():
-            if (request and field.read_only) or not field.present():
-                continue
-            if not request and field.write_only:
-                continue
+        for name, field in cls.schema_fields(request=request, partial=partial):
             props[name] = field.openapi(request)
             if field.required and not field.read_only and not partial:
                 required.append(name)
@@ -508,10 +680,13 @@ class Serializer:
         return schema
 
     @classmethod
-    def nested(cls) -> Iterable[Field]:
-        """Every field, depth-first, for collecting the components it refers to."""
+    def nested(cls) -> Iterator[Field]:
+        """Every field, depth-first (list children too), for collecting referenced components."""
         for field in cls.fields.values():
-            yield field
-            child = field.child if isinstance(field, ListField) else None
-            if child is not None:
-                yield child
+            yield from _walk(field)
+
+
+def _walk(field: Field) -> Iterator[Field]:
+    yield field
+    if isinstance(field, ListField):
+        yield from _walk(field.child)

@@ -1,0 +1,154 @@
+"""/api/tasks, their data (upload, chunks, frames, meta) and previews"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mockcvat import uploads
+from mockcvat.api import Api, Body, Context, Reply
+from mockcvat.listing import ORG_PARAMETERS
+from mockcvat.openapi import paginated
+from mockcvat.schemas.data import Data, DataMetaRead, DataMetaWrite, DataResponse
+from mockcvat.schemas.rq_status import RqStatus
+from mockcvat.schemas.tasks import TaskRead, TaskWrite
+from mockcvat.services import frames, task_data, tasks
+
+api = Api("tasks")
+
+DATA_PARAMETERS = [
+    {"name": name, "in": "query", "required": False, "description": text, "schema": schema}
+    for name, text, schema in (
+        ("number", "A unique number value identifying chunk or frame",
+         {"type": "integer"}),
+        ("quality", "Specifies the quality level of the requested data",
+         {"type": "string", "enum": ["compressed", "original"]}),
+        ("type", "Specifies the type of the requested data",
+         {"type": "string", "enum": ["chunk", "context_image", "frame"]}),
+    )
+]
+UPLOAD_HEADERS = [
+    {"name": name, "in": "header", "description": text, "schema": {"type": "boolean"}}
+    for name, text in (
+        ("Upload-Finish", "Finishes data upload"),
+        ("Upload-Multiple", "Data with this request are files to attach to the task"),
+        ("Upload-Start", "Initializes data upload"),
+    )
+]
+
+
+@api.operation(
+    "GET", "/api/tasks", "tasks_list", summary="List tasks",
+    parameters=tasks.LISTING.parameters(),
+    responses={200: Reply(paginated(TaskRead))},
+)
+async def tasks_list(ctx: Context) -> Any:
+    return tasks.list_tasks(ctx)
+
+
+@api.operation(
+    "POST", "/api/tasks", "tasks_create", summary="Create a task",
+    parameters=ORG_PARAMETERS, body=Body(TaskWrite), status=201,
+    responses={201: Reply(TaskRead)},
+)
+async def tasks_create(ctx: Context) -> Any:
+    return tasks.create(ctx, await ctx.json())
+
+
+@api.operation(
+    "GET", "/api/tasks/{id:pk}", "tasks_retrieve", summary="Get task details",
+    responses={200: Reply(TaskRead)},
+)
+async def tasks_retrieve(ctx: Context) -> Any:
+    return tasks.retrieve(ctx, ctx.pk())
+
+
+@api.operation(
+    "PATCH", "/api/tasks/{id:pk}", "tasks_partial_update", summary="Update a task",
+    body=Body(TaskWrite, partial=True),
+    responses={200: Reply(TaskRead)},
+)
+async def tasks_partial_update(ctx: Context) -> Any:
+    return tasks.update(ctx, ctx.pk(), await ctx.json())
+
+
+@api.operation(
+    "DELETE", "/api/tasks/{id:pk}", "tasks_destroy", summary="Delete a task", status=204,
+    responses={204: Reply(description="The task has been deleted")},
+)
+async def tasks_destroy(ctx: Context) -> None:
+    tasks.destroy(ctx, ctx.pk())
+
+
+@api.operation(
+    "GET", "/api/tasks/{id:pk}/data/", "tasks_retrieve_data", summary="Get data of a task",
+    parameters=DATA_PARAMETERS,
+    responses={200: Reply(description="Data of a specific type")},
+)
+async def tasks_retrieve_data(ctx: Context) -> Any:
+    return frames.read_task_data(ctx, ctx.pk())
+
+
+@api.operation(
+    "POST", "/api/tasks/{id:pk}/data/", "tasks_create_data", summary="Attach data to a task",
+    parameters=UPLOAD_HEADERS, status=202,
+    body=Body(Data, media_types=("application/json", "multipart/form-data"),
+              required=False),
+    responses={202: Reply(DataResponse, description="Request to attach a data to a task has "
+                                                    "been accepted")},
+)
+async def tasks_create_data(ctx: Context) -> Any:
+    return await task_data.receive(ctx, ctx.pk())
+
+
+# the TUS file endpoints CVAT serves next to the data endpoint, outside its schema
+TUS_FILE = "/api/tasks/{id:pk}/data/{file_id:uuid}"
+
+
+@api.operation("PATCH", TUS_FILE, "tasks_data_tus_patch", in_schema=False, negotiate=False)
+async def tasks_data_tus_patch(ctx: Context) -> Any:
+    area = task_data.tus_area(ctx, ctx.pk())
+    return await uploads.tus_patch(ctx.request, area, str(ctx.request.path_params["file_id"]))
+
+
+@api.operation("HEAD", TUS_FILE, "tasks_data_tus_head", in_schema=False, negotiate=False)
+async def tasks_data_tus_head(ctx: Context) -> Any:
+    area = task_data.tus_area(ctx, ctx.pk())
+    return uploads.tus_head(area, str(ctx.request.path_params["file_id"]))
+
+
+@api.operation(
+    "GET", "/api/tasks/{id:pk}/data/meta", "tasks_retrieve_data_meta",
+    summary="Get metainformation for media files in a task",
+    responses={200: Reply(DataMetaRead)},
+)
+async def tasks_retrieve_data_meta(ctx: Context) -> Any:
+    return frames.task_meta(ctx, ctx.pk())
+
+
+@api.operation(
+    "PATCH", "/api/tasks/{id:pk}/data/meta", "tasks_partial_update_data_meta",
+    summary="Update metainformation for media files in a task",
+    body=Body(DataMetaWrite, partial=True),
+    responses={200: Reply(DataMetaRead)},
+)
+async def tasks_partial_update_data_meta(ctx: Context) -> Any:
+    return frames.patch_task_meta(ctx, ctx.pk(), await ctx.json())
+
+
+@api.operation(
+    "GET", "/api/tasks/{id:pk}/preview", "tasks_retrieve_preview",
+    summary="Get a preview image for a task",
+    responses={200: Reply(description="Task image preview"),
+               404: Reply(description="Task image preview not found")},
+)
+async def tasks_retrieve_preview(ctx: Context) -> Any:
+    return frames.task_preview(ctx, ctx.pk())
+
+
+@api.operation(
+    "GET", "/api/tasks/{id:pk}/status", "tasks_retrieve_status",
+    summary="Get the creation status of a task", deprecated=True,
+    responses={200: Reply(RqStatus)},
+)
+async def tasks_retrieve_status(ctx: Context) -> Any:
+    return task_data.status(ctx, ctx.pk())

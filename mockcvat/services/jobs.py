@@ -1,0 +1,182 @@
+"""Jobs (``JobViewSet``): one per segment of a task, made when its data is processed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from mockcvat import iam, listing
+from mockcvat.errors import ValidationFailed
+from mockcvat.jsonlogic import FilterField
+from mockcvat.models import Data, Job, Project, Segment, Task
+from mockcvat.models.users import utcnow
+from mockcvat.schemas.jobs import JobRead, JobWrite
+from mockcvat.services import resources
+from mockcvat.services.organizations import username_of
+from mockcvat.services.users import basic_users
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from mockcvat.api import Context
+
+STAGES = ("annotation", "validation", "acceptance")
+STATES = ("new", "in progress", "completed", "rejected")
+TYPES = ("annotation", "ground_truth", "consensus_replica")
+
+
+def _of_task(column: Any) -> Any:
+    return select(column).where(Task.id == Job.task_id).scalar_subquery()
+
+
+LISTING = listing.Listing(
+    fields={
+        "id": FilterField("id", Job.id, "int"),
+        "task_id": FilterField("task_id", Job.task_id, "int"),
+        "task_name": FilterField("task_name", _of_task(Task.name)),
+        "project_id": FilterField("project_id", _of_task(Task.project_id), "int", nullable=True),
+        "project_name": FilterField(
+            "project_name",
+            select(Project.name).where(Project.id == _of_task(Task.project_id))
+            .scalar_subquery(), nullable=True),
+        "assignee": FilterField("assignee", username_of(Job.assignee_id), nullable=True),
+        "state": FilterField("state", Job.state),
+        "stage": FilterField("stage", Job.stage),
+        "updated_date": FilterField("updated_date", Job.updated_date, "datetime"),
+        "dimension": FilterField("dimension", _of_task(Task.dimension)),
+        "type": FilterField("type", Job.type),
+        "parent_job_id": FilterField("parent_job_id", Job.parent_job_id, "int", nullable=True),
+    },
+    filter_fields=("task_name", "project_name", "assignee", "state", "stage", "id", "task_id",
+                   "project_id", "updated_date", "dimension", "type", "parent_job_id"),
+    search_fields=("task_name", "project_name", "assignee", "state", "stage"),
+    ordering_fields=("task_name", "project_name", "assignee", "state", "stage", "id", "task_id",
+                     "project_id", "updated_date", "dimension", "type", "parent_job_id"),
+    simple_filters=("task_name", "project_name", "assignee", "state", "stage", "task_id",
+                    "project_id", "dimension", "type", "parent_job_id"),
+    simple_filter_choices={"stage": STAGES, "state": STATES, "type": TYPES,
+                           "dimension": ("3d", "2d")},
+)
+
+SCOPES = {"stage": "update:stage", "state": "update:state", "assignee": "update:assignee"}
+
+
+def frames_of(segment: Any) -> list[int]:
+    """The task frames of a segment (a range, or GT's chosen frames)."""
+    if segment.type == "specific_frames":
+        return sorted(segment.frames or [])
+    return list(range(segment.start_frame, segment.stop_frame + 1))
+
+
+def payloads(ctx: Context, db: Any, jobs: Iterable[Any]) -> list[dict[str, Any]]:
+    jobs = list(jobs)
+    task_ids = {j.task_id for j in jobs}
+    tasks = {t.id: t for t in db.execute(
+        select(*Task.__table__.columns).where(Task.id.in_(task_ids)))} if task_ids else {}
+    project_ids = {t.project_id for t in tasks.values() if t.project_id}
+    projects = {p.id: p for p in db.execute(select(*Project.__table__.columns).where(
+        Project.id.in_(project_ids)))} if project_ids else {}
+    data_ids = {t.data_id for t in tasks.values() if t.data_id}
+    datas = {d.id: d for d in db.execute(select(*Data.__table__.columns).where(
+        Data.id.in_(data_ids)))} if data_ids else {}
+    segment_ids = {j.segment_id for j in jobs}
+    segments = {s.id: s for s in db.execute(select(*Segment.__table__.columns).where(
+        Segment.id.in_(segment_ids)))} if segment_ids else {}
+    people = basic_users(ctx, db, [j.assignee_id for j in jobs])
+    stores = resources.storages(db, [t.source_storage_id for t in tasks.values()]
+                                + [t.target_storage_id for t in tasks.values()])
+    out = []
+    for j in jobs:
+        task, segment = tasks[j.task_id], segments[j.segment_id]
+        project = projects.get(task.project_id)
+        data = datas.get(task.data_id)
+        frames = frames_of(segment)
+        gt = segment.type == "specific_frames"
+        out.append(JobRead.dump({
+            "url": ctx.absolute(f"/api/jobs/{j.id}"), "id": j.id, "task_id": j.task_id,
+            "project_id": task.project_id, "assignee": people.get(j.assignee_id),
+            "guide_id": None, "dimension": task.dimension,
+            "bug_tracker": task.bug_tracker or (project.bug_tracker if project else None),
+            "status": j.status, "stage": j.stage, "state": j.state, "mode": task.mode,
+            "frame_count": len(frames), "start_frame": segment.start_frame,
+            "stop_frame": segment.stop_frame,
+            "data_chunk_size": data.chunk_size if data else None,
+            "data_compressed_chunk_type": "imageset" if gt or data is None
+            else data.compressed_chunk_type,
+            "data_original_chunk_type": data.original_chunk_type if data else "imageset",
+            "created_date": j.created_date, "updated_date": j.updated_date,
+            "issues": {"url": ctx.absolute(f"/api/issues?job_id={j.id}"), "count": 0},
+            "labels": {"url": ctx.absolute(f"/api/labels?job_id={j.id}")},
+            "type": j.type, "organization": task.organization_id,
+            "target_storage": stores.get(task.target_storage_id),
+            "source_storage": stores.get(task.source_storage_id),
+            "assignee_updated_date": j.assignee_updated_date,
+            "parent_job_id": j.parent_job_id,
+            "consensus_replicas": task.consensus_replicas if j.type == "annotation" else 0,
+        }))
+    return out
+
+
+def list_jobs(ctx: Context) -> dict[str, Any]:
+    query = select(*Job.__table__.columns).where(iam.engine(ctx).visible_jobs())
+    with ctx.mock.db.read() as connection:
+        page = listing.paginate(connection, query, LISTING, ctx.params, ctx.url, pk=Job.id)
+        return page.body(payloads(ctx, connection, page.rows))
+
+
+def load(ctx: Context, db: Session, job_id: int, *scopes: str) -> tuple[Job, Task]:
+    job = resources.get(db, Job, job_id, "Job")
+    standing, task = resources.standing_for_job(ctx, db, job)
+    policy = iam.engine(ctx)
+    for scope in scopes:
+        policy.check(policy.allow_job(scope, standing))
+    return job, task
+
+
+def retrieve(ctx: Context, job_id: int) -> dict[str, Any]:
+    with ctx.mock.db.session() as db:
+        job, _ = load(ctx, db, job_id, "view")
+        return payloads(ctx, db, [job])[0]
+
+
+def status_of(stage: str, state: str) -> str:
+    """CVAT derives a job's (deprecated) status from its stage and state."""
+    if stage == "annotation":
+        return "annotation"
+    if stage == "acceptance" and state == "completed":
+        return "completed"
+    return "validation"
+
+
+def update(ctx: Context, job_id: int, raw: Any) -> dict[str, Any]:
+    with ctx.mock.db.session() as db:
+        job, _ = load(ctx, db, job_id, *resources.scopes(raw, SCOPES, "update"))
+        data = JobWrite.validate(raw, partial=True)
+        if "stage" in data and data["stage"] != job.stage:
+            job.stage = data["stage"]
+            if "state" not in data:
+                job.state = "new"
+        if "state" in data:
+            job.state = data["state"]
+        if "assignee" in data:
+            resources.set_assignee(job, resources.check_user(db, "assignee", data["assignee"]))
+        job.status = status_of(job.stage, job.state)
+        job.updated_date = utcnow()
+        db.add(job)
+        db.flush()
+        return payloads(ctx, db, [job])[0]
+
+
+def destroy(ctx: Context, job_id: int) -> None:
+    with ctx.mock.db.session() as db:
+        job, task = load(ctx, db, job_id, "delete")
+        if job.type != "ground_truth":
+            raise ValidationFailed(["Only ground truth jobs can be removed"])
+        segment = db.get(Segment, job.segment_id)
+        db.delete(job)
+        if segment is not None:
+            db.delete(segment)
+        task.updated_date = utcnow()
+        db.add(task)

@@ -1,0 +1,167 @@
+"""Projects (``ProjectViewSet``): CRUD with labels and storages; deleting one deletes its tasks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+
+from mockcvat import iam, listing
+from mockcvat.jsonlogic import FilterField
+from mockcvat.models import Project, Task
+from mockcvat.models.users import utcnow
+from mockcvat.schemas.projects import ProjectRead, ProjectWrite
+from mockcvat.services import labels, resources
+from mockcvat.services.organizations import username_of
+from mockcvat.services.users import basic_users
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from mockcvat.api import Context
+
+STATUSES = ("annotation", "validation", "completed")
+
+LISTING = listing.Listing(
+    fields={
+        "id": FilterField("id", Project.id, "int"),
+        "name": FilterField("name", Project.name),
+        "owner": FilterField("owner", username_of(Project.owner_id), nullable=True),
+        "assignee": FilterField("assignee", username_of(Project.assignee_id), nullable=True),
+        "status": FilterField("status", Project.status),
+        "updated_date": FilterField("updated_date", Project.updated_date, "datetime"),
+    },
+    filter_fields=("name", "owner", "assignee", "status", "id", "updated_date"),
+    search_fields=("name", "owner", "assignee", "status"),
+    ordering_fields=("name", "owner", "assignee", "status", "id", "updated_date"),
+    simple_filters=("name", "owner", "assignee", "status"),
+    simple_filter_choices={"status": STATUSES},
+)
+
+# PATCHed field -> the scope it needs (projects.rego)
+SCOPES = {"owner_id": "update:owner", "assignee_id": "update:assignee",
+          "source_storage": "update:associated_storage",
+          "target_storage": "update:associated_storage"}
+
+
+def payloads(ctx: Context, db: Any, projects: Iterable[Any]) -> list[dict[str, Any]]:
+    projects = list(projects)
+    ids = [p.id for p in projects]
+    people = basic_users(ctx, db, [p.owner_id for p in projects]
+                         + [p.assignee_id for p in projects])
+    stores = resources.storages(db, [p.source_storage_id for p in projects]
+                                + [p.target_storage_id for p in projects])
+    counts: dict[int, int] = {}
+    subsets: dict[int, list[str]] = {}
+    dimensions: dict[int, str] = {}
+    if ids:
+        counts = dict(db.execute(select(Task.project_id, func.count()).where(
+            Task.project_id.in_(ids)).group_by(Task.project_id)).all())
+        for project_id, subset, dimension in db.execute(
+                select(Task.project_id, Task.subset, Task.dimension)
+                .where(Task.project_id.in_(ids)).order_by(Task.id)):
+            if subset and subset not in subsets.setdefault(project_id, []):
+                subsets[project_id].append(subset)
+            if dimension:
+                dimensions.setdefault(project_id, dimension)
+    tasks_url, labels_url = ctx.absolute("/api/tasks"), ctx.absolute("/api/labels")
+    out = []
+    for p in projects:
+        out.append(ProjectRead.dump({
+            "url": ctx.absolute(f"/api/projects/{p.id}"), "id": p.id, "name": p.name,
+            "owner": people.get(p.owner_id), "assignee": people.get(p.assignee_id),
+            "guide_id": None, "bug_tracker": p.bug_tracker,
+            "task_subsets": subsets.get(p.id, []),
+            "created_date": p.created_date, "updated_date": p.updated_date,
+            "status": p.status, "dimension": dimensions.get(p.id),
+            "organization": p.organization_id,
+            "target_storage": stores.get(p.target_storage_id),
+            "source_storage": stores.get(p.source_storage_id),
+            "tasks": {"count": counts.get(p.id, 0), "url": f"{tasks_url}?project_id={p.id}"},
+            "labels": {"url": f"{labels_url}?project_id={p.id}"},
+            "assignee_updated_date": p.assignee_updated_date,
+        }))
+    return out
+
+
+def list_projects(ctx: Context) -> dict[str, Any]:
+    query = select(*Project.__table__.columns).where(iam.engine(ctx).visible_projects())
+    with ctx.mock.db.read() as connection:
+        page = listing.paginate(connection, query, LISTING, ctx.params, ctx.url, pk=Project.id)
+        return page.body(payloads(ctx, connection, page.rows))
+
+
+def load(ctx: Context, db: Session, project_id: int, scope: str) -> Project:
+    project = resources.get(db, Project, project_id, "Project")
+    policy = iam.engine(ctx)
+    policy.check(policy.allow_project(scope, resources.standing_for_project(ctx, db, project)))
+    return project
+
+
+def create(ctx: Context, raw: Any) -> dict[str, Any]:
+    policy = iam.engine(ctx)
+    organization = ctx.org.organization
+    policy.check(policy.allow_create(organization.id if organization else None, ctx.org.role))
+    with ctx.mock.db.session() as db:
+        data = ProjectWrite.validate(raw)
+        project = Project(
+            name=data["name"], owner_id=ctx.user.id,
+            bug_tracker=data.get("bug_tracker", ""),
+            organization_id=organization.id if organization else None,
+            source_storage_id=resources.new_storage(db, data.get("source_storage")),
+            target_storage_id=resources.new_storage(db, data.get("target_storage")),
+        )
+        resources.set_assignee(project, resources.check_user(
+            db, "assignee_id", data.get("assignee_id")))
+        if data.get("owner_id") is not None:
+            project.owner_id = resources.check_user(db, "owner_id", data["owner_id"])
+        db.add(project)
+        db.flush()
+        labels.create_labels(db, data.get("labels") or [],
+                             labels.owner_of(project_id=project.id))
+        db.flush()
+        return payloads(ctx, db, [project])[0]
+
+
+def retrieve(ctx: Context, project_id: int) -> dict[str, Any]:
+    with ctx.mock.db.session() as db:
+        return payloads(ctx, db, [load(ctx, db, project_id, "view")])[0]
+
+
+def update(ctx: Context, project_id: int, raw: Any) -> dict[str, Any]:
+    with ctx.mock.db.session() as db:
+        project = resources.get(db, Project, project_id, "Project")
+        policy = iam.engine(ctx)
+        standing = resources.standing_for_project(ctx, db, project)
+        for scope in resources.scopes(raw, SCOPES, "update:desc"):
+            policy.check(policy.allow_project(scope, standing))
+        data = ProjectWrite.validate(raw, partial=True)
+        if "name" in data:
+            project.name = data["name"]
+        if "bug_tracker" in data:
+            project.bug_tracker = data["bug_tracker"]
+        if "owner_id" in data:
+            project.owner_id = resources.check_user(db, "owner_id", data["owner_id"])
+        if "assignee_id" in data:
+            resources.set_assignee(project, resources.check_user(
+                db, "assignee_id", data["assignee_id"]))
+        for key in ("source_storage", "target_storage"):
+            if data.get(key):
+                setattr(project, f"{key}_id", resources.new_storage(db, data[key]))
+        if "labels" in data:
+            labels.update_labels(db, data["labels"] or [], labels.owner_of(project_id=project.id))
+        project.updated_date = utcnow()
+        db.add(project)
+        db.flush()
+        return payloads(ctx, db, [project])[0]
+
+
+def destroy(ctx: Context, project_id: int) -> None:
+    from mockcvat.services import tasks
+
+    with ctx.mock.db.session() as db:
+        project = load(ctx, db, project_id, "delete")
+        for task_id in db.execute(select(Task.id).where(Task.project_id == project.id)).scalars():
+            tasks.remove_files(ctx.mock, db, task_id)
+        db.delete(project)

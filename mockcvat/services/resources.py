@@ -1,0 +1,92 @@
+"""What projects, tasks and jobs share: loading with CVAT's 404s, the caller's standing for the
+policy, user references, storages, and the field → permission-scope maps of their PATCHes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from mockcvat import iam
+from mockcvat.errors import NotFound, ValidationFailed
+from mockcvat.models import Job, Project, Storage, Task, User
+from mockcvat.models.users import utcnow
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from mockcvat.api import Context
+
+
+def get(db: Session, model: Any, pk: int, name: str) -> Any:
+    row = db.get(model, pk)
+    if row is None:
+        raise NotFound(f"No {name} matches the given query.")
+    return row
+
+
+def project_of(db: Session, task: Task) -> Project | None:
+    return db.get(Project, task.project_id) if task.project_id else None
+
+
+def standing_for_project(ctx: Context, db: Session, project: Project) -> iam.Standing:
+    return iam.engine(ctx).standing(db, organization_id=project.organization_id,
+                                    project=project)
+
+
+def standing_for_task(ctx: Context, db: Session, task: Task) -> iam.Standing:
+    return iam.engine(ctx).standing(db, organization_id=task.organization_id,
+                                    project=project_of(db, task), task=task)
+
+
+def standing_for_job(ctx: Context, db: Session, job: Job) -> tuple[iam.Standing, Task]:
+    task = get(db, Task, job.task_id, "Task")
+    standing = iam.engine(ctx).standing(db, organization_id=task.organization_id,
+                                        project=project_of(db, task), task=task, job=job)
+    return standing, task
+
+
+def scopes(raw: Any, scope_of: Mapping[str, str], default: str) -> set[str]:
+    """The permission scopes a PATCH body needs (CVAT's ``get_per_field_update_scopes``)."""
+    if not isinstance(raw, Mapping):
+        return {default}
+    return {scope_of.get(key, default) for key in raw} or {default}
+
+
+# --- users ---------------------------------------------------------------------------------------
+def check_user(db: Session, field: str, user_id: int | None) -> int | None:
+    if user_id is not None and db.get(User, user_id) is None:
+        raise ValidationFailed({field: [f'Invalid pk "{user_id}" - object does not exist.']})
+    return user_id
+
+
+def set_assignee(obj: Any, assignee_id: int | None) -> None:
+    if assignee_id != obj.assignee_id:
+        obj.assignee_id = assignee_id
+        obj.assignee_updated_date = utcnow()
+
+
+# --- storages ------------------------------------------------------------------------------------
+def new_storage(db: Session, spec: Mapping[str, Any] | None,
+                template: int | None = None) -> int:
+    """A storage row from a request's spec, else a copy of ``template``, else local."""
+    if spec:
+        storage = Storage(location=spec.get("location", "local"),
+                          cloud_storage_id=spec.get("cloud_storage_id"))
+    elif template is not None and (source := db.get(Storage, template)) is not None:
+        storage = Storage(location=source.location, cloud_storage_id=source.cloud_storage_id)
+    else:
+        storage = Storage()
+    db.add(storage)
+    db.flush()
+    return storage.id or 0
+
+
+def storages(db: Any, ids: Iterable[int | None]) -> dict[int, dict[str, Any]]:
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    rows = db.execute(select(*Storage.__table__.columns).where(Storage.id.in_(wanted)))
+    return {s.id: {"id": s.id, "location": s.location, "cloud_storage_id": s.cloud_storage_id}
+            for s in rows}

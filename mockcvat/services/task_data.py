@@ -1,0 +1,320 @@
+"""Task data: receiving it (uploads, the share, remote URLs) and turning it into frames, segments
+and jobs in a background request (CVAT's ``TaskViewSet.data`` + ``task._create_thread``).
+
+The request only validates and records the data parameters; the background work reads the media
+(``mockcvat.media``) and writes everything derived in one transaction at the end, so a failure
+leaves the task as CVAT leaves it: a ``Data`` row with ``size`` 0 and no jobs.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete, select
+
+from mockcvat import background, media, uploads
+from mockcvat.errors import BadRequestBody, NotFound, ValidationFailed
+from mockcvat.models import Data, Job, Segment, Task
+from mockcvat.models.users import utcnow
+
+if TYPE_CHECKING:
+    from mockcvat.api import Context
+    from mockcvat.server import MockCVAT
+
+ADDING_MORE_DATA = "Adding more data is not supported"
+_STEP = re.compile(r"step\s*=\s*([1-9]\d*)")
+
+
+# --- where things live ---------------------------------------------------------------------------
+def upload_area(mock: MockCVAT, task_id: int) -> uploads.UploadArea:
+    return uploads.UploadArea(mock.media_dir / "uploads" / f"task-{task_id}-data")
+
+
+def data_dir(mock: MockCVAT, data_id: int) -> Path:
+    return mock.media_dir / "data" / str(data_id)
+
+
+def frame_store(mock: MockCVAT, data_id: int) -> media.FrameStore:
+    return media.FrameStore(data_dir(mock, data_id))
+
+
+# --- the plan: what to process, decided while answering the request ---------------------------
+@dataclass
+class Plan:
+    task_id: int
+    data_id: int
+    root: Path  # where the source files are
+    files: list[str]  # relative to root
+    remote_urls: list[str] = field(default_factory=list)
+    sorting_method: str = "lexicographical"
+    upload_file_order: list[str] | None = None
+    start_frame: int = 0
+    stop_frame: int | None = None
+    frame_step: int = 1
+    chunk_size: int | None = None
+    use_zip_chunks: bool = False
+    job_file_mapping: list[list[str]] | None = None
+
+
+def frame_step(frame_filter: str) -> int:
+    match = _STEP.search(frame_filter or "")
+    return int(match.group(1)) if match else 1
+
+
+def share_files(mock: MockCVAT, paths: list[str]) -> list[str]:
+    """``server_files`` as files relative to the share: directories expanded, nothing outside."""
+    root = mock.share_dir.resolve()
+    found: list[str] = []
+    for raw in paths:
+        relative = PurePosixPath(raw.lstrip("/"))
+        if ".." in relative.parts or "\x00" in raw:
+            raise ValidationFailed(["Don't use '..' inside file paths"])
+        target = root / relative
+        if not uploads.is_inside(root, target) or not target.exists():
+            raise ValidationFailed([f"Bad file path: {raw}"])
+        if target.is_dir():
+            found += sorted(str(p.relative_to(root)) for p in target.rglob("*") if p.is_file()
+                            and uploads.is_inside(root, p))
+        else:
+            found.append(str(relative))
+    return list(dict.fromkeys(found))
+
+
+def check_upload_order(received: list[str], order: list[str]) -> None:
+    """CVAT's check that a predefined order names exactly the uploaded files."""
+    extra = sorted(set(received) - set(order))
+    missing = sorted(set(order) - set(received))
+    if not extra and not missing:
+        return
+    listed = [f"{name} (extra)" for name in extra] + [f"{name} (missing)" for name in missing]
+    shown = ", ".join(listed[:5])
+    if len(listed) > 5:
+        shown += f" (and {len(listed) - 5} more). "
+    raise ValidationFailed([
+        "Uploaded files do not match the 'upload_file_order' field contents. Please check the "
+        f"uploaded data and the list of uploaded files. Mismatching files: {shown}"])
+
+
+# --- the request --------------------------------------------------------------------------------
+def start(ctx: Context, task: Task, params: dict[str, Any], client_files: list[str]) -> str:
+    """Record the data parameters, queue the processing; returns the rq_id."""
+    mock = ctx.mock
+    server_files = params.get("server_files") or []
+    remote_files = params.get("remote_files") or []
+    order = params.get("upload_file_order") or None
+    if params.get("sorting_method") == "predefined" and client_files and order:
+        check_upload_order(client_files, order)
+    area = upload_area(mock, task.id or 0)
+    if server_files:
+        root, files = mock.share_dir, share_files(mock, server_files)
+    else:
+        root, files = area.files_dir, list(client_files)
+    with mock.db.session() as db:
+        current = db.get(Task, task.id)
+        if current is None:
+            raise NotFound("No Task matches the given query.")
+        data = db.get(Data, current.data_id) if current.data_id else None
+        if data is not None and data.size != 0:
+            raise BadRequestBody(ADDING_MORE_DATA)
+        if data is None:
+            data = Data()
+        data.image_quality = params["image_quality"]
+        data.chunk_size = params.get("chunk_size")
+        data.start_frame = params.get("start_frame", 0)
+        data.stop_frame = params.get("stop_frame", 0)
+        data.frame_filter = params.get("frame_filter", "")
+        data.sorting_method = params.get("sorting_method", "lexicographical")
+        data.storage_method = "cache" if params.get("use_cache") else "file_system"
+        data.storage = "share" if server_files and not params.get("copy_data") else "local"
+        data.validation = params.get("validation_params")
+        db.add(data)
+        db.flush()
+        current.data_id = data.id
+        current.updated_date = utcnow()
+        db.add(current)
+        plan = Plan(
+            task_id=current.id or 0, data_id=data.id or 0, root=root, files=files,
+            remote_urls=list(remote_files), sorting_method=data.sorting_method,
+            upload_file_order=order, start_frame=data.start_frame,
+            stop_frame=params.get("stop_frame"), frame_step=frame_step(data.frame_filter),
+            chunk_size=data.chunk_size, use_zip_chunks=bool(params.get("use_zip_chunks")),
+            job_file_mapping=params.get("job_file_mapping"),
+        )
+        work = background.Work(
+            action="create", target="task", target_id=current.id or 0,
+            owner_id=ctx.user.id or 0, organization_id=current.organization_id,
+            project_id=current.project_id, task_id=current.id,
+            run=lambda reporter: process(mock, plan, reporter),
+        )
+    return mock.background.submit(work)
+
+
+# --- the background work ---------------------------------------------------------------------
+def process(mock: MockCVAT, plan: Plan, reporter: background.Reporter) -> None:
+    if plan.remote_urls:
+        plan.files += download(plan.remote_urls, plan.root)
+    target = data_dir(mock, plan.data_id)
+    shutil.rmtree(target, ignore_errors=True)
+    try:
+        manifest = media.prepare(
+            plan.root, plan.files, target, sorting_method=plan.sorting_method,
+            upload_file_order=plan.upload_file_order, start_frame=plan.start_frame,
+            stop_frame=plan.stop_frame, frame_step=plan.frame_step, chunk_size=plan.chunk_size,
+            use_zip_chunks=plan.use_zip_chunks, progress=reporter.progress)
+    except media.MediaError as exc:
+        raise background.RequestFailed(failure_message(exc)) from None
+    video = manifest.media_type == "video"
+    with mock.db.session() as db:
+        task = db.get(Task, plan.task_id)
+        data = db.get(Data, plan.data_id)
+        if task is None or data is None:
+            raise background.RequestFailed("The task was deleted while its data was processed.")
+        size = len(manifest.frames)
+        data.size = size
+        data.chunk_size = manifest.chunk_size
+        data.stop_frame = manifest.stop_frame
+        data.original_chunk_type = "video" if video else "imageset"
+        data.compressed_chunk_type = "video" if video and not plan.use_zip_chunks else "imageset"
+        data.chunks_updated_date = utcnow()
+        task.mode = "interpolation" if video else "annotation"
+        if plan.job_file_mapping:
+            ranges = mapped_segments(plan.job_file_mapping)
+            task.segment_size, task.overlap = 0, 0
+        else:
+            task.segment_size, task.overlap, ranges = segments(
+                size, task.segment_size, task.overlap, video)
+        db.execute(delete(Segment).where(Segment.task_id == task.id))
+        for start_frame, stop_frame in ranges:
+            segment = Segment(task_id=task.id or 0, start_frame=start_frame,
+                              stop_frame=stop_frame)
+            db.add(segment)
+            db.flush()
+            db.add(Job(segment_id=segment.id or 0, task_id=task.id or 0))
+        task.updated_date = utcnow()
+        db.add_all([task, data])
+
+
+def failure_message(exc: media.MediaError) -> str:
+    """The request message CVAT shows: the exception line its worker caught."""
+    if exc.cvat_type == "ValidationError":
+        escaped = exc.message.replace("\\", "\\\\").replace("'", "\\'")
+        return ("rest_framework.exceptions.ValidationError: "
+                f"[ErrorDetail(string='{escaped}', code='invalid')]\n")
+    return f"{exc.cvat_type}: {exc.message}\n"
+
+
+def segments(size: int, segment_size: int, overlap: int | None, video: bool
+             ) -> tuple[int, int, list[tuple[int, int]]]:
+    """CVAT's segment plan: (segment_size, overlap, [(start, stop)]) in task frame numbers.
+    ``segment_size`` 0 (or larger than the data) means one segment; a null overlap means 5 for
+    video and 0 for images; overlap never exceeds half a segment."""
+    if segment_size == 0 or segment_size > size:
+        segment_size = size
+    overlap = min(overlap if overlap is not None else (5 if video else 0), segment_size // 2)
+    step = max(segment_size - overlap, 1)
+    ranges = [(start, min(start + segment_size - 1, size - 1))
+              for start in range(0, max(size - overlap, 0), step)]
+    return segment_size, overlap, ranges
+
+
+def mapped_segments(mapping: list[list[str]]) -> list[tuple[int, int]]:
+    """``job_file_mapping``: one segment per list of files, consecutive."""
+    ranges, start = [], 0
+    for files in mapping:
+        ranges.append((start, start + len(files) - 1))
+        start += len(files)
+    return ranges
+
+
+def download(urls: list[str], directory: Path) -> list[str]:
+    """``remote_files``: fetched over HTTP(S) into the upload area."""
+    directory.mkdir(parents=True, exist_ok=True)
+    names = []
+    for url in urls:
+        scheme = url.split(":", 1)[0].lower()
+        if scheme not in ("http", "https"):
+            raise background.RequestFailed(
+                f"Unsupported URL scheme: {scheme}. Only http and https are supported")
+        name = uploads.safe_name(url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1] or "file")
+        if name in names:
+            raise background.RequestFailed(f"filename collision: {name}")
+        try:
+            with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 (http(s) only)
+                with (directory / name).open("wb") as out:
+                    shutil.copyfileobj(response, out, 1 << 20)
+        except urllib.error.HTTPError as exc:
+            raise background.RequestFailed(
+                f"Failed to download {url}; HTTP error {exc.code}") from None
+        except (urllib.error.URLError, OSError) as exc:
+            raise background.RequestFailed(f"Failed to download {url}: {exc}") from None
+        names.append(name)
+    return names
+
+
+def jobs_of(db: Any, task_id: int) -> list[Job]:
+    return list(db.execute(select(Job).where(Job.task_id == task_id).order_by(Job.id)).scalars())
+
+
+# --- the endpoint: POST /api/tasks/{id}/data/ ---------------------------------------------------
+
+async def receive(ctx: Context, task_id: int) -> Any:
+    from mockcvat.http import CvatJSONResponse
+    from mockcvat.services import tasks
+
+    with ctx.mock.db.session() as db:
+        task = tasks.load(ctx, db, task_id, "upload:data")
+        data = db.get(Data, task.data_id) if task.data_id else None
+        if data is not None and data.size != 0:
+            raise BadRequestBody(ADDING_MORE_DATA)
+    area = upload_area(ctx.mock, task_id)
+
+    def accepted(raw: Any) -> Any:
+        params = validate(raw)
+        return CvatJSONResponse({"rq_id": start(ctx, task, params, area.files())},
+                                status_code=202)
+
+    async def finish() -> Any:
+        return accepted(await ctx.json())
+
+    endpoint = ctx.absolute(f"/api/tasks/{task_id}/data/")
+    answer = await uploads.dispatch(ctx.request, area, endpoint, finish,
+                                    check_fields=lambda fields: validate(fields))
+    if answer is not None:
+        return answer
+    content_type = ctx.request.headers.get("content-type", "")
+    if content_type.startswith("multipart/form-data"):
+        _, fields = await area.store_multipart(ctx.request)
+        return accepted(fields)
+    return accepted(await ctx.json())
+
+
+def validate(raw: Any) -> dict[str, Any]:
+    from mockcvat.schemas.data import Data as DataSerializer
+
+    return DataSerializer.validate(raw)
+
+
+def tus_area(ctx: Context, task_id: int) -> uploads.UploadArea:
+    """The upload area of a task the caller may upload to (TUS PATCH/HEAD)."""
+    from mockcvat.services import tasks
+
+    with ctx.mock.db.session() as db:
+        tasks.load(ctx, db, task_id, "upload:data")
+    return upload_area(ctx.mock, task_id)
+
+
+def status(ctx: Context, task_id: int) -> Any:
+    """The deprecated ``GET /api/tasks/{id}/status``: the creation request as an RqStatus."""
+    from mockcvat.http import CvatJSONResponse
+    from mockcvat.services import tasks
+
+    with ctx.mock.db.session() as db:
+        tasks.load(ctx, db, task_id, "view")
+    view = ctx.mock.background.latest(action="create", target="task", target_id=task_id)
+    return CvatJSONResponse(background.rq_status(view), headers={"Deprecation": "true"})

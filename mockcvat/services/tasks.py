@@ -1,0 +1,251 @@
+"""Tasks (``TaskViewSet``): CRUD with labels or a project, and the summaries CVAT computes.
+Their data (upload, processing, frames) is ``mockcvat.services.task_data``."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import case, func, select
+
+from mockcvat import iam, listing
+from mockcvat.errors import ValidationFailed
+from mockcvat.jsonlogic import FilterField
+from mockcvat.models import Data, Job, Label, Project, Task
+from mockcvat.models.users import utcnow
+from mockcvat.schemas.tasks import TaskRead, TaskWrite
+from mockcvat.services import labels, resources, task_data
+from mockcvat.services.organizations import username_of
+from mockcvat.services.users import basic_users
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from mockcvat.api import Context
+    from mockcvat.server import MockCVAT
+
+STATUSES = ("annotation", "validation", "completed")
+
+VALIDATION_MODE = (
+    select(func.json_extract(Data.validation, "$.mode")).where(Data.id == Task.data_id)
+    .scalar_subquery())
+
+LISTING = listing.Listing(
+    fields={
+        "id": FilterField("id", Task.id, "int"),
+        "project_id": FilterField("project_id", Task.project_id, "int", nullable=True),
+        "project_name": FilterField(
+            "project_name",
+            select(Project.name).where(Project.id == Task.project_id).scalar_subquery(),
+            nullable=True),
+        "name": FilterField("name", Task.name),
+        "owner": FilterField("owner", username_of(Task.owner_id), nullable=True),
+        "assignee": FilterField("assignee", username_of(Task.assignee_id), nullable=True),
+        "status": FilterField("status", Task.status),
+        "subset": FilterField("subset", Task.subset),
+        "mode": FilterField("mode", Task.mode),
+        "dimension": FilterField("dimension", Task.dimension),
+        "tracker_link": FilterField("tracker_link", Task.bug_tracker),
+        "validation_mode": FilterField("validation_mode", VALIDATION_MODE, nullable=True),
+        "updated_date": FilterField("updated_date", Task.updated_date, "datetime"),
+    },
+    filter_fields=("project_name", "name", "owner", "status", "assignee", "subset", "mode",
+                   "dimension", "tracker_link", "validation_mode", "id", "project_id",
+                   "updated_date"),
+    search_fields=("project_name", "name", "owner", "status", "assignee", "subset", "mode",
+                   "dimension", "tracker_link", "validation_mode"),
+    ordering_fields=("project_name", "name", "owner", "status", "assignee", "subset", "mode",
+                     "dimension", "tracker_link", "validation_mode", "id", "project_id",
+                     "updated_date"),
+    simple_filters=("project_name", "name", "owner", "status", "assignee", "subset", "mode",
+                    "dimension", "tracker_link", "validation_mode", "project_id"),
+    simple_filter_choices={"status": STATUSES, "dimension": ("3d", "2d"),
+                           "validation_mode": ("gt", "gt_pool")},
+)
+
+# PATCHed field -> the scope it needs (tasks.rego)
+SCOPES = {"owner_id": "update:owner", "assignee_id": "update:assignee",
+          "project_id": "update:project", "source_storage": "update:associated_storage",
+          "target_storage": "update:associated_storage"}
+
+
+# --- representation ----------------------------------------------------------------------------
+def payloads(ctx: Context, db: Any, tasks: Iterable[Any]) -> list[dict[str, Any]]:
+    tasks = list(tasks)
+    ids = [t.id for t in tasks]
+    people = basic_users(ctx, db, [t.owner_id for t in tasks] + [t.assignee_id for t in tasks])
+    stores = resources.storages(db, [t.source_storage_id for t in tasks]
+                                + [t.target_storage_id for t in tasks])
+    data_ids = [t.data_id for t in tasks if t.data_id]
+    datas = {row.id: row for row in db.execute(
+        select(*Data.__table__.columns).where(Data.id.in_(data_ids)))} if data_ids else {}
+    jobs: dict[int, tuple[int, int, int]] = {}
+    if ids:
+        completed = case(((Job.stage == "acceptance") & (Job.state == "completed"), 1), else_=0)
+        validation = case((Job.stage == "validation", 1), else_=0)
+        for task_id, count, done, checking in db.execute(
+                select(Job.task_id, func.count(), func.sum(completed), func.sum(validation))
+                .where(Job.task_id.in_(ids)).group_by(Job.task_id)):
+            jobs[task_id] = (count, int(done or 0), int(checking or 0))
+    jobs_url, labels_url = ctx.absolute("/api/jobs"), ctx.absolute("/api/labels")
+    out = []
+    for t in tasks:
+        count, done, checking = jobs.get(t.id, (0, 0, 0))
+        data = datas.get(t.data_id)
+        payload: dict[str, Any] = {
+            "url": ctx.absolute(f"/api/tasks/{t.id}"), "id": t.id, "name": t.name,
+            "project_id": t.project_id, "mode": t.mode,
+            "owner": people.get(t.owner_id), "assignee": people.get(t.assignee_id),
+            "bug_tracker": t.bug_tracker, "created_date": t.created_date,
+            "updated_date": t.updated_date, "overlap": t.overlap,
+            "segment_size": t.segment_size, "status": t.status, "guide_id": None,
+            "dimension": t.dimension, "subset": t.subset, "organization": t.organization_id,
+            "target_storage": stores.get(t.target_storage_id),
+            "source_storage": stores.get(t.source_storage_id),
+            "jobs": {"count": count, "completed": done, "validation": checking,
+                     "url": f"{jobs_url}?task_id={t.id}"},
+            "labels": {"url": f"{labels_url}?task_id={t.id}"},
+            "assignee_updated_date": t.assignee_updated_date,
+            "validation_mode": (data.validation or {}).get("mode") if data else None,
+            "consensus_enabled": t.consensus_replicas > 0,
+            "data_chunk_size": data.chunk_size if data else None,
+        }
+        if data is not None:  # CVAT leaves these out while the task has no data
+            payload.update(
+                data_compressed_chunk_type=data.compressed_chunk_type,
+                data_original_chunk_type=data.original_chunk_type,
+                size=data.size, image_quality=data.image_quality, data=data.id)
+        out.append(TaskRead.dump(payload))
+    return out
+
+
+def payload(ctx: Context, db: Any, task: Task) -> dict[str, Any]:
+    return payloads(ctx, db, [task])[0]
+
+
+# --- endpoints -----------------------------------------------------------------------------------
+def list_tasks(ctx: Context) -> dict[str, Any]:
+    query = select(*Task.__table__.columns).where(iam.engine(ctx).visible_tasks())
+    with ctx.mock.db.read() as connection:
+        page = listing.paginate(connection, query, LISTING, ctx.params, ctx.url, pk=Task.id)
+        return page.body(payloads(ctx, connection, page.rows))
+
+
+def load(ctx: Context, db: Session, task_id: int, *scopes: str) -> Task:
+    """The task, if the caller may do each of ``scopes`` on it (404, then 403)."""
+    task = resources.get(db, Task, task_id, "Task")
+    policy = iam.engine(ctx)
+    standing = resources.standing_for_task(ctx, db, task)
+    for scope in scopes:
+        policy.check(policy.allow_task(scope, standing))
+    return task
+
+
+def create(ctx: Context, raw: Any) -> dict[str, Any]:
+    policy = iam.engine(ctx)
+    organization = ctx.org.organization
+    org_id = organization.id if organization else None
+    with ctx.mock.db.session() as db:
+        data = TaskWrite.validate(raw)
+        project = None
+        if data.get("project_id") is not None:
+            if data.get("labels"):
+                raise ValidationFailed(["Project must have only one of Label set or project_id"])
+            project = db.get(Project, data["project_id"])
+            if project is None:
+                raise ValidationFailed(
+                    [f"The specified project #{data['project_id']} does not exist."])
+        elif not data.get("labels"):
+            raise ValidationFailed(["Label set or project_id must be present"])
+        standing = (resources.standing_for_project(ctx, db, project)
+                    if project is not None else None)
+        policy.check(policy.allow_create(org_id, ctx.org.role, standing))
+        if project is not None and project.organization_id != org_id:
+            raise ValidationFailed(
+                ["The task and its project should be in the same organization."])
+        task = Task(
+            name=data["name"], project_id=project.id if project else None,
+            owner_id=ctx.user.id, bug_tracker=data.get("bug_tracker", ""),
+            overlap=data.get("overlap"), segment_size=data.get("segment_size") or 0,
+            subset=data.get("subset", ""), organization_id=org_id,
+            consensus_replicas=data.get("consensus_replicas") or 0,
+            source_storage_id=resources.new_storage(
+                db, data.get("source_storage"), project.source_storage_id if project else None),
+            target_storage_id=resources.new_storage(
+                db, data.get("target_storage"), project.target_storage_id if project else None),
+        )
+        resources.set_assignee(task, resources.check_user(
+            db, "assignee_id", data.get("assignee_id")))
+        if data.get("owner_id") is not None:
+            task.owner_id = resources.check_user(db, "owner_id", data["owner_id"])
+        db.add(task)
+        db.flush()
+        if project is None:
+            labels.create_labels(db, data["labels"], labels.owner_of(task_id=task.id))
+        db.flush()
+        return payload(ctx, db, task)
+
+
+def retrieve(ctx: Context, task_id: int) -> dict[str, Any]:
+    with ctx.mock.db.session() as db:
+        return payload(ctx, db, load(ctx, db, task_id, "view"))
+
+
+def update(ctx: Context, task_id: int, raw: Any) -> dict[str, Any]:
+    with ctx.mock.db.session() as db:
+        task = load(ctx, db, task_id, *resources.scopes(raw, SCOPES, "update:desc"))
+        data = TaskWrite.validate(raw, partial=True)
+        for key in ("name", "bug_tracker", "subset"):
+            if key in data:
+                setattr(task, key, data[key])
+        if "owner_id" in data:
+            task.owner_id = resources.check_user(db, "owner_id", data["owner_id"])
+        if "assignee_id" in data:
+            resources.set_assignee(task, resources.check_user(
+                db, "assignee_id", data["assignee_id"]))
+        for key in ("source_storage", "target_storage"):
+            if data.get(key):
+                setattr(task, f"{key}_id", resources.new_storage(db, data[key]))
+        if data.get("project_id") is not None and data["project_id"] != task.project_id:
+            move_to_project(db, task, data["project_id"])
+        elif "labels" in data and task.project_id is None:
+            labels.update_labels(db, data["labels"] or [], labels.owner_of(task_id=task.id))
+        task.updated_date = utcnow()
+        db.add(task)
+        db.flush()
+        return payload(ctx, db, task)
+
+
+def move_to_project(db: Session, task: Task, project_id: int) -> None:
+    """A task joins a project whose labels cover its own (matched by name); its labels go."""
+    project = db.get(Project, project_id)
+    if project is None:
+        raise ValidationFailed([f"Cannot find project with ID {project_id}"])
+    own = {name for (name,) in db.execute(
+        select(Label.name).where(Label.task_id == task.id, Label.parent_id.is_(None)))}
+    target = {name for (name,) in db.execute(
+        select(Label.name).where(Label.project_id == project.id, Label.parent_id.is_(None)))}
+    if task.project_id is None and not own <= target:
+        raise ValidationFailed(["All task or project label names must be mapped to the target "
+                                "project"])
+    db.execute(Label.__table__.delete().where(Label.task_id == task.id))
+    task.project_id = project.id
+    task.organization_id = project.organization_id
+
+
+def remove_files(mock: MockCVAT, db: Session, task_id: int) -> None:
+    task = db.get(Task, task_id)
+    if task is not None and task.data_id:
+        shutil.rmtree(task_data.data_dir(mock, task.data_id), ignore_errors=True)
+        data = db.get(Data, task.data_id)
+        if data is not None:
+            db.delete(data)
+    task_data.upload_area(mock, task_id).clear()
+
+
+def destroy(ctx: Context, task_id: int) -> None:
+    with ctx.mock.db.session() as db:
+        task = load(ctx, db, task_id, "delete")
+        remove_files(ctx.mock, db, task.id or 0)
+        db.delete(task)

@@ -1,0 +1,30 @@
+"""Media made in the tests: images of given sizes and small videos whose frames can be told
+apart after decoding (frame i has red = 12 * i)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+from PIL import Image
+
+VIDEO_FRAMES = 20
+
+
+def make_image(path: Path, size: tuple[int, int], color=(10, 120, 200), fmt: str | None = None,
+               **save_args) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", size, color).save(path, format=fmt, **save_args)
+    return path
+
+
+def make_video(path: Path, frames: int = VIDEO_FRAMES, size=(64, 48)) -> Path:
+    """Frame i is a solid colour with red = 12 * i, so decoded frames can be identified."""
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("mpeg4", rate=25)
+        stream.width, stream.height, stream.pix_fmt = *size, "yuv420p"
+        stream.options = {"g": "6"}  # several key frames, so decoding has to seek
+        for i in range(frames):
+            out.mux(stream.encode(av.VideoFrame.from_image(Image.new("RGB", size, (12 * i, 0, 0)))))
+        out.mux(stream.encode())
+    return path
