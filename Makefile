@@ -42,6 +42,7 @@ fuzz: install-test
 
 bench: install-test
 	$(BIN)/python bench/foundation.py
+	$(BIN)/python bench/tasks.py
 
 clean:
 	rm -rf $(VENV) .mockcvat .pytest_cache

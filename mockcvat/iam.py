@@ -432,7 +432,9 @@ class EnginePolicy:
         if scope in ("update:desc", "import:dataset"):
             return self.priv("worker") and self._staff_may(s, staff) or self._maintains(s)
         if scope == "update:owner":  # no one in the personal workspace but admins
-            return self._maintains(s)
+            # org staff with ``user`` privilege; with ``worker`` privilege, if they own it
+            return self._maintains(s) or (self.priv("worker") and owner
+                                          and self._in_org(s, "maintainer"))
         return False
 
     # --- tasks.rego -------------------------------------------------------------------------
@@ -453,16 +455,23 @@ class EnginePolicy:
 
     def allow_create(self, organization_id: int | None, role: str | None,
                      project: Standing | None = None) -> bool:
-        """create (projects, tasks) and create@project (tasks) in the given workspace."""
+        """create (projects, tasks) and create@project (tasks) in the given workspace
+        (``organization_id``, ``role``: the request's org context). create@project also needs
+        ``view`` of the project, judged in the *request's* context (TaskPermission.create
+        passes its iam_context to ProjectPermission.create_scope_view): a project of another
+        workspace is refused, and in an org a supervisor must be the project's staff."""
         if self.admin:
             return True
         if not self.priv("user"):
             return False
         if organization_id is None:
             return project is None or project.project_staff
-        if role_at_least(role, "supervisor"):
-            return True
-        return project is not None and role_at_least(role, "worker") and project.project_staff
+        if project is None:
+            return role_at_least(role, "supervisor")
+        if project.organization_id != organization_id:
+            return False
+        return role_at_least(role, "maintainer") or (
+            role_at_least(role, "worker") and project.project_staff)
 
     # --- jobs.rego --------------------------------------------------------------------------
     def allow_job(self, scope: str, s: Standing) -> bool:
@@ -475,8 +484,9 @@ class EnginePolicy:
             return self.priv("user") and (
                 s.task_staff and (s.organization_id is None or role_at_least(s.role, "supervisor"))
                 or self._maintains(s))
-        if scope in JOB_VIEW:
-            return self._staff_may(s, s.job_staff) or self._maintains(s) or lone_assignee
+        if scope in JOB_VIEW:  # the lone assignee may not export
+            return (self._staff_may(s, s.job_staff) or self._maintains(s)
+                    or lone_assignee and not scope.startswith("export:"))
         if scope in JOB_EDIT:
             return (self.priv("worker") and self._staff_may(s, s.job_staff)
                     or self._maintains(s) or lone_assignee)
@@ -604,6 +614,15 @@ MEMBERSHIPS_REGO = "cvat/apps/organizations/rules/memberships.rego"
 INVITATIONS_REGO = "cvat/apps/organizations/rules/invitations.rego"
 REQUESTS_SOURCE = ("cvat/apps/engine/permissions.py: RequestPermission (2.26); "
                    "cvat/apps/redis_handler/rules/requests.rego (later)")
+PROJECTS_REGO = "cvat/apps/engine/rules/projects.rego"
+TASKS_REGO = "cvat/apps/engine/rules/tasks.rego"
+JOBS_REGO = "cvat/apps/engine/rules/jobs.rego"
+LABELS_SOURCE = ("cvat/apps/engine/rules/labels.rego; "
+                 "cvat/apps/engine/permissions.py: LabelPermission")
+ENGINE_ROWS = ("in an org: all of it for admin and owner/maintainer (user privilege), else "
+               "the caller's own there; no org: own ones in every workspace (admin: all); "
+               "org='': personal ones; non-members naming the org: 403")
+ENGINE_DETAIL = "judged in the object's own org, whatever the request names: 403, never 404"
 
 RULES: tuple[dict[str, str], ...] = (
     {"resource": "users", "scope": "list", "allow": "any user",
@@ -664,6 +683,65 @@ RULES: tuple[dict[str, str], ...] = (
     {"resource": "requests", "scope": "view/cancel",
      "allow": "the owner (2.26); the owner and admins (newer releases)",
      "rows": "unknown id: 404; someone else's: 403", "source": REQUESTS_SOURCE},
+    # "staff": a project's owner or assignee; a task's owner or assignee or its project's
+    # staff; a job's assignee or its task's staff. "(>= worker)": privilege worker or higher.
+    {"resource": "projects", "scope": "list", "allow": "any user; in an org its members",
+     "rows": "own = owner or assignee; " + ENGINE_ROWS, "source": PROJECTS_REGO},
+    {"resource": "projects", "scope": "create/import:backup",
+     "allow": "user privilege; in an org supervisor or higher", "rows": "",
+     "source": PROJECTS_REGO},
+    {"resource": "projects", "scope": "view/export",
+     "allow": "admin, staff (org members), org owner/maintainer (user privilege)",
+     "rows": ENGINE_DETAIL, "source": PROJECTS_REGO},
+    {"resource": "projects", "scope": "update:desc/import:dataset",
+     "allow": "as view, staff need >= worker", "rows": ENGINE_DETAIL, "source": PROJECTS_REGO},
+    {"resource": "projects", "scope": "update:assignee/delete/update:organization/"
+                                      "update:associated_storage",
+     "allow": "admin, the owner (>= worker; org member), org owner/maintainer (user)",
+     "rows": ENGINE_DETAIL, "source": PROJECTS_REGO},
+    {"resource": "projects", "scope": "update:owner",
+     "allow": "admin; in an org only: owner/maintainer (user, or >= worker owning it)",
+     "rows": ENGINE_DETAIL, "source": PROJECTS_REGO},
+    {"resource": "tasks", "scope": "list", "allow": "any user; in an org its members",
+     "rows": "own = task staff; " + ENGINE_ROWS, "source": TASKS_REGO},
+    {"resource": "tasks", "scope": "create/import:backup",
+     "allow": "user privilege; in an org supervisor or higher", "rows": "",
+     "source": TASKS_REGO},
+    {"resource": "tasks", "scope": "create@project",
+     "allow": "user privilege and the project's view in the request's context: no org: "
+              "project staff; org (the project's): owner/maintainer or project staff",
+     "rows": "project of another workspace: 403 (no org: 400 after the check)",
+     "source": TASKS_REGO},
+    {"resource": "tasks", "scope": "view/view:data/view:metadata/view:annotations/export",
+     "allow": "admin, task staff (org members), org owner/maintainer (user)",
+     "rows": ENGINE_DETAIL, "source": TASKS_REGO},
+    {"resource": "tasks", "scope": "update:desc/upload:data/update:metadata/annotations",
+     "allow": "as view, staff need >= worker", "rows": ENGINE_DETAIL, "source": TASKS_REGO},
+    {"resource": "tasks", "scope": "update:owner/update:assignee/update:project/delete",
+     "allow": "admin, task owner or project staff (>= worker), org owner/maintainer (user)",
+     "rows": ENGINE_DETAIL, "source": TASKS_REGO},
+    {"resource": "jobs", "scope": "list", "allow": "any user; in an org its members",
+     "rows": "own = job staff; " + ENGINE_ROWS, "source": JOBS_REGO},
+    {"resource": "jobs", "scope": "view/view:data/view:metadata/view:annotations/export",
+     "allow": "admin, job staff (org members), org owner/maintainer (user), the lone "
+              "assignee (worker privilege, no role in the org; not export)",
+     "rows": ENGINE_DETAIL, "source": JOBS_REGO},
+    {"resource": "jobs", "scope": "update:state/update:annotations/update:metadata",
+     "allow": "as view, staff need >= worker; the lone assignee too",
+     "rows": ENGINE_DETAIL, "source": JOBS_REGO},
+    {"resource": "jobs", "scope": "update:stage/update:assignee",
+     "allow": "admin, task staff (>= worker; org members), org owner/maintainer (user)",
+     "rows": ENGINE_DETAIL, "source": JOBS_REGO},
+    {"resource": "jobs", "scope": "create/delete",
+     "allow": "admin, task staff (user; in an org supervisor+), org owner/maintainer (user)",
+     "rows": "only ground-truth jobs are deleted (else 400)", "source": JOBS_REGO},
+    {"resource": "labels", "scope": "list", "allow": "any user; in an org its members",
+     "rows": "own = labels of projects/tasks the caller is staff of; " + ENGINE_ROWS
+             + "; task_id/project_id/job_id: that object's view (403), all its labels",
+     "source": LABELS_SOURCE},
+    {"resource": "labels", "scope": "view/update/delete",
+     "allow": "the owning project's or task's view / update:desc", "rows": ENGINE_DETAIL,
+     "source": LABELS_SOURCE},
 )
 
 

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from starlette.datastructures import UploadFile
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from mockcvat.errors import APIError, NotFound, UnsupportedMediaType
@@ -199,13 +199,18 @@ class UploadArea:
         written = 0
         with target.open("r+b") as out:
             out.seek(offset)
-            async for piece in request.stream():
-                written += len(piece)
-                if offset + written > meta["length"]:
-                    # CVAT writes past the declared length; refusing is what TUS asks for
-                    out.truncate(offset)
-                    raise TusError(413, "The uploaded data exceed the Upload-Length of the file.")
-                out.write(piece)
+            try:
+                async for piece in request.stream():
+                    written += len(piece)
+                    if offset + written > meta["length"]:
+                        # CVAT writes past the declared length; TUS asks to refuse
+                        out.truncate(offset)
+                        raise TusError(
+                            413, "The uploaded data exceed the Upload-Length of the file.")
+                    out.write(piece)
+            except ClientDisconnect:
+                # an interrupted PATCH: keep the acknowledged offset, the client resumes (HEAD)
+                raise EmptyTusError(400) from None
         meta["offset"] = offset + written
         self._meta_path(file_id).write_text(json.dumps(meta))
         if meta["offset"] == meta["length"]:

@@ -21,6 +21,7 @@ import httpx
 import pytest
 
 from tests.conftest import STRONG_PASSWORD, token_client
+from tests.policy_table import Expected, check
 
 ROLES = ("admin", "owner", "maintainer", "supervisor", "worker", "non-member", "plain")
 USERNAMES = {"owner": "olga", "maintainer": "max", "supervisor": "sue", "worker": "walt",
@@ -68,8 +69,6 @@ def world(cvat_server) -> World:
 
 
 Action = Callable[[httpx.Client, World], httpx.Response]
-# expected: a status, or (200, n) for a list that must show exactly n rows
-Expected = int | tuple[int, int]
 
 
 def case(name: str, action: Action, expected: tuple[Expected, ...]) -> Any:
@@ -195,14 +194,7 @@ CASES = [
 @pytest.mark.parametrize(("action", "role", "expected"), CASES)
 def test_policy(world: World, action: Action, role: str, expected: Expected) -> None:
     with world.client(role) as client:
-        response = action(client, world)
-    status, count = expected if isinstance(expected, tuple) else (expected, None)
-    assert response.status_code == status, response.text
-    if status == 403:
-        assert response.json() == {"detail": "You do not have permission to perform this action."}
-    if count is not None:
-        page = response.json()
-        assert page["count"] == count == len(page["results"])
+        check(action(client, world), expected)
 
 
 def test_worker_privilege_cannot_create_organizations(world: World) -> None:

@@ -7,8 +7,14 @@ from typing import Any
 from mockcvat.api import Api, Body, Context, Reply
 from mockcvat.openapi import paginated
 from mockcvat.schemas.data import DataMetaRead
-from mockcvat.schemas.jobs import JobDataMetaWrite, JobRead, JobWrite
-from mockcvat.services import frames, jobs
+from mockcvat.schemas.jobs import (
+    JobDataMetaWrite,
+    JobRead,
+    JobValidationLayoutRead,
+    JobValidationLayoutWrite,
+    JobWrite,
+)
+from mockcvat.services import frames, jobs, validation
 
 api = Api("jobs")
 
@@ -97,3 +103,31 @@ async def jobs_partial_update_data_meta(ctx: Context) -> Any:
 )
 async def jobs_retrieve_preview(ctx: Context) -> Any:
     return frames.job_preview(ctx, ctx.pk())
+
+
+@api.operation(
+    "POST", "/api/jobs", "jobs_create", summary="Create a job", status=201,
+    body=Body(JobWrite),
+    responses={201: Reply(JobRead)},
+)
+async def jobs_create(ctx: Context) -> Any:
+    return validation.create_job(ctx, await ctx.json())
+
+
+@api.operation(
+    "GET", "/api/jobs/{id:pk}/validation_layout", "jobs_retrieve_validation_layout",
+    summary="Allows getting current validation configuration",
+    responses={200: Reply(JobValidationLayoutRead)},
+)
+async def jobs_retrieve_validation_layout(ctx: Context) -> Any:
+    return validation.job_layout(ctx, ctx.pk())
+
+
+@api.operation(
+    "PATCH", "/api/jobs/{id:pk}/validation_layout", "jobs_partial_update_validation_layout",
+    summary="Allows updating current validation configuration",
+    body=Body(JobValidationLayoutWrite, partial=True),
+    responses={200: Reply(JobValidationLayoutRead)},
+)
+async def jobs_partial_update_validation_layout(ctx: Context) -> Any:
+    return validation.patch_job_layout(ctx, ctx.pk(), await ctx.json())

@@ -10,8 +10,13 @@ from mockcvat.listing import ORG_PARAMETERS
 from mockcvat.openapi import paginated
 from mockcvat.schemas.data import Data, DataMetaRead, DataMetaWrite, DataResponse
 from mockcvat.schemas.rq_status import RqStatus
-from mockcvat.schemas.tasks import TaskRead, TaskWrite
-from mockcvat.services import frames, task_data, tasks
+from mockcvat.schemas.tasks import (
+    TaskRead,
+    TaskValidationLayoutRead,
+    TaskValidationLayoutWrite,
+    TaskWrite,
+)
+from mockcvat.services import frames, task_data, tasks, validation
 
 api = Api("tasks")
 
@@ -152,3 +157,22 @@ async def tasks_retrieve_preview(ctx: Context) -> Any:
 )
 async def tasks_retrieve_status(ctx: Context) -> Any:
     return task_data.status(ctx, ctx.pk())
+
+
+@api.operation(
+    "GET", "/api/tasks/{id:pk}/validation_layout", "tasks_retrieve_validation_layout",
+    summary="Allows getting current validation configuration",
+    responses={200: Reply(TaskValidationLayoutRead)},
+)
+async def tasks_retrieve_validation_layout(ctx: Context) -> Any:
+    return validation.task_layout(ctx, ctx.pk())
+
+
+@api.operation(
+    "PATCH", "/api/tasks/{id:pk}/validation_layout", "tasks_partial_update_validation_layout",
+    summary="Allows updating current validation configuration",
+    body=Body(TaskValidationLayoutWrite, partial=True),
+    responses={200: Reply(TaskValidationLayoutRead)},
+)
+async def tasks_partial_update_validation_layout(ctx: Context) -> Any:
+    return validation.patch_task_layout(ctx, ctx.pk(), await ctx.json())

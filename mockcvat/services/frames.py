@@ -155,12 +155,16 @@ def _meta(ctx: Context, db: Session, task: Task, data: Data | None,
         return DataMetaRead.dump(payload) or {}
     own = jobs.frames_of(segment)
     step = manifest.frame_step
+    first, last = segment.start_frame, segment.stop_frame  # GT: the whole task
+    gt = segment.type == "specific_frames"
+    if gt:  # GT frames are disabled in the validation layout, not deleted
+        deleted = sorted(set(deleted) | set(gt_disabled(data)))
     payload.update(
         size=len(own),
-        start_frame=data.start_frame + own[0] * step,
-        stop_frame=min(data.stop_frame, data.start_frame + own[-1] * step),
-        deleted_frames=[f for f in deleted if own[0] <= f <= own[-1]],
-        included_frames=own if segment.type == "specific_frames" else None,
+        start_frame=data.start_frame + first * step,
+        stop_frame=min(data.stop_frame, data.start_frame + last * step),
+        deleted_frames=[f for f in deleted if first <= f <= last],
+        included_frames=own if gt else None,
     )
     if video:
         payload["frames"] = [{**frames[0], "name": manifest.source_paths[0]}]
@@ -168,8 +172,12 @@ def _meta(ctx: Context, db: Session, task: Task, data: Data | None,
         chosen = set(own)
         payload["frames"] = [
             frames[n] if n in chosen else {**frames[n], "name": "placeholder.jpg"}
-            for n in range(own[0], own[-1] + 1)]
+            for n in range(first, last + 1)]
     return DataMetaRead.dump(payload) or {}
+
+
+def gt_disabled(data: Data) -> list[int]:
+    return list((data.validation or {}).get("disabled_frames") or [])
 
 
 def patch_task_meta(ctx: Context, task_id: int, raw: Any) -> dict[str, Any]:
@@ -272,7 +280,10 @@ def patch_job_meta(ctx: Context, job_id: int, raw: Any) -> dict[str, Any]:
         if outside:
             raise ValidationFailed(
                 [f"Frames {', '.join(str(v) for v in outside)} do not belong to the job"])
-        if data is not None:
+        if data is not None and segment is not None and segment.type == "specific_frames":
+            data.validation = {**(data.validation or {}), "disabled_frames": sorted(values)}
+            db.add(data)
+        elif data is not None:
             kept = [f for f in data.deleted_frames or [] if f not in own]
             data.deleted_frames = sorted(kept + values)
             db.add(data)

@@ -152,7 +152,7 @@ def status_of(stage: str, state: str) -> str:
 
 def update(ctx: Context, job_id: int, raw: Any) -> dict[str, Any]:
     with ctx.mock.db.session() as db:
-        job, _ = load(ctx, db, job_id, *resources.scopes(raw, SCOPES, "update"))
+        job, task = load(ctx, db, job_id, *resources.scopes(raw, SCOPES))
         data = JobWrite.validate(raw, partial=True)
         if "stage" in data and data["stage"] != job.stage:
             job.stage = data["stage"]
@@ -161,7 +161,8 @@ def update(ctx: Context, job_id: int, raw: Any) -> dict[str, Any]:
         if "state" in data:
             job.state = data["state"]
         if "assignee" in data:
-            resources.set_assignee(job, resources.check_user(db, "assignee", data["assignee"]))
+            resources.set_assignee(job, resources.check_user(
+                ctx, db, "assignee", data["assignee"], task.organization_id))
         job.status = status_of(job.stage, job.state)
         job.updated_date = utcnow()
         db.add(job)
@@ -174,6 +175,10 @@ def destroy(ctx: Context, job_id: int) -> None:
         job, task = load(ctx, db, job_id, "delete")
         if job.type != "ground_truth":
             raise ValidationFailed(["Only ground truth jobs can be removed"])
+        from mockcvat.services import validation
+
+        validation.check_gt_job_removable(db, task)
+        validation.clear_layout(db, task)  # CVAT deletes the task's validation layout too
         segment = db.get(Segment, job.segment_id)
         db.delete(job)
         if segment is not None:

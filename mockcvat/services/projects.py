@@ -39,8 +39,10 @@ LISTING = listing.Listing(
     simple_filter_choices={"status": STATUSES},
 )
 
-# PATCHed field -> the scope it needs (projects.rego)
-SCOPES = {"owner_id": "update:owner", "assignee_id": "update:assignee",
+# PATCHed field -> the scope it needs (ProjectPermission.get_scopes, projects.rego)
+SCOPES = {"name": "update:desc", "labels": "update:desc", "bug_tracker": "update:desc",
+          "owner_id": "update:owner", "assignee_id": "update:assignee",
+          "organization": "update:organization",
           "source_storage": "update:associated_storage",
           "target_storage": "update:associated_storage"}
 
@@ -113,9 +115,10 @@ def create(ctx: Context, raw: Any) -> dict[str, Any]:
             target_storage_id=resources.new_storage(db, data.get("target_storage")),
         )
         resources.set_assignee(project, resources.check_user(
-            db, "assignee_id", data.get("assignee_id")))
+            ctx, db, "assignee_id", data.get("assignee_id"), project.organization_id))
         if data.get("owner_id") is not None:
-            project.owner_id = resources.check_user(db, "owner_id", data["owner_id"])
+            project.owner_id = resources.check_user(
+                ctx, db, "owner_id", data["owner_id"], project.organization_id)
         db.add(project)
         db.flush()
         labels.create_labels(db, data.get("labels") or [],
@@ -134,7 +137,7 @@ def update(ctx: Context, project_id: int, raw: Any) -> dict[str, Any]:
         project = resources.get(db, Project, project_id, "Project")
         policy = iam.engine(ctx)
         standing = resources.standing_for_project(ctx, db, project)
-        for scope in resources.scopes(raw, SCOPES, "update:desc"):
+        for scope in resources.scopes(raw, SCOPES):
             policy.check(policy.allow_project(scope, standing))
         data = ProjectWrite.validate(raw, partial=True)
         if "name" in data:
@@ -142,10 +145,11 @@ def update(ctx: Context, project_id: int, raw: Any) -> dict[str, Any]:
         if "bug_tracker" in data:
             project.bug_tracker = data["bug_tracker"]
         if "owner_id" in data:
-            project.owner_id = resources.check_user(db, "owner_id", data["owner_id"])
+            project.owner_id = resources.check_user(
+                ctx, db, "owner_id", data["owner_id"], project.organization_id)
         if "assignee_id" in data:
             resources.set_assignee(project, resources.check_user(
-                db, "assignee_id", data["assignee_id"]))
+                ctx, db, "assignee_id", data["assignee_id"], project.organization_id))
         for key in ("source_storage", "target_storage"):
             if data.get(key):
                 setattr(project, f"{key}_id", resources.new_storage(db, data[key]))

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from mockcvat import iam
-from mockcvat.errors import NotFound, ValidationFailed
+from mockcvat.errors import NotFound, PermissionDenied, ValidationFailed
 from mockcvat.models import Job, Project, Storage, Task, User
 from mockcvat.models.users import utcnow
 
@@ -47,17 +47,31 @@ def standing_for_job(ctx: Context, db: Session, job: Job) -> tuple[iam.Standing,
     return standing, task
 
 
-def scopes(raw: Any, scope_of: Mapping[str, str], default: str) -> set[str]:
-    """The permission scopes a PATCH body needs (CVAT's ``get_per_field_update_scopes``)."""
-    if not isinstance(raw, Mapping):
-        return {default}
-    return {scope_of.get(key, default) for key in raw} or {default}
+def scopes(raw: Any, scope_of: Mapping[str, str]) -> list[str]:
+    """The permission scopes a PATCH body needs (CVAT's ``get_per_field_update_scopes``):
+    ``view``, plus each field's scope; a field with none is refused before validation."""
+    needed = ["view"]
+    for key in raw if isinstance(raw, Mapping) else ():
+        if key not in scope_of:
+            raise PermissionDenied("Attempted to update an unknown field")
+        needed.append(scope_of[key])
+    return list(dict.fromkeys(needed))
 
 
 # --- users ---------------------------------------------------------------------------------------
-def check_user(db: Session, field: str, user_id: int | None) -> int | None:
-    if user_id is not None and db.get(User, user_id) is None:
+def check_user(ctx: Context, db: Session, field: str, user_id: int | None,
+               organization_id: int | None) -> int | None:
+    """A user named as owner or assignee: must exist, and the caller must be allowed to see
+    them in the object's workspace (CVAT checks users.rego ``view``): in the personal workspace
+    a non-admin can name only themselves; in an organization its members name anyone."""
+    if user_id is None:
+        return None
+    if db.get(User, user_id) is None:
         raise ValidationFailed({field: [f'Invalid pk "{user_id}" - object does not exist.']})
+    if iam.is_admin(ctx) or user_id == ctx.user.id:
+        return user_id
+    if organization_id is None or iam.role_in(db, ctx.user.id, organization_id) is None:
+        raise PermissionDenied()
     return user_id
 
 

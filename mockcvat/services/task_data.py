@@ -22,6 +22,7 @@ from mockcvat import background, media, uploads
 from mockcvat.errors import BadRequestBody, NotFound, ValidationFailed
 from mockcvat.models import Data, Job, Segment, Task
 from mockcvat.models.users import utcnow
+from mockcvat.services import validation
 
 if TYPE_CHECKING:
     from mockcvat.api import Context
@@ -60,6 +61,7 @@ class Plan:
     chunk_size: int | None = None
     use_zip_chunks: bool = False
     job_file_mapping: list[list[str]] | None = None
+    validation_params: dict[str, Any] | None = None  # a GT layout is made from these
 
 
 def frame_step(frame_filter: str) -> int:
@@ -132,7 +134,7 @@ def start(ctx: Context, task: Task, params: dict[str, Any], client_files: list[s
         data.sorting_method = params.get("sorting_method", "lexicographical")
         data.storage_method = "cache" if params.get("use_cache") else "file_system"
         data.storage = "share" if server_files and not params.get("copy_data") else "local"
-        data.validation = params.get("validation_params")
+        data.validation = None  # the layout (services.validation) exists once a GT job does
         db.add(data)
         db.flush()
         current.data_id = data.id
@@ -145,6 +147,7 @@ def start(ctx: Context, task: Task, params: dict[str, Any], client_files: list[s
             stop_frame=params.get("stop_frame"), frame_step=frame_step(data.frame_filter),
             chunk_size=data.chunk_size, use_zip_chunks=bool(params.get("use_zip_chunks")),
             job_file_mapping=params.get("job_file_mapping"),
+            validation_params=params.get("validation_params"),
         )
         work = background.Work(
             action="create", target="task", target_id=current.id or 0,
@@ -157,6 +160,7 @@ def start(ctx: Context, task: Task, params: dict[str, Any], client_files: list[s
 
 # --- the background work ---------------------------------------------------------------------
 def process(mock: MockCVAT, plan: Plan, reporter: background.Reporter) -> None:
+    validation.check_params(mock, plan.task_id, plan.validation_params)
     if plan.remote_urls:
         plan.files += download(plan.remote_urls, plan.root)
     target = data_dir(mock, plan.data_id)
@@ -196,6 +200,8 @@ def process(mock: MockCVAT, plan: Plan, reporter: background.Reporter) -> None:
             db.add(segment)
             db.flush()
             db.add(Job(segment_id=segment.id or 0, task_id=task.id or 0))
+        db.flush()
+        validation.create_at_creation(db, task, data, manifest, plan.validation_params)
         task.updated_date = utcnow()
         db.add_all([task, data])
 
@@ -297,7 +303,9 @@ async def receive(ctx: Context, task_id: int) -> Any:
 def validate(raw: Any) -> dict[str, Any]:
     from mockcvat.schemas.data import Data as DataSerializer
 
-    return DataSerializer.validate(raw)
+    params = DataSerializer.validate(raw)
+    validation.check_supported(params)
+    return params
 
 
 def tus_area(ctx: Context, task_id: int) -> uploads.UploadArea:

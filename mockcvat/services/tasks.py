@@ -4,7 +4,7 @@ Their data (upload, processing, frames) is ``mockcvat.services.task_data``."""
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import case, func, select
@@ -64,9 +64,14 @@ LISTING = listing.Listing(
                            "validation_mode": ("gt", "gt_pool")},
 )
 
-# PATCHed field -> the scope it needs (tasks.rego)
-SCOPES = {"owner_id": "update:owner", "assignee_id": "update:assignee",
-          "project_id": "update:project", "source_storage": "update:associated_storage",
+# PATCHed field -> the scope it needs (TaskPermission.get_scopes, tasks.rego); the write-once
+# fields pass as descriptions and are then ignored
+SCOPES = {"name": "update:desc", "labels": "update:desc", "bug_tracker": "update:desc",
+          "subset": "update:desc", "overlap": "update:desc", "segment_size": "update:desc",
+          "consensus_replicas": "update:desc",
+          "owner_id": "update:owner", "assignee_id": "update:assignee",
+          "project_id": "update:project", "organization": "update:organization",
+          "source_storage": "update:associated_storage",
           "target_storage": "update:associated_storage"}
 
 
@@ -147,20 +152,20 @@ def create(ctx: Context, raw: Any) -> dict[str, Any]:
     organization = ctx.org.organization
     org_id = organization.id if organization else None
     with ctx.mock.db.session() as db:
+        # CVAT judges the permission first, reading the project from the raw body
+        project = _project_in(db, raw)
+        standing = (resources.standing_for_project(ctx, db, project)
+                    if project is not None else None)
+        policy.check(policy.allow_create(org_id, ctx.org.role, standing))
         data = TaskWrite.validate(raw)
-        project = None
         if data.get("project_id") is not None:
             if data.get("labels"):
                 raise ValidationFailed(["Project must have only one of Label set or project_id"])
-            project = db.get(Project, data["project_id"])
             if project is None:
                 raise ValidationFailed(
                     [f"The specified project #{data['project_id']} does not exist."])
         elif not data.get("labels"):
             raise ValidationFailed(["Label set or project_id must be present"])
-        standing = (resources.standing_for_project(ctx, db, project)
-                    if project is not None else None)
-        policy.check(policy.allow_create(org_id, ctx.org.role, standing))
         if project is not None and project.organization_id != org_id:
             raise ValidationFailed(
                 ["The task and its project should be in the same organization."])
@@ -176,15 +181,26 @@ def create(ctx: Context, raw: Any) -> dict[str, Any]:
                 db, data.get("target_storage"), project.target_storage_id if project else None),
         )
         resources.set_assignee(task, resources.check_user(
-            db, "assignee_id", data.get("assignee_id")))
+            ctx, db, "assignee_id", data.get("assignee_id"), task.organization_id))
         if data.get("owner_id") is not None:
-            task.owner_id = resources.check_user(db, "owner_id", data["owner_id"])
+            task.owner_id = resources.check_user(
+                ctx, db, "owner_id", data["owner_id"], task.organization_id)
         db.add(task)
         db.flush()
         if project is None:
             labels.create_labels(db, data["labels"], labels.owner_of(task_id=task.id))
         db.flush()
         return payload(ctx, db, task)
+
+
+def _project_in(db: Session, raw: Any) -> Project | None:
+    project_id = raw.get("project_id") if isinstance(raw, Mapping) else None
+    if isinstance(project_id, bool) or not isinstance(project_id, int | str):
+        return None
+    try:
+        return db.get(Project, int(project_id))
+    except (ValueError, OverflowError):
+        return None
 
 
 def retrieve(ctx: Context, task_id: int) -> dict[str, Any]:
@@ -194,20 +210,26 @@ def retrieve(ctx: Context, task_id: int) -> dict[str, Any]:
 
 def update(ctx: Context, task_id: int, raw: Any) -> dict[str, Any]:
     with ctx.mock.db.session() as db:
-        task = load(ctx, db, task_id, *resources.scopes(raw, SCOPES, "update:desc"))
+        task = load(ctx, db, task_id, *resources.scopes(raw, SCOPES))
         data = TaskWrite.validate(raw, partial=True)
         for key in ("name", "bug_tracker", "subset"):
             if key in data:
                 setattr(task, key, data[key])
         if "owner_id" in data:
-            task.owner_id = resources.check_user(db, "owner_id", data["owner_id"])
+            task.owner_id = resources.check_user(
+                ctx, db, "owner_id", data["owner_id"], task.organization_id)
         if "assignee_id" in data:
             resources.set_assignee(task, resources.check_user(
-                db, "assignee_id", data["assignee_id"]))
+                ctx, db, "assignee_id", data["assignee_id"], task.organization_id))
         for key in ("source_storage", "target_storage"):
             if data.get(key):
                 setattr(task, f"{key}_id", resources.new_storage(db, data[key]))
         if data.get("project_id") is not None and data["project_id"] != task.project_id:
+            target = db.get(Project, data["project_id"])
+            if target is not None:  # the caller must see the project the task goes to
+                policy = iam.engine(ctx)
+                policy.check(policy.allow_project(
+                    "view", resources.standing_for_project(ctx, db, target)))
             move_to_project(db, task, data["project_id"])
         elif "labels" in data and task.project_id is None:
             labels.update_labels(db, data["labels"] or [], labels.owner_of(task_id=task.id))
