@@ -254,3 +254,35 @@ def test_frame_and_chunk_numbers_are_checked(admin, task_id):
 def test_preview_of_a_task_without_data(admin, task_id):
     response = admin.get(f"/api/tasks/{task_id}/preview")
     assert (response.status_code, response.text) == (404, "Task image preview not found")
+
+
+def test_job_file_mapping_orders_frames_and_makes_one_job_per_list(admin, task_id):
+    files = [(f"client_files[{i}]", (name, png(), "image/png"))
+             for i, name in enumerate(["a.png", "b.png", "c.png"])]
+    admin.post(data_url(task_id), headers={"Upload-Start": ""})
+    admin.post(data_url(task_id), headers={"Upload-Multiple": ""}, data={"image_quality": "70"},
+               files=files)
+    mapping = [["c.png"], ["a.png", "b.png"]]
+    done = admin.post(data_url(task_id), headers={"Upload-Finish": ""},
+                      json={"image_quality": 70, "job_file_mapping": mapping})
+    assert request_of(admin, done.json()["rq_id"])["status"] == "finished"
+    meta = admin.get(f"/api/tasks/{task_id}/data/meta").json()
+    assert [f["name"] for f in meta["frames"]] == ["c.png", "a.png", "b.png"]
+    jobs = admin.get(f"/api/jobs?task_id={task_id}&sort=id").json()["results"]
+    assert [(j["start_frame"], j["stop_frame"]) for j in jobs] == [(0, 0), (1, 2)]
+
+
+def test_job_file_mapping_refuses_a_frame_step(admin, task_id):
+    admin.post(data_url(task_id), headers={"Upload-Start": ""})
+    admin.post(data_url(task_id), headers={"Upload-Multiple": ""}, data={"image_quality": "70"},
+               files={"client_files[0]": ("a.png", png(), "image/png")})
+    message = failed_message(admin, task_id, headers={"Upload-Finish": ""}, json={
+        "image_quality": 70, "job_file_mapping": [["a.png"]], "frame_filter": "step=2"})
+    assert "job_file_mapping cannot be used with frame step" in message
+
+
+def test_cloud_storage_is_refused_clearly(admin, task_id):
+    response = admin.post(data_url(task_id), json={"image_quality": 70, "cloud_storage_id": 1,
+                                                   "server_files": ["a.png"]})
+    assert response.status_code == 400
+    assert "not implemented by this mock" in response.json()["cloud_storage_id"][0]

@@ -107,6 +107,11 @@ def check_upload_order(received: list[str], order: list[str]) -> None:
 def start(ctx: Context, task: Task, params: dict[str, Any], client_files: list[str]) -> str:
     """Record the data parameters, queue the processing; returns the rq_id."""
     mock = ctx.mock
+    if params.get("cloud_storage_id") is not None:
+        # cloud storages are not emulated yet: no id can name one
+        raise ValidationFailed({"cloud_storage_id": [
+            f"Cloud storage #{params['cloud_storage_id']} does not exist: cloud storages are "
+            "not implemented by this mock."]})
     server_files = params.get("server_files") or []
     remote_files = params.get("remote_files") or []
     order = params.get("upload_file_order") or None
@@ -163,6 +168,11 @@ def process(mock: MockCVAT, plan: Plan, reporter: background.Reporter) -> None:
     validation.check_params(mock, plan.task_id, plan.validation_params)
     if plan.remote_urls:
         plan.files += download(plan.remote_urls, plan.root)
+    if plan.job_file_mapping:
+        check_job_file_mapping(mock, plan)
+        # the mapping is the frame order: its files, job after job
+        plan.sorting_method = "predefined"
+        plan.upload_file_order = [name for files in plan.job_file_mapping for name in files]
     target = data_dir(mock, plan.data_id)
     shutil.rmtree(target, ignore_errors=True)
     try:
@@ -227,6 +237,29 @@ def segments(size: int, segment_size: int, overlap: int | None, video: bool
     ranges = [(start, min(start + segment_size - 1, size - 1))
               for start in range(0, max(size - overlap, 0), step)]
     return segment_size, overlap, ranges
+
+
+def check_job_file_mapping(mock: MockCVAT, plan: Plan) -> None:
+    """What ``job_file_mapping`` cannot be combined with (CVAT's ``_create_thread``)."""
+    with mock.db.session() as db:
+        task = db.get(Task, plan.task_id)
+        segment_size = task.segment_size if task else 0
+    if not any(plan.job_file_mapping or []):
+        clash = "empty"
+    else:
+        clash = next((what for what, used in (
+            ("segment_size", segment_size != 0),
+            ("sorting_method", plan.sorting_method != "lexicographical"),
+            ("start_frame", plan.start_frame != 0),
+            ("stop_frame", plan.stop_frame not in (None, 0)),
+            ("frame step", plan.frame_step != 1),
+        ) if used), None)
+    if clash == "empty":
+        raise background.RequestFailed(failure_message(media.MediaError(
+            "job_file_mapping cannot be empty")))
+    if clash is not None:
+        raise background.RequestFailed(failure_message(media.MediaError(
+            f"job_file_mapping cannot be used with {clash}")))
 
 
 def mapped_segments(mapping: list[list[str]]) -> list[tuple[int, int]]:
