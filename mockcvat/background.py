@@ -83,8 +83,8 @@ def conflict_message(action: str, status: str) -> str | None:
         return None
     if action == "import":  # views.py: _import_annotations, _import_project_dataset
         return "Import job already exists"
-    if action == "export":  # background.py: _ResourceExportManager._handle_rq_job_v2
-        return f"Export process is already {'started' if status == 'started' else 'queued'}"
+    if action == "export":  # background.py: _ResourceExportManager._handle_rq_job_v2 (2.26)
+        return "Export request is being processed"
     return DEFAULT_CONFLICT_MESSAGE
 
 ACTIVE = ("queued", "started")
@@ -585,6 +585,14 @@ class Background:
         return True
 
     # --- waiting, resetting ------------------------------------------------------------------
+    def forget(self, rq_id: str) -> None:
+        """Drop a request, whatever its state (CVAT deletes an export's job once its file has
+        been downloaded, and a failed one once its error has been reported)."""
+        with self.mock.db.session() as db:
+            row = self._row(db, rq_id)
+            if row is not None:
+                db.delete(row)
+
     def busy(self) -> bool:
         with self._cond:
             return bool(self._state.queue or self._state.running)

@@ -127,7 +127,10 @@ class _Builder:
     def component(self, serializer: type[Serializer], request: bool, partial: bool) -> Any:
         for key, members in (("oneOf", serializer.one_of), ("anyOf", serializer.any_of)):
             if members:
-                return {key: [self.alternative(m, request, partial) for m in members]}
+                schema = {key: [self.alternative(m, request, partial) for m in members]}
+                if getattr(serializer, "nullable", False):
+                    schema["nullable"] = True
+                return schema
         paginated = getattr(serializer, "paginates", None)
         if paginated is not None:
             return paginated_envelope(self.ref(paginated))

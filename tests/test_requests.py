@@ -192,7 +192,7 @@ def test_a_request_still_running_cannot_be_started_again(cvat_server, admin, eng
         engine.submit(work(action="export", subresource="dataset", format="COCO 1.0"))
     assert isinstance(caught.value, RequestConflict)
     assert caught.value.status_code == 409
-    assert caught.value.body() == "Export process is already started"
+    assert caught.value.body() == "Export request is being processed"
     gate.release.set()
     cvat_server.wait_for_requests()
     # once it has ended, the same id starts afresh (CVAT deletes the old job)

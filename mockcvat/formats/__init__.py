@@ -10,6 +10,7 @@ as CVAT lists them, and refused with a clear error when used.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -92,3 +93,31 @@ IMPORTERS: tuple[DatasetFormat, ...] = (
     _fmt("Cityscapes 1.0"),
     _fmt("Open Images V6 1.0"),
 )
+
+
+# --- the formats mockcvat really reads and writes -------------------------------------------------
+# one module each under mockcvat/formats/, exposing EXPORTS, IMPORTS, export() and import_()
+# (see mockcvat/formats/base.py)
+MODULES = ("cvat", "coco", "yolo", "voc", "imagenet", "datumaro", "mask", "mot")
+
+
+def _modules() -> list[Any]:
+    import importlib
+
+    found = []
+    for name in MODULES:
+        try:
+            found.append(importlib.import_module(f"mockcvat.formats.{name}"))
+        except ModuleNotFoundError as exc:
+            if exc.name != f"mockcvat.formats.{name}":
+                raise
+    return found
+
+
+def exporter(name: str) -> Any | None:
+    """The module that writes format ``name``, or None if mockcvat cannot (yet)."""
+    return next((m for m in _modules() if name in m.EXPORTS), None)
+
+
+def importer(name: str) -> Any | None:
+    return next((m for m in _modules() if name in m.IMPORTS), None)

@@ -1,5 +1,12 @@
 """SQLModel tables. Table and column names follow CVAT's Django models where they exist."""
 
+from mockcvat.models.annotations import (
+    AnnotationsVersion,
+    LabeledImage,
+    LabeledShape,
+    LabeledTrack,
+    TrackedShape,
+)
 from mockcvat.models.auth import AccessToken, AuthToken, OutboxMessage, Session
 from mockcvat.models.engine import (
     AttributeSpec,
@@ -16,6 +23,11 @@ from mockcvat.models.requests import BackgroundRequest
 from mockcvat.models.users import User, UserGroup
 
 __all__ = [
+    "AnnotationsVersion",
+    "LabeledImage",
+    "LabeledShape",
+    "LabeledTrack",
+    "TrackedShape",
     "AttributeSpec",
     "Data",
     "Job",

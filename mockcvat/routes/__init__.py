@@ -24,4 +24,6 @@ def operations() -> list[Operation]:
 
     modules = (auth, users, server, schema, organizations, memberships, invitations,
                requests, projects, tasks, jobs, labels)
-    return [op for module in modules for op in module.api.operations]
+    # a module serves one tag (``api``), or several (``apis``: e.g. backups of tasks and projects)
+    return [op for module in modules for api in getattr(module, "apis", [module.api])
+            for op in api.operations]

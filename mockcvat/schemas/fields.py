@@ -33,7 +33,14 @@ DRF features beyond plain fields, and how they are declared here:
   ``allow_null`` (DRF's ``ReadOnlyField(source="data.chunk_size")``, which drf-spectacular
   documents from the model while DRF drops the key when ``data`` is None).
 * ``Serializer.one_of`` / ``any_of``: a component that is only a ``oneOf``/``anyOf`` of other
-  serializers or of plain schema dicts (e.g. ``{"type": "string", "format": "binary"}``).
+  serializers or of plain schema dicts (e.g. ``{"type": "string", "format": "binary"}``);
+  ``Serializer.nullable = True`` adds ``nullable: true`` beside it (drf-spectacular's
+  ``PolymorphicProxySerializer`` over serializers built with ``required=False``).
+* ``Serializer.prepare_input(data)``: an overridden DRF ``to_internal_value`` that rewrites the
+  raw input before the fields see it (CVAT's ``AttributeValSerializer`` runs ``str()`` on
+  ``value``); it runs before the "Expected a dictionary" check, as DRF's override does.
+* ``Field.required_message``: DRF's per-field ``error_messages["required"]`` (``FileField``'s
+  is ``"No file was submitted."``).
 """
 
 from __future__ import annotations
@@ -77,6 +84,7 @@ class Field:
 
     openapi_type: ClassVar[str | None] = None
     openapi_format: ClassVar[str | None] = None
+    required_message: ClassVar[str] = REQUIRED  # DRF's error_messages["required"]
 
     def __init__(
         self,
@@ -323,11 +331,60 @@ class FloatField(Field):
     openapi_type = "number"
     openapi_format = "double"
 
+    def __init__(self, *, min_value: float | None = None, max_value: float | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.min_value = min_value
+        self.max_value = max_value
+
     def to_internal(self, value: Any) -> Any:
+        if isinstance(value, str) and len(value) > 1000:
+            raise ValidationFailed(["String value too large."])
         try:
-            return float(value)
+            number = float(value)
         except (TypeError, ValueError):
             raise ValidationFailed(["A valid number is required."]) from None
+        errors = []  # DRF runs both validators and reports every failure
+        if self.max_value is not None and number > self.max_value:
+            errors.append(f"Ensure this value is less than or equal to {self.max_value}.")
+        if self.min_value is not None and number < self.min_value:
+            errors.append(f"Ensure this value is greater than or equal to {self.min_value}.")
+        if errors:
+            raise ValidationFailed(errors)
+        return number
+
+    def base_schema(self, request: bool) -> dict[str, Any]:
+        schema = super().base_schema(request)
+        if self.max_value is not None:
+            schema["maximum"] = self.max_value
+        if self.min_value is not None:
+            schema["minimum"] = self.min_value
+        return schema
+
+
+class FileField(Field):
+    """DRF's ``FileField``: an uploaded file (Starlette's ``UploadFile``: ``filename``,
+    ``size``); anything else, a plain form value included, is "not a file"."""
+
+    openapi_type = "string"
+    openapi_format = "binary"
+    required_message = "No file was submitted."
+
+    def __init__(self, *, allow_empty_file: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.allow_empty_file = allow_empty_file
+
+    def to_internal(self, value: Any) -> Any:
+        name = getattr(value, "filename", getattr(value, "name", _MISSING))
+        if name is _MISSING or not hasattr(value, "size") or isinstance(value, str | bytes):
+            raise ValidationFailed(
+                ["The submitted data was not a file. Check the encoding type on the form."])
+        if not name:
+            raise ValidationFailed(["No filename could be determined."])
+        # a size of None means "not known" (a spooled upload), not "empty"
+        if not self.allow_empty_file and value.size == 0:
+            raise ValidationFailed(["The submitted file is empty."])
+        return value
 
 
 def format_datetime(value: dt.datetime | None) -> str | None:
@@ -537,6 +594,7 @@ class Serializer:
     omit_missing: ClassVar[bool] = False
     one_of: ClassVar[tuple[Any, ...] | None] = None
     any_of: ClassVar[tuple[Any, ...] | None] = None
+    nullable: ClassVar[bool] = False  # with one_of/any_of: ``nullable: true`` beside them
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -591,6 +649,7 @@ class Serializer:
     @classmethod
     def _validate(cls, data: Any, *, partial: bool,
                   checks: Mapping[str, Callable[[Any], Any]] | None) -> dict[str, Any]:
+        data = cls.prepare_input(data)
         if not isinstance(data, Mapping):
             raise ValidationFailed(
                 {
@@ -608,7 +667,7 @@ class Serializer:
                 if partial:
                     continue
                 if field.required:
-                    errors[name] = [REQUIRED]
+                    errors[name] = [field.required_message]
                 elif field.has_default():
                     result[name] = field.get_default()
                 continue
@@ -628,6 +687,11 @@ class Serializer:
         if errors:
             raise ValidationFailed(errors)
         return result
+
+    @classmethod
+    def prepare_input(cls, data: Any) -> Any:
+        """The raw input, rewritten before any check (see the module docstring)."""
+        return data
 
     @classmethod
     def validate_object(cls, data: dict[str, Any], *, partial: bool) -> dict[str, Any]:

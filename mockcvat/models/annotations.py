@@ -1,0 +1,90 @@
+"""Annotations, stored per job as CVAT stores them: tags (``LabeledImage``), shapes
+(``LabeledShape``, skeleton points as child shapes), tracks (``LabeledTrack``, their keyframes in
+``TrackedShape``, skeleton point tracks as child tracks).
+
+Attribute values are kept with their item as JSON (``[{"spec_id", "value"}]``): CVAT has a table
+per kind, but nothing queries them separately.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import JSON, Column, Field, SQLModel
+
+JOB_FK = "engine_job.id"
+LABEL_FK = "engine_label.id"
+
+
+class LabeledImage(SQLModel, table=True):
+    """A tag."""
+
+    __tablename__ = "engine_labeledimage"
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: int = Field(foreign_key=JOB_FK, index=True, ondelete="CASCADE")
+    label_id: int = Field(foreign_key=LABEL_FK, index=True, ondelete="CASCADE")
+    frame: int
+    group: int | None = None
+    source: str = "manual"
+    attributes: Any = Field(default_factory=list, sa_column=Column(JSON))
+
+
+class LabeledShape(SQLModel, table=True):
+    __tablename__ = "engine_labeledshape"
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: int = Field(foreign_key=JOB_FK, index=True, ondelete="CASCADE")
+    label_id: int = Field(foreign_key=LABEL_FK, index=True, ondelete="CASCADE")
+    parent_id: int | None = Field(default=None, foreign_key="engine_labeledshape.id",
+                                  index=True, ondelete="CASCADE")
+    frame: int
+    group: int | None = None
+    source: str = "manual"
+    type: str
+    occluded: bool = False
+    outside: bool = False
+    z_order: int = 0
+    rotation: float = 0.0
+    points: Any = Field(default_factory=list, sa_column=Column(JSON))
+    attributes: Any = Field(default_factory=list, sa_column=Column(JSON))
+
+
+class LabeledTrack(SQLModel, table=True):
+    __tablename__ = "engine_labeledtrack"
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: int = Field(foreign_key=JOB_FK, index=True, ondelete="CASCADE")
+    label_id: int = Field(foreign_key=LABEL_FK, index=True, ondelete="CASCADE")
+    parent_id: int | None = Field(default=None, foreign_key="engine_labeledtrack.id",
+                                  index=True, ondelete="CASCADE")
+    frame: int
+    group: int | None = None
+    source: str = "manual"
+    attributes: Any = Field(default_factory=list, sa_column=Column(JSON))
+
+
+class TrackedShape(SQLModel, table=True):
+    """A keyframe of a track."""
+
+    __tablename__ = "engine_trackedshape"
+
+    id: int | None = Field(default=None, primary_key=True)
+    track_id: int = Field(foreign_key="engine_labeledtrack.id", index=True, ondelete="CASCADE")
+    frame: int
+    type: str
+    occluded: bool = False
+    outside: bool = False
+    z_order: int = 0
+    rotation: float = 0.0
+    points: Any = Field(default_factory=list, sa_column=Column(JSON))
+    attributes: Any = Field(default_factory=list, sa_column=Column(JSON))
+
+
+class AnnotationsVersion(SQLModel, table=True):
+    """A job's annotation ``version``: bumped by every change, as CVAT's ``Job.version``."""
+
+    __tablename__ = "mockcvat_annotations_version"
+
+    job_id: int = Field(foreign_key=JOB_FK, primary_key=True, ondelete="CASCADE")
+    version: int = 0

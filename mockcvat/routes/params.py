@@ -1,0 +1,59 @@
+"""Query and header parameters several route modules declare the same way."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def query(name: str, schema: dict[str, Any], description: str = "", *,
+          required: bool = False) -> dict[str, Any]:
+    param: dict[str, Any] = {"name": name, "in": "query", "description": description,
+                             "schema": schema}
+    if required:
+        param["required"] = True
+    return param
+
+
+LOCATION = query("location", {"type": "string", "enum": ["cloud_storage", "local"]},
+                 "Where to import the dataset from or export it to")
+CLOUD_STORAGE_ID = query("cloud_storage_id", {"type": "integer"}, "Storage id")
+FILENAME = query("filename", {"type": "string"}, "Desired output file name")
+USE_DEFAULT_LOCATION = query("use_default_location", {"type": "boolean", "default": True},
+                             "Use the location that was configured in the object")
+DOWNLOAD = query("action", {"type": "string", "enum": ["download"]},
+                 "Used to start downloading process locally after annotation file has been "
+                 "created")
+RQ_ID = query("rq_id", {"type": "string"}, "rq id")
+
+
+def format_param(*, required: bool = False) -> dict[str, Any]:
+    return query("format", {"type": "string"},
+                 "Desired output format name\nYou can get the list of supported formats at:\n"
+                 "/server/annotation/formats", required=required)
+
+
+# the legacy GET export endpoints (``…/dataset``, ``…/annotations?format=``, ``…/backup``)
+def legacy_export(*, format_required: bool | None) -> list[dict[str, Any]]:
+    """``format_required`` None: the endpoint takes no ``format`` (backups)."""
+    params = [DOWNLOAD, CLOUD_STORAGE_ID, FILENAME, LOCATION, USE_DEFAULT_LOCATION]
+    if format_required is not None:
+        params.append(format_param(required=format_required))
+    return sorted(params, key=lambda p: p["name"])
+
+
+# ``POST …/dataset/export`` and ``…/backup/export``
+def export(*, with_format: bool) -> list[dict[str, Any]]:
+    params = [CLOUD_STORAGE_ID, FILENAME, LOCATION]
+    if with_format:
+        params += [format_param(required=True),
+                   query("save_images", {"type": "boolean", "default": False},
+                         "Include images or not")]
+    return sorted(params, key=lambda p: p["name"])
+
+
+# imports (``POST …/annotations/``, ``POST …/dataset/``)
+def import_(*, rq_id: bool = False) -> list[dict[str, Any]]:
+    params = [CLOUD_STORAGE_ID, FILENAME, format_param(), LOCATION, USE_DEFAULT_LOCATION]
+    if rq_id:
+        params.append(RQ_ID)
+    return sorted(params, key=lambda p: p["name"])

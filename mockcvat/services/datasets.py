@@ -1,0 +1,447 @@
+"""Dataset export and annotation import (``DatasetMixin`` and ``dataset_manager``).
+
+An export is a background request that writes the dataset through its format module
+(``mockcvat.formats``) into a zip kept under the data dir; ``result_url`` is the legacy GET
+endpoint with ``action=download``, which serves the file once, to the user who asked, and then
+forgets the request (as CVAT deletes its job). The legacy GET without ``action`` keeps CVAT's
+polling protocol (202 while running, 201 when ready).
+
+An import is a background request that reads the uploaded file through the format module and
+replaces the annotations in one transaction: a file the format cannot use fails the request and
+leaves the annotations as they were.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+from starlette.responses import FileResponse, Response
+
+from mockcvat import background, formats, media, uploads
+from mockcvat.errors import APIError, ValidationFailed
+from mockcvat.formats import base
+from mockcvat.http import CvatJSONResponse
+from mockcvat.models import Data, Job, Project, Segment, Task
+from mockcvat.services import annotations, jobs, projects, task_data, tasks
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from mockcvat.api import Context
+    from mockcvat.server import MockCVAT
+
+TRUE = {"true", "yes", "on", "1", "t", "y"}
+FALSE = {"false", "no", "off", "0", "f", "n"}
+
+
+class PlainResponse(Response):
+    """CVAT's plain Django responses (``HttpResponseBadRequest`` & co.)."""
+
+    def __init__(self, text: str, status: int) -> None:
+        super().__init__(text, status_code=status, media_type="text/html; charset=utf-8")
+
+
+class UnsupportedByMock(APIError):
+    status_code = 400
+
+
+def _bool(raw: str | None, default: bool = False) -> bool:
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in TRUE:
+        return True
+    if value in FALSE:
+        return False
+    raise ValidationFailed({"save_images": ["Must be a valid boolean."]})
+
+
+# --- the dataset a format module sees ------------------------------------------------------------
+def _labels(db: Session, task: Task) -> list[base.LabelSpec]:
+    book = annotations.LabelBook(db, task)
+    return [
+        base.LabelSpec(
+            id=label.id or 0, name=label.name, color=label.color, type=label.type,
+            parent_id=label.parent_id, svg=label.svg,
+            attributes=tuple(base.AttributeSpec(
+                id=s.id or 0, name=s.name, mutable=s.mutable, input_type=s.input_type,
+                default_value=s.default_value, values=tuple(s.values or ()))
+                for s in book.specs.get(label.id or 0, [])))
+        for label in sorted(book.labels.values(), key=lambda label: label.id or 0)
+    ]
+
+
+def _frames(mock: MockCVAT, db: Session, task: Task, offset: int = 0
+            ) -> tuple[list[base.Frame], media.FrameStore | None]:
+    data = db.get(Data, task.data_id) if task.data_id else None
+    if data is None or data.size == 0:
+        return [], None
+    store = task_data.frame_store(mock, data.id or 0)
+    deleted = set(data.deleted_frames or [])
+    subset = task.subset
+    return [base.Frame(frame=offset + i, name=f.name, width=f.width, height=f.height,
+                       task_id=task.id or 0, subset=subset, deleted=i in deleted)
+            for i, f in enumerate(store.manifest.frames)], store
+
+
+def _image_reader(stores: dict[int, tuple[media.FrameStore, int]]) -> Any:
+    """``Dataset.image``: a frame's original bytes (video frames decoded to PNG)."""
+    def read(frame: base.Frame) -> tuple[bytes, str]:
+        store, offset = stores[frame.task_id]
+        body, mime = store.frame(frame.frame - offset, "original")
+        return body, "." + (mime.split("/")[-1].replace("jpeg", "jpg") or "png")
+
+    return read
+
+
+def build(mock: MockCVAT, db: Session, kind: str, obj: Any) -> base.Dataset:
+    """The ``Dataset`` of a task, a job or a project (tasks' frames one after another)."""
+    if kind == "project":
+        task_rows = list(db.execute(
+            Task.__table__.select().where(Task.project_id == obj.id).order_by(Task.id)))
+        task_objs = [db.get(Task, row.id) for row in task_rows]
+        all_frames: list[base.Frame] = []
+        stores: dict[int, tuple[media.FrameStore, int]] = {}
+        merged = annotations.empty()
+        labels: list[base.LabelSpec] = []
+        mode = "annotation"
+        for task in task_objs:
+            if task is None:
+                continue
+            labels = labels or _labels(db, task)
+            offset = len(all_frames)
+            task_frames, store = _frames(mock, db, task, offset)
+            if store is None:
+                continue
+            mode = task.mode or mode
+            stores[task.id or 0] = (store, offset)
+            all_frames += task_frames
+            data = annotations.read_task(db, task, annotations.LabelBook(db, task))
+            for key in annotations.KINDS:
+                merged[key] += [_shifted(item, offset) for item in data[key]]
+        return base.Dataset(kind="project", id=obj.id, name=obj.name, mode=mode,
+                            labels=labels, frames=all_frames, annotations=merged,
+                            image=_image_reader(stores), meta=_meta(obj))
+    task = obj if kind == "task" else db.get(Task, obj.task_id)
+    all_frames, store = _frames(mock, db, task)
+    book = annotations.LabelBook(db, task)
+    if kind == "job":
+        segment = db.get(Segment, obj.segment_id)
+        own = set(jobs.frames_of(segment)) if segment else set()
+        all_frames = [f for f in all_frames if f.frame in own]
+        data = annotations.read_job(db, obj.id, book)
+    else:
+        data = annotations.read_task(db, task, book)
+    return base.Dataset(
+        kind=kind, id=obj.id, name=task.name if kind == "task" else str(obj.id),
+        mode=task.mode or "annotation", labels=_labels(db, task), frames=all_frames,
+        annotations={key: data[key] for key in annotations.KINDS},
+        image=_image_reader({task.id or 0: (store, 0)} if store else {}),
+        meta={**_meta(task), "task_id": task.id, "overlap": task.overlap or 0,
+              "segment_size": task.segment_size, "size": len(all_frames)})
+
+
+def _shifted(item: dict[str, Any], offset: int) -> dict[str, Any]:
+    shifted = {**item, "frame": item["frame"] + offset}
+    if "shapes" in item:
+        shifted["shapes"] = [{**s, "frame": s["frame"] + offset} for s in item["shapes"]]
+    if item.get("elements"):
+        shifted["elements"] = [_shifted(e, offset) for e in item["elements"]]
+    return shifted
+
+
+def _meta(obj: Any) -> dict[str, Any]:
+    return {"created_date": obj.created_date, "updated_date": obj.updated_date,
+            "owner_id": obj.owner_id, "assignee_id": obj.assignee_id, "bug_tracker":
+            obj.bug_tracker}
+
+
+# --- export ----------------------------------------------------------------------------------
+KINDS = {"task": Task, "job": Job, "project": Project}
+
+
+def _load(ctx: Context, db: Session, kind: str, pk: int, scope: str) -> Any:
+    if kind == "task":
+        return tasks.load(ctx, db, pk, scope)
+    if kind == "job":
+        return jobs.load(ctx, db, pk, scope)[0]
+    return projects.load(ctx, db, pk, scope)
+
+
+def exporter_for(name: str | None) -> Any:
+    """CVAT's checks on ``format``, then whether mockcvat can write it."""
+    known = next((f for f in formats.EXPORTERS if f.name == name), None)
+    if known is None:
+        raise ValidationFailed(["Unknown format specified for the request"])
+    module = formats.exporter(known.name)
+    if module is None:
+        raise UnsupportedByMock([f"Exporting to '{known.name}' is not supported by mockcvat "
+                                 "(see its README for the formats it writes)"])
+    return module
+
+
+def _export_work(ctx: Context, kind: str, obj: Any, format_name: str, save_images: bool,
+                 result_url: str) -> background.Work:
+    mock, user_id = ctx.mock, ctx.user.id or 0
+    module = exporter_for(format_name)
+    task_id = obj.id if kind == "task" else getattr(obj, "task_id", None)
+
+    def run(reporter: background.Reporter) -> background.Result:
+        with mock.db.session() as db:
+            current = db.get(KINDS[kind], obj.id)
+            if current is None:
+                raise background.RequestFailed(f"The {kind} was deleted during the export.")
+            dataset = build(mock, db, kind, current)
+            name = download_name(kind, current, dataset, format_name, save_images)
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "dataset"
+            out.mkdir()
+            module.export(dataset, out, save_images=save_images, format_name=format_name)
+            reporter.progress(0.9)
+            target = export_path(mock, kind, obj.id, format_name, save_images, user_id)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            _zip(out, target.with_suffix(".tmp"))
+            target.with_suffix(".tmp").replace(target)
+            target.with_suffix(".name").write_text(name)
+        return background.Result(result_url=result_url)
+
+    return background.Work(
+        action="export", target=kind, target_id=obj.id, owner_id=user_id,
+        organization_id=_organization_of(ctx, kind, obj),
+        subresource="dataset" if save_images else "annotations", format=format_name,
+        project_id=obj.id if kind == "project" else getattr(obj, "project_id", None),
+        task_id=task_id, job_id=obj.id if kind == "job" else None, run=run)
+
+
+def _organization_of(ctx: Context, kind: str, obj: Any) -> int | None:
+    if kind == "job":
+        with ctx.mock.db.session() as db:
+            task = db.get(Task, obj.task_id)
+            return task.organization_id if task else None
+    return obj.organization_id
+
+
+def _zip(folder: Path, target: Path) -> None:
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(folder).as_posix())
+
+
+def export_path(mock: MockCVAT, kind: str, pk: int, format_name: str, save_images: bool,
+                user_id: int) -> Path:
+    slug = re.sub(r"[^A-Za-z0-9]+", "_", format_name)
+    what = "dataset" if save_images else "annotations"
+    return mock.media_dir / "exports" / f"{kind}-{pk}-{what}-{slug}-by-{user_id}.zip"
+
+
+def download_name(kind: str, obj: Any, dataset: base.Dataset, format_name: str,
+                  save_images: bool) -> str:
+    """CVAT's ``build_annotations_file_name``, then ``make_attachment_file_name``."""
+    identifier = obj.name if kind in ("task", "project") else str(obj.id)
+    stamp = obj.updated_date.strftime("%Y_%m_%d_%H_%M_%S")
+    what = "dataset" if save_images else "annotations"
+    name = f"{kind}_{identifier}_{what}_{stamp}_{format_name}.zip".lower()
+    name = name.replace("\\", "\\\\").replace('"', '\\"')
+    return re.sub(r"\s+", " ", "".join(ch for ch in name if ch.isprintable()))
+
+
+def start_export(ctx: Context, kind: str, pk: int) -> Any:
+    """``POST /api/{tasks,jobs,projects}/{id}/dataset/export``."""
+    params = ctx.params
+    location = params.get("location")
+    if location is not None and location not in ("local", "cloud_storage"):
+        raise ValidationFailed([f"The specified location {location} is not supported"])
+    if location == "cloud_storage":
+        raise UnsupportedByMock(["Exporting to a cloud storage is not supported by mockcvat"])
+    with ctx.mock.db.session() as db:
+        obj = _load(ctx, db, kind, pk, "export:dataset")
+    save_images = _bool(params.get("save_images"))
+    format_name = params.get("format") or ""
+    exporter_for(format_name)
+    work = _export_work(ctx, kind, obj, format_name, save_images,
+                        _result_url(ctx, kind, pk, save_images))
+    return CvatJSONResponse({"rq_id": ctx.mock.background.submit(work)}, status_code=202)
+
+
+def _result_url(ctx: Context, kind: str, pk: int, save_images: bool) -> str:
+    path = f"/api/{kind}s/{pk}/{'dataset' if save_images else 'annotations'}"
+    query = [(k, v) for k, v in ctx.params.multi_items() if k != "action"]
+    return ctx.absolute(path) + "?" + urlencode([*query, ("action", "download")])
+
+
+def legacy_export(ctx: Context, kind: str, pk: int, save_images: bool) -> Any:
+    """The legacy GET export endpoints: start, poll (202/201) or download."""
+    params = ctx.params
+    action = params.get("action")
+    if action not in (None, "download"):
+        raise ValidationFailed([f"Unexpected action '{action}' specified for the request"])
+    format_name = params.get("format") or ""
+    with ctx.mock.db.session() as db:
+        obj = _load(ctx, db, kind, pk, "export:dataset")
+        if kind == "task" and save_images and not obj.data_id:
+            return PlainResponse("Exporting a dataset from a task without data is not allowed",
+                                 400)
+    exporter_for(format_name)
+    work = _export_work(ctx, kind, obj, format_name, save_images,
+                        _result_url(ctx, kind, pk, save_images))
+    engine = ctx.mock.background
+    rq_id = engine.rq_id_for(work)
+    view = engine.get(rq_id, poll=True)
+    if action == "download":
+        return _download(ctx, view, rq_id, kind, pk, format_name, save_images)
+    if view is None:
+        return CvatJSONResponse({"rq_id": engine.submit(work)}, status_code=202)
+    if view.status in background.ACTIVE:
+        return CvatJSONResponse({"rq_id": rq_id}, status_code=202)
+    if view.status == "failed":
+        engine.forget(rq_id)
+        return CvatJSONResponse(view.message, status_code=500)
+    return Response(status_code=201)
+
+
+def _download(ctx: Context, view: Any, rq_id: str, kind: str, pk: int, format_name: str,
+              save_images: bool) -> Any:
+    engine = ctx.mock.background
+    if view is None:
+        return PlainResponse(
+            "Unknown export request id. Please request export first by sending a request "
+            "without the action=download parameter.", 400)
+    if view.status in background.ACTIVE:
+        return PlainResponse("Dataset export has not been finished yet", 400)
+    if view.status == "failed":
+        engine.forget(rq_id)
+        return CvatJSONResponse(view.message, status_code=500)
+    path = export_path(ctx.mock, kind, pk, format_name, save_images, ctx.user.id or 0)
+    if not path.exists():
+        return CvatJSONResponse("The exported file has expired, please retry exporting",
+                                status_code=404)
+    name = path.with_suffix(".name").read_text()
+    served = path.with_suffix(".served.zip")
+    path.replace(served)  # one download: the next request finds nothing, as in CVAT
+    engine.forget(rq_id)
+    return FileResponse(served, media_type="application/zip",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+# --- import ---------------------------------------------------------------------------------------
+def importer_for(name: str | None) -> Any:
+    known = next((f for f in formats.IMPORTERS if f.name == name), None)
+    if known is None:
+        raise ValidationFailed([f"Unknown input format '{name}'"])
+    module = formats.importer(known.name)
+    if module is None:
+        raise UnsupportedByMock([f"Importing '{known.name}' is not supported by mockcvat "
+                                 "(see its README for the formats it reads)"])
+    return module
+
+
+def import_area(mock: MockCVAT, kind: str, pk: int) -> uploads.UploadArea:
+    return uploads.UploadArea(mock.media_dir / "uploads" / f"{kind}-{pk}-annotations")
+
+
+async def receive_import(ctx: Context, kind: str, pk: int) -> Any:
+    """``POST …/annotations/?format=``: the upload wrapper, then a background import."""
+    with ctx.mock.db.session() as db:
+        obj = _load(ctx, db, kind, pk, "import:annotations")
+    area = import_area(ctx.mock, kind, pk)
+
+    async def finish() -> Any:
+        name = ctx.params.get("filename") or ""
+        path = area.files_dir / uploads.safe_name(name) if name else None
+        if path is None or not path.is_file():
+            return CvatJSONResponse("No such file were uploaded", status_code=400)
+        return _start_import(ctx, kind, obj, path)
+
+    endpoint = ctx.absolute(f"/api/{kind}s/{pk}/annotations/")
+    answer = await uploads.dispatch(ctx.request, area, endpoint, finish)
+    if answer is not None:
+        return answer
+    return await finish()
+
+
+async def put_import(ctx: Context, kind: str, pk: int) -> Any:
+    """``PUT …/annotations/?format=`` with a multipart ``annotation_file``: one request."""
+    with ctx.mock.db.session() as db:
+        obj = _load(ctx, db, kind, pk, "import:annotations")
+    importer_for(ctx.params.get("format"))
+    area = import_area(ctx.mock, kind, pk)
+    area.start()
+    names, _ = await area.store_multipart(ctx.request, field_prefix="annotation_file")
+    if not names:
+        raise ValidationFailed({"annotation_file": ["No file was submitted."]})
+    return _start_import(ctx, kind, obj, area.files_dir / names[0])
+
+
+def _start_import(ctx: Context, kind: str, obj: Any, path: Path) -> Any:
+    format_name = ctx.params.get("format") or ""
+    module = importer_for(format_name)
+    mock = ctx.mock
+    task_id = obj.id if kind == "task" else obj.task_id
+
+    def run(reporter: background.Reporter) -> None:
+        with tempfile.TemporaryDirectory() as tmp:
+            source = _unpack(path, Path(tmp))
+            with mock.db.session() as db:
+                current = db.get(KINDS[kind], obj.id)
+                if current is None:
+                    raise background.RequestFailed(f"The {kind} was deleted.")
+                dataset = build(mock, db, kind, current)
+            try:
+                data = module.import_(dataset, source, format_name=format_name)
+            except base.ImportFailed as exc:
+                raise background.RequestFailed(f"CvatImportError: {exc}\n") from None
+        reporter.progress(0.8)
+        with mock.db.session() as db:
+            task = db.get(Task, task_id)
+            if task is None:
+                raise background.RequestFailed("The task was deleted.")
+            book = annotations.LabelBook(db, task)
+            payload = {"version": 0, **{k: data.get(k, []) for k in annotations.KINDS}}
+            if kind == "job":
+                job = db.get(Job, obj.id)
+                annotations.write_job(db, obj.id, payload, "put", book)
+                if job is not None:
+                    annotations.touch(db, job)
+            else:
+                annotations.write_task(db, task, payload, "put", book)
+
+    work = background.Work(
+        action="import", target=kind, target_id=obj.id, owner_id=ctx.user.id or 0,
+        organization_id=_organization_of(ctx, kind, obj), subresource="annotations",
+        project_id=getattr(obj, "project_id", None), task_id=task_id,
+        job_id=obj.id if kind == "job" else None, run=run)
+    return CvatJSONResponse({"rq_id": mock.background.submit(work)}, status_code=202)
+
+
+MAX_MEMBERS, MAX_UNPACKED = 100_000, 4 << 30
+
+
+def _unpack(path: Path, into: Path) -> Path:
+    """A zip is extracted (entries checked); any other file is passed as it is."""
+    if not zipfile.is_zipfile(path):
+        target = into / path.name
+        shutil.copyfile(path, target)
+        return target
+    root = into / "extracted"
+    root.mkdir()
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+            if len(members) > MAX_MEMBERS or sum(m.file_size for m in members) > MAX_UNPACKED:
+                raise background.RequestFailed("The archive is too large to be imported.")
+            for member in members:
+                name = member.filename
+                if name.startswith(("/", "\\")) or ".." in Path(name).parts or "\x00" in name:
+                    raise background.RequestFailed(f"Unsafe path in the archive: {name!r}")
+            archive.extractall(root)
+    except zipfile.BadZipFile as exc:
+        raise background.RequestFailed(f"zipfile.BadZipFile: {exc}\n") from None
+    return root
+
