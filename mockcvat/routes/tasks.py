@@ -280,3 +280,28 @@ async def tasks_retrieve_dataset(ctx: Context) -> Any:
 async def tasks_create_dataset_export(ctx: Context) -> Any:
     return datasets.start_export(ctx, "task", ctx.pk())
 
+
+
+# the TUS file endpoints of annotation uploads (outside CVAT's schema)
+ANNOTATIONS_TUS_FILE = "/api/tasks/{id:pk}/annotations/{file_id:uuid}"
+
+
+@api.operation("PATCH", ANNOTATIONS_TUS_FILE, "tasks_annotations_tus_patch", in_schema=False,
+               negotiate=False)
+async def tasks_annotations_tus_patch(ctx: Context) -> Any:
+    area = datasets.tus_area(ctx, "task", ctx.pk())
+    return await uploads.tus_patch(ctx.request, area, str(ctx.request.path_params["file_id"]))
+
+
+@api.operation("HEAD", ANNOTATIONS_TUS_FILE, "tasks_annotations_tus_head", in_schema=False,
+               negotiate=False)
+async def tasks_annotations_tus_head(ctx: Context) -> Any:
+    area = datasets.tus_area(ctx, "task", ctx.pk())
+    return uploads.tus_head(area, str(ctx.request.path_params["file_id"]))
+
+
+# CVAT's route also matches without the slash: the export's result_url uses that form
+@api.operation("GET", "/api/tasks/{id:pk}/annotations", "tasks_retrieve_annotations_noslash",
+               in_schema=False)
+async def tasks_retrieve_annotations_noslash(ctx: Context) -> Any:
+    return await tasks_retrieve_annotations(ctx)

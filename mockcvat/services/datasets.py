@@ -445,3 +445,9 @@ def _unpack(path: Path, into: Path) -> Path:
         raise background.RequestFailed(f"zipfile.BadZipFile: {exc}\n") from None
     return root
 
+
+
+def tus_area(ctx: Context, kind: str, pk: int) -> uploads.UploadArea:
+    with ctx.mock.db.session() as db:
+        _load(ctx, db, kind, pk, "import:annotations")
+    return import_area(ctx.mock, kind, pk)

@@ -1,0 +1,133 @@
+"""Dataset export and annotation import through the real cvat-sdk 2.80 and cvat-cli 2.80:
+real files in real formats, read back with independent readers (pycocotools, ElementTree)."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+import zipfile
+from pathlib import Path
+
+import pytest
+from cvat_sdk.api_client import models
+from cvat_sdk.core.exceptions import BackgroundRequestException
+from pycocotools.coco import COCO
+
+from tests.media_files import make_image
+
+LABELS = [{"name": "car"}, {"name": "person"}]
+
+
+@pytest.fixture
+def task(cvat_client, tmp_path):
+    images = [str(make_image(tmp_path / f"img{i}.png", (64, 48))) for i in range(3)]
+    task = cvat_client.tasks.create_from_data({"name": "cars", "labels": LABELS},
+                                              resources=images)
+    ids = {label.name: label.id for label in task.get_labels()}
+    task.set_annotations(models.LabeledDataRequest(
+        shapes=[models.LabeledShapeRequest(type="rectangle", frame=0, label_id=ids["car"],
+                                           points=[4, 5, 20, 30]),
+                models.LabeledShapeRequest(type="polygon", frame=2, label_id=ids["person"],
+                                           points=[10, 10, 30, 10, 30, 40])]))
+    return task
+
+
+def test_coco_export_loads_in_pycocotools(task, tmp_path):
+    target = tmp_path / "coco.zip"
+    task.export_dataset("COCO 1.0", str(target), include_images=True)
+    with zipfile.ZipFile(target) as archive:
+        names = archive.namelist()
+        archive.extractall(tmp_path / "coco")
+    assert "annotations/instances_default.json" in names
+    assert sorted(n for n in names if n.startswith("images/")) == [
+        "images/default/img0.png", "images/default/img1.png", "images/default/img2.png"]
+    coco = COCO(str(tmp_path / "coco" / "annotations" / "instances_default.json"))
+    assert [c["name"] for c in coco.loadCats(coco.getCatIds())] == ["car", "person"]
+    boxes = [a["bbox"] for a in coco.loadAnns(coco.getAnnIds())]
+    assert [4.0, 5.0, 16.0, 25.0] in boxes and len(boxes) == 2
+
+
+def test_cvat_xml_export(task, tmp_path):
+    target = tmp_path / "cvat.zip"
+    task.export_dataset("CVAT for images 1.1", str(target), include_images=False)
+    with zipfile.ZipFile(target) as archive:
+        root = ET.fromstring(archive.read("annotations.xml"))
+    assert root.findtext("version") == "1.1"
+    image = root.find("image[@name='img0.png']")
+    assert image is not None and image.get("width") == "64"
+    box = image.find("box")
+    assert (box.get("label"), box.get("xtl"), box.get("ybr")) == ("car", "4.00", "30.00")
+
+
+def test_export_into_a_directory_uses_the_server_file_name(task, tmp_path):
+    path = task.export_dataset("COCO 1.0", str(tmp_path), include_images=False)
+    name = Path(path).name if path else next(tmp_path.glob("*.zip")).name
+    assert name.startswith("task_cars_annotations_") and name.endswith("_coco 1.0.zip")
+
+
+def test_import_replaces_annotations_with_the_file(task, tmp_path):
+    target = tmp_path / "coco.zip"
+    task.export_dataset("COCO 1.0", str(target), include_images=False)
+    task.remove_annotations()
+    task.import_annotations("COCO 1.0", str(target))
+    shapes = task.get_annotations().shapes
+    assert sorted((s.frame, str(s.type)) for s in shapes) == [(0, "rectangle"), (2, "polygon")]
+    assert [s.points for s in shapes if s.frame == 0] == [[4, 5, 20, 30]]
+
+
+def test_a_broken_file_fails_the_import_and_keeps_the_annotations(task, tmp_path):
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"images": [')
+    with pytest.raises(BackgroundRequestException):
+        task.import_annotations("COCO 1.0", str(broken))
+    assert len(task.get_annotations().shapes) == 2
+
+
+def test_export_errors_and_one_shot_download(admin, task):
+    base = f"/api/tasks/{task.id}/dataset/export"
+    assert admin.post(base + "?format=Nope").json() == ["Unknown format specified for the request"]
+    unsupported = admin.post(base + "?format=LFW+1.0")
+    assert unsupported.status_code == 400 and "not supported by mockcvat" in unsupported.text
+    started = admin.post(base + "?format=COCO+1.0&save_images=false")
+    assert started.status_code == 202
+    result_url = admin.get(f"/api/requests/{started.json()['rq_id']}").json()["result_url"]
+    assert result_url.endswith("/annotations?format=COCO+1.0&save_images=false&action=download")
+    first = admin.get(result_url)
+    assert first.status_code == 200 and first.headers["content-disposition"].startswith(
+        'attachment; filename="task_cars_annotations_')
+    assert json.loads(zipfile.ZipFile(__import__("io").BytesIO(first.content))
+                      .read("annotations/instances_default.json"))["annotations"]
+    again = admin.get(result_url)
+    assert again.status_code == 400 and again.text.startswith("Unknown export request id.")
+
+
+def test_import_needs_the_uploaded_file(admin, task):
+    response = admin.post(f"/api/tasks/{task.id}/annotations/?format=COCO+1.0")
+    assert (response.status_code, response.json()) == (400, "No such file were uploaded")
+    unknown = admin.put(f"/api/tasks/{task.id}/annotations/?format=Nope",
+                        files={"annotation_file": ("a.json", b"{}", "application/json")})
+    assert unknown.json() == ["Unknown input format 'Nope'"]
+
+
+def test_cli_export_and_import(task, tmp_path, cvat_server):
+    import os
+    import subprocess
+    import sys
+    from urllib.parse import urlsplit
+
+    url = urlsplit(cvat_server.url)
+    user, password = cvat_server.admin_credentials
+    env = dict(os.environ, HOME=str(tmp_path), PASS=password)
+
+    def cli(*args: str) -> None:
+        result = subprocess.run(
+            [str(Path(sys.executable).parent / "cvat-cli"), "--server-host",
+             f"http://{url.hostname}", "--server-port", str(url.port), "--auth", user, *args],
+            capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+
+    cli("task", "export-dataset", str(task.id), "out.zip", "--format", "CVAT for images 1.1")
+    assert zipfile.ZipFile(tmp_path / "out.zip").read("annotations.xml")
+    task.remove_annotations()
+    cli("task", "import-dataset", str(task.id), "out.zip", "--format", "CVAT 1.1")
+    assert len(task.get_annotations().shapes) == 2
