@@ -131,3 +131,38 @@ def test_cli_export_and_import(task, tmp_path, cvat_server):
     task.remove_annotations()
     cli("task", "import-dataset", str(task.id), "out.zip", "--format", "CVAT 1.1")
     assert len(task.get_annotations().shapes) == 2
+
+
+@pytest.mark.parametrize(("export_format", "import_format"), [
+    ("CVAT for images 1.1", "CVAT 1.1"), ("COCO 1.0", "COCO 1.0")])
+def test_project_export_and_create_from_dataset(cvat_client, tmp_path, export_format,
+                                                import_format):
+    images = [str(make_image(tmp_path / f"p{i}.png", (50, 40))) for i in range(3)]
+    project = cvat_client.projects.create({"name": "fleet", "labels": LABELS})
+    task = cvat_client.tasks.create_from_data(
+        {"name": "t", "project_id": project.id, "subset": "train"}, resources=images)
+    car = next(label for label in task.get_labels() if label.name == "car")
+    task.set_annotations(models.LabeledDataRequest(shapes=[models.LabeledShapeRequest(
+        type="rectangle", frame=1, label_id=car.id, points=[1, 2, 10, 20])]))
+    target = tmp_path / "project.zip"
+    project.export_dataset(export_format, str(target), include_images=True)
+    assert "images/train/p1.png" in zipfile.ZipFile(target).namelist()
+
+    copy = cvat_client.projects.create_from_dataset(
+        {"name": "copy", "labels": LABELS}, dataset_path=str(target),
+        dataset_format=import_format)
+    (restored,) = copy.get_tasks()
+    assert (restored.name, restored.size, restored.subset) == ("train", 3, "train")
+    shapes = restored.get_annotations().shapes
+    assert [(s.frame, s.points) for s in shapes] == [(1, [1, 2, 10, 20])]
+
+
+def test_a_project_import_that_fails_leaves_no_tasks(admin, cvat_client, tmp_path):
+    project = cvat_client.projects.create({"name": "empty", "labels": LABELS})
+    archive = tmp_path / "bad.zip"
+    with zipfile.ZipFile(archive, "w") as out:
+        out.writestr("images/a.png", (tmp_path / "x").write_bytes(b"") or b"not a png")
+        out.writestr("annotations.xml", "<annotations><version>1.1</version></annotations>")
+    with pytest.raises(BackgroundRequestException):
+        project.import_dataset("CVAT 1.1", str(archive))
+    assert project.get_tasks() == []

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from mockcvat import uploads
 from mockcvat.api import Api, Body, Context, Reply
 from mockcvat.listing import ORG_PARAMETERS
 from mockcvat.openapi import paginated
+from mockcvat.routes import params
+from mockcvat.schemas.annotations import AnnotationsRead, DatasetWrite
+from mockcvat.schemas.data import RqId
 from mockcvat.schemas.projects import ProjectRead, ProjectWrite
-from mockcvat.services import frames, projects
+from mockcvat.services import datasets, frames, projects
 
 api = Api("projects")
 
@@ -64,3 +68,88 @@ async def projects_destroy(ctx: Context) -> None:
 )
 async def projects_retrieve_preview(ctx: Context) -> Any:
     return frames.project_preview(ctx, ctx.pk())
+
+
+# --- dataset export and import ------------------------------------------------------------------
+@api.operation(
+    "GET", "/api/projects/{id:pk}/annotations", "projects_retrieve_annotations",
+    summary="Export project annotations as a dataset",
+    parameters=params.legacy_export(format_required=True),
+    responses={200: Reply(AnnotationsRead, description="Download of file started"),
+               201: Reply(description="Annotations file is ready to download"),
+               202: Reply(description="Dump of annotations has been started"),
+               401: Reply(description="Format is not specified"),
+               405: Reply(description="Format is not available")},
+)
+async def projects_retrieve_annotations(ctx: Context) -> Any:
+    return datasets.project_annotations(ctx, ctx.pk())
+
+
+@api.operation(
+    "GET", "/api/projects/{id:pk}/dataset/", "projects_retrieve_dataset",
+    summary="Export a project as a dataset / Check dataset import status",
+    parameters=sorted([p for p in params.legacy_export(format_required=False)
+                       if p["name"] != "action"]
+                      + [params.query("action", {"type": "string",
+                                                 "enum": ["download", "import_status"]},
+                                      "Used to start downloading process locally after "
+                                      "annotation file has been created"), params.RQ_ID],
+                      key=lambda p: p["name"]),
+    responses={200: Reply(schema={"type": "string", "format": "binary"},
+                          description="Download of file started"),
+               201: Reply(description="Output file is ready for downloading"),
+               202: Reply(description="Exporting has been started"),
+               405: Reply(description="Format is not available")},
+)
+async def projects_retrieve_dataset(ctx: Context) -> Any:
+    return datasets.project_dataset(ctx, ctx.pk())
+
+
+# CVAT's route also matches without the slash: the export's result_url uses that form
+@api.operation("GET", "/api/projects/{id:pk}/dataset", "projects_retrieve_dataset_noslash",
+               in_schema=False)
+async def projects_retrieve_dataset_noslash(ctx: Context) -> Any:
+    return datasets.project_dataset(ctx, ctx.pk())
+
+
+@api.operation(
+    "POST", "/api/projects/{id:pk}/dataset/", "projects_create_dataset",
+    summary="Import a dataset into a project", parameters=params.import_(),
+    body=Body(DatasetWrite, media_types=("application/json", "multipart/form-data"),
+              required=False),
+    status=202,
+    responses={202: Reply(RqId, description="Importing has been started"),
+               400: Reply(description="Failed to import dataset"),
+               405: Reply(description="Format is not available")},
+)
+async def projects_create_dataset(ctx: Context) -> Any:
+    return await datasets.receive_project_import(ctx, ctx.pk())
+
+
+DATASET_TUS_FILE = "/api/projects/{id:pk}/dataset/{file_id:uuid}"
+
+
+@api.operation("PATCH", DATASET_TUS_FILE, "projects_dataset_tus_patch", in_schema=False,
+               negotiate=False)
+async def projects_dataset_tus_patch(ctx: Context) -> Any:
+    area = datasets.project_tus_area(ctx, ctx.pk())
+    return await uploads.tus_patch(ctx.request, area, str(ctx.request.path_params["file_id"]))
+
+
+@api.operation("HEAD", DATASET_TUS_FILE, "projects_dataset_tus_head", in_schema=False,
+               negotiate=False)
+async def projects_dataset_tus_head(ctx: Context) -> Any:
+    area = datasets.project_tus_area(ctx, ctx.pk())
+    return uploads.tus_head(area, str(ctx.request.path_params["file_id"]))
+
+
+@api.operation(
+    "POST", "/api/projects/{id:pk}/dataset/export", "projects_create_dataset_export",
+    summary="Initialize process to export resource as a dataset in a specific format",
+    parameters=params.export(with_format=True),
+    responses={202: Reply(RqId, description="Exporting has been started"),
+               405: Reply(description="Format is not available"),
+               409: Reply(description="Exporting is already in progress")},
+)
+async def projects_create_dataset_export(ctx: Context) -> Any:
+    return datasets.start_export(ctx, "project", ctx.pk())

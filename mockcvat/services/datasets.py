@@ -451,3 +451,165 @@ def tus_area(ctx: Context, kind: str, pk: int) -> uploads.UploadArea:
     with ctx.mock.db.session() as db:
         _load(ctx, db, kind, pk, "import:annotations")
     return import_area(ctx.mock, kind, pk)
+
+
+# --- projects: a dataset with images becomes the project's tasks ----------------------------------
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+
+
+def project_import_area(mock: MockCVAT, pk: int) -> uploads.UploadArea:
+    return uploads.UploadArea(mock.media_dir / "uploads" / f"project-{pk}-dataset")
+
+
+async def receive_project_import(ctx: Context, pk: int) -> Any:
+    """``POST /api/projects/{id}/dataset/?format=``: the upload wrapper or a multipart
+    ``dataset_file``, then a background import that creates one task per subset."""
+    with ctx.mock.db.session() as db:
+        project = projects.load(ctx, db, pk, "import:dataset")
+    area = project_import_area(ctx.mock, pk)
+
+    async def finish() -> Any:
+        name = ctx.params.get("filename") or ""
+        path = area.files_dir / uploads.safe_name(name) if name else None
+        if path is None or not path.is_file():  # the one-request form: a multipart body
+            area.start()
+            names, _ = await area.store_multipart(ctx.request, field_prefix="dataset_file")
+            if not names:
+                raise ValidationFailed({"dataset_file": ["No file was submitted."]})
+            if not names[0].endswith(".zip"):
+                raise ValidationFailed({"dataset_file": ["Dataset file should be zip archive"]})
+            path = area.files_dir / names[0]
+        return _start_project_import(ctx, project, path)
+
+    endpoint = ctx.absolute(f"/api/projects/{pk}/dataset/")
+    answer = await uploads.dispatch(ctx.request, area, endpoint, finish)
+    return answer if answer is not None else await finish()
+
+
+def _start_project_import(ctx: Context, project: Project, path: Path) -> Any:
+    format_name = ctx.params.get("format") or ""
+    module = importer_for(format_name)
+    mock, owner_id = ctx.mock, ctx.user.id or 0
+
+    def run(reporter: background.Reporter) -> None:
+        created: list[int] = []
+        try:
+            with tempfile.TemporaryDirectory() as tmp:
+                source = _unpack(path, Path(tmp))
+                subsets = _images_by_subset(source)
+                if not subsets:
+                    raise background.RequestFailed(
+                        "ValueError: The dataset has no images to make tasks from\n")
+                for subset, (root, files) in sorted(subsets.items()):
+                    plan = _new_task(mock, project.id or 0, owner_id, subset, root, files)
+                    created.append(plan.task_id)
+                    task_data.process(mock, plan, reporter)
+                    _import_into_task(mock, plan.task_id, module, source, format_name)
+        except BaseException:
+            _drop_tasks(mock, created)  # nothing half-made
+            raise
+
+    work = background.Work(
+        action="import", target="project", target_id=project.id or 0, owner_id=owner_id,
+        organization_id=project.organization_id, subresource="dataset",
+        project_id=project.id, run=run)
+    return CvatJSONResponse({"rq_id": mock.background.submit(work)}, status_code=202)
+
+
+def _images_by_subset(source: Path) -> dict[str, tuple[Path, list[str]]]:
+    """Images of an extracted dataset: under ``images/<subset>/`` (or ``images/``, or anywhere
+    else: the "default" subset), named as the annotations name them."""
+    found: dict[str, tuple[Path, list[str]]] = {}
+    if not source.is_dir():
+        return found
+    for path in sorted(p for p in source.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES):
+        parts = path.relative_to(source).parts
+        subset, root = "default", source
+        if "images" in parts[:-1]:
+            at = parts.index("images")
+            images_dir = source.joinpath(*parts[:at + 1])
+            root = images_dir
+            if _has_subsets(images_dir):
+                subset, root = parts[at + 1], images_dir / parts[at + 1]
+        files = found.setdefault(subset, (root, []))[1]
+        files.append(path.relative_to(root).as_posix())
+    return found
+
+
+def _has_subsets(images_dir: Path) -> bool:
+    """``images/<subset>/…`` (project exports, COCO) rather than ``images/<frame name>``."""
+    return any(p.is_dir() for p in images_dir.iterdir()) and not any(
+        p.is_file() for p in images_dir.iterdir())
+
+
+def _new_task(mock: MockCVAT, project_id: int, owner_id: int, name: str, root: Path,
+              files: list[str]) -> task_data.Plan:
+    """A task of the project for one subset, its data still to be processed."""
+    with mock.db.session() as db:
+        project = db.get(Project, project_id)
+        if project is None:
+            raise background.RequestFailed("The project was deleted during the import.")
+        task = Task(name=name, project_id=project_id, owner_id=owner_id,
+                    organization_id=project.organization_id, subset=name)
+        data = Data(image_quality=70)
+        db.add_all([task, data])
+        db.flush()
+        task.data_id = data.id
+        db.add(task)
+        return task_data.Plan(task_id=task.id or 0, data_id=data.id or 0, root=root,
+                              files=files)
+
+
+def _import_into_task(mock: MockCVAT, task_id: int, module: Any, source: Path,
+                      format_name: str) -> None:
+    with mock.db.session() as db:
+        task = db.get(Task, task_id)
+        dataset = build(mock, db, "task", task)
+    try:
+        data = module.import_(dataset, source, format_name=format_name)
+    except base.ImportFailed as exc:
+        raise background.RequestFailed(f"CvatImportError: {exc}\n") from None
+    with mock.db.session() as db:
+        task = db.get(Task, task_id)
+        payload = {"version": 0, **{k: data.get(k, []) for k in annotations.KINDS}}
+        annotations.write_task(db, task, payload, "put", annotations.LabelBook(db, task))
+
+
+def _drop_tasks(mock: MockCVAT, task_ids: list[int]) -> None:
+    with mock.db.session() as db:
+        for task_id in task_ids:
+            tasks.remove_files(mock, db, task_id)
+            task = db.get(Task, task_id)
+            if task is not None:
+                db.delete(task)
+
+
+def project_dataset(ctx: Context, pk: int) -> Any:
+    """``GET /api/projects/{id}/dataset/``: the legacy export, or an import's status."""
+    if ctx.params.get("action") == "import_status":
+        with ctx.mock.db.session() as db:
+            projects.load(ctx, db, pk, "import:dataset")
+        rq_id = ctx.params.get("rq_id") or ""
+        view = ctx.mock.background.get(rq_id, poll=True)
+        if view is None or view.target != "project" or view.target_id != pk:
+            return PlainResponse("Unknown request id", 404)
+        if view.status == "finished":
+            ctx.mock.background.forget(rq_id)
+            return Response(status_code=201)
+        if view.status == "failed":
+            ctx.mock.background.forget(rq_id)
+            return CvatJSONResponse(view.message, status_code=500)
+        return CvatJSONResponse({"rq_id": rq_id}, status_code=202)
+    return legacy_export(ctx, "project", pk, save_images=True)
+
+
+def project_annotations(ctx: Context, pk: int) -> Any:
+    if not ctx.params.get("format"):
+        return CvatJSONResponse("Format is not specified", status_code=400)
+    return legacy_export(ctx, "project", pk, save_images=False)
+
+
+def project_tus_area(ctx: Context, pk: int) -> uploads.UploadArea:
+    with ctx.mock.db.session() as db:
+        projects.load(ctx, db, pk, "import:dataset")
+    return project_import_area(ctx.mock, pk)
