@@ -9,6 +9,7 @@ def operations() -> list[Operation]:
     """Every operation mockcvat implements, in every CVAT version it knows."""
     from mockcvat.routes import (
         auth,
+        backups,
         invitations,
         jobs,
         labels,
@@ -23,7 +24,7 @@ def operations() -> list[Operation]:
     )
 
     modules = (auth, users, server, schema, organizations, memberships, invitations,
-               requests, projects, tasks, jobs, labels)
+               requests, projects, tasks, jobs, labels, backups)
     # a module serves one tag (``api``), or several (``apis``: e.g. backups of tasks and projects)
-    return [op for module in modules for api in getattr(module, "apis", [module.api])
+    return [op for module in modules for api in (getattr(module, "apis", None) or [module.api])
             for op in api.operations]
