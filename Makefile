@@ -43,6 +43,7 @@ fuzz: install-test
 bench: install-test
 	$(BIN)/python bench/foundation.py
 	$(BIN)/python bench/tasks.py
+	$(BIN)/python bench/datasets.py
 
 clean:
 	rm -rf $(VENV) .mockcvat .pytest_cache

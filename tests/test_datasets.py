@@ -166,3 +166,53 @@ def test_a_project_import_that_fails_leaves_no_tasks(admin, cvat_client, tmp_pat
     with pytest.raises(BackgroundRequestException):
         project.import_dataset("CVAT 1.1", str(archive))
     assert project.get_tasks() == []
+
+
+def failed_import(task, path: Path, format_name: str) -> str:
+    with pytest.raises(BackgroundRequestException) as info:
+        task.import_annotations(format_name, str(path))
+    assert len(task.get_annotations().shapes) == 2  # untouched
+    return str(info.value)
+
+
+def test_bad_files_fail_the_import_cleanly(task, tmp_path):
+    bomb = tmp_path / "bomb.xml"
+    bomb.write_text('<?xml version="1.0"?><!DOCTYPE a [<!ENTITY x "xxxxxxxxxx">'
+                    '<!ENTITY y "&x;&x;&x;&x;&x;&x;&x;&x;">]><annotations>&y;</annotations>')
+    assert "not allowed" in failed_import(task, bomb, "CVAT 1.1")
+
+    unknown = tmp_path / "unknown.json"
+    unknown.write_text(json.dumps({
+        "images": [{"id": 1, "file_name": "img0.png", "width": 64, "height": 48}],
+        "categories": [{"id": 1, "name": "submarine"}],
+        "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 5, 5],
+                         "area": 25, "iscrowd": 0, "segmentation": []}]}))
+    assert "submarine" in failed_import(task, unknown, "COCO 1.0")
+
+    outside = tmp_path / "outside.json"
+    outside.write_text(json.dumps({
+        "images": [{"id": 1, "file_name": "img99.png", "width": 64, "height": 48}],
+        "categories": [{"id": 1, "name": "car"}],
+        "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 5, 5],
+                         "area": 25, "iscrowd": 0, "segmentation": []}]}))
+    assert "img99" in failed_import(task, outside, "COCO 1.0")
+
+    wrong = tmp_path / "wrong.zip"
+    with zipfile.ZipFile(wrong, "w") as archive:
+        archive.writestr("obj.names", "car\n")
+    assert failed_import(task, wrong, "COCO 1.0")
+
+    corrupt = tmp_path / "corrupt.zip"
+    corrupt.write_bytes(b"PK\x03\x04 not really a zip")
+    assert failed_import(task, corrupt, "CVAT 1.1")
+
+
+def test_archives_over_the_limits_are_refused(task, tmp_path, monkeypatch):
+    from mockcvat.services import datasets
+
+    monkeypatch.setattr(datasets, "MAX_UNPACKED", 1000)  # a zip bomb, scaled down
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("annotations.xml", "<annotations>" + " " * 50_000 + "</annotations>")
+    assert bomb.stat().st_size < 1000
+    assert "too large" in failed_import(task, bomb, "CVAT 1.1")
