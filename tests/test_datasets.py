@@ -109,7 +109,7 @@ def test_import_needs_the_uploaded_file(admin, task):
     assert unknown.json() == ["Unknown input format 'Nope'"]
 
 
-def test_cli_export_and_import(task, tmp_path, cvat_server):
+def test_cli_export_import_and_backup(task, tmp_path, cvat_server, cvat_client):
     import os
     import subprocess
     import sys
@@ -131,6 +131,13 @@ def test_cli_export_and_import(task, tmp_path, cvat_server):
     task.remove_annotations()
     cli("task", "import-dataset", str(task.id), "out.zip", "--format", "CVAT 1.1")
     assert len(task.get_annotations().shapes) == 2
+
+    cli("task", "backup", str(task.id), "backup.zip")
+    assert "task.json" in zipfile.ZipFile(tmp_path / "backup.zip").namelist()
+    cli("task", "create-from-backup", "backup.zip")
+    restored = max(cvat_client.tasks.list(), key=lambda t: t.id)
+    assert restored.id != task.id and restored.name == task.name
+    assert len(restored.get_annotations().shapes) == 2
 
 
 @pytest.mark.parametrize(("export_format", "import_format"), [
