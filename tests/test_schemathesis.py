@@ -72,8 +72,14 @@ FUZZ_EXAMPLES = int(os.environ.get("MOCKCVAT_FUZZ", "0"))
 STRONG_PASSWORD = "Unusual-Passw0rd!"
 
 # schemathesis may rewrite the dict it loads; the server's document is shared, so copy it.
-schema = schemathesis.openapi.from_dict(copy.deepcopy(schema_document(CVAT_VERSION))).exclude(
-    operation_id="schema_retrieve"  # the whole schema document: large, and nothing to fuzz
+schema = (
+    schemathesis.openapi.from_dict(copy.deepcopy(schema_document(CVAT_VERSION)))
+    # the whole schema document: large, and nothing to fuzz
+    .exclude(operation_id="schema_retrieve")
+    # their multipart body is a oneOf with a binary file, which schemathesis 4 cannot generate
+    # ("Unsupported type: 'Binary'"); tests/test_annotations.py and test_datasets.py cover them
+    .exclude(operation_id="jobs_update_annotations")
+    .exclude(operation_id="tasks_update_annotations")
 )
 
 

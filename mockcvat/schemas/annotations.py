@@ -30,11 +30,11 @@ Validation done here, all of it field-level (CVAT's annotation serializers have 
   keyed by index and, because CVAT nests a ``ValidationError`` in the dict, each message is the
   repr of that error: ``{"points": {"1": "[ErrorDetail(string='Value must be a float or an
   integer', code='invalid')]"}}``. A number or boolean ``points`` crashes CVAT (``TypeError``
-  in ``enumerate``): ``ServerCrash`` (500).
+  in ``enumerate``): a 400 here (``Expected a list of items``).
 * ``AttributeVal``: ``value`` is replaced by ``str(value)`` before validation (``5`` -> ``"5"``,
   ``true`` -> ``"True"``, ``null`` -> ``"None"``, ``[1]`` -> ``"[1]"``), then trimmed and
   limited to 4096 characters (blank allowed). An attribute without ``value``, or one that is
-  not an object, crashes CVAT (``KeyError``/``TypeError``): ``ServerCrash``.
+  not an object, crashes CVAT (``KeyError``/``TypeError``): a 400 here.
 * Files: DRF's ``FileField`` messages (``"No file was submitted."`` when absent);
   ``DatasetFileSerializer.validate_dataset_file``: a name whose extension is not ``.zip``
   (``os.path.splitext``, case-sensitive) -> ``{"dataset_file": ["Dataset file should be zip
@@ -85,7 +85,7 @@ import os
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from mockcvat.errors import APIError, ValidationFailed
+from mockcvat.errors import ValidationFailed
 from mockcvat.schemas.fields import (
     BooleanField,
     CharField,
@@ -109,8 +109,8 @@ NOT_A_ZIP = "Dataset file should be zip archive"
 BINARY = {"type": "string", "format": "binary"}
 
 
-class ServerCrash(APIError):
-    """Input on which CVAT's serializer raises a plain Python error: a 500 there too."""
+# Inputs on which CVAT's serializer raises a plain Python error (a 500 there) are answered with a
+# DRF-style 400 here: mockcvat reproduces CVAT's quirks, not its crashes.
 
 
 class OptimizedFloatListField(ListField):
@@ -120,8 +120,9 @@ class OptimizedFloatListField(ListField):
         super().__init__(FloatField(), **kwargs)
 
     def to_internal(self, value: Any) -> Any:
-        if not isinstance(value, str | list | Mapping):  # numbers, booleans: not iterable
-            raise ServerCrash()
+        if not isinstance(value, str | list | Mapping):  # numbers, booleans: CVAT crashes
+            kind = "bool" if isinstance(value, bool) else type(value).__name__
+            raise ValidationFailed([f'Expected a list of items but got type "{kind}".'])
         errors = {str(index): POINT_ERROR_DETAIL for index, item in enumerate(value)
                   if type(item) not in (int, float)}
         if errors:
@@ -141,8 +142,12 @@ class AttributeVal(Serializer):
     @classmethod
     def prepare_input(cls, data: Any) -> Any:
         # AttributeValSerializer.to_internal_value: data['value'] = str(data['value'])
-        if not isinstance(data, Mapping) or "value" not in data:
-            raise ServerCrash()
+        if not isinstance(data, Mapping):  # CVAT crashes on these
+            kind = "list" if isinstance(data, list) else type(data).__name__
+            raise ValidationFailed({"non_field_errors": [
+                f"Invalid data. Expected a dictionary, but got {kind}."]})
+        if "value" not in data:
+            raise ValidationFailed({"value": ["This field is required."]})
         return {**data, "value": str(data["value"])}
 
 
