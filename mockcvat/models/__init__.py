@@ -1,7 +1,6 @@
 """SQLModel tables. Table and column names follow CVAT's Django models where they exist."""
 
 from mockcvat.models.annotations import (
-    AnnotationsVersion,
     LabeledImage,
     LabeledShape,
     LabeledTrack,
@@ -23,7 +22,6 @@ from mockcvat.models.requests import BackgroundRequest
 from mockcvat.models.users import User, UserGroup
 
 __all__ = [
-    "AnnotationsVersion",
     "LabeledImage",
     "LabeledShape",
     "LabeledTrack",

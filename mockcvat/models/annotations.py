@@ -80,11 +80,3 @@ class TrackedShape(SQLModel, table=True):
     points: Any = Field(default_factory=list, sa_column=Column(JSON))
     attributes: Any = Field(default_factory=list, sa_column=Column(JSON))
 
-
-class AnnotationsVersion(SQLModel, table=True):
-    """A job's annotation ``version``: bumped by every change, as CVAT's ``Job.version``."""
-
-    __tablename__ = "mockcvat_annotations_version"
-
-    job_id: int = Field(foreign_key=JOB_FK, primary_key=True, ondelete="CASCADE")
-    version: int = 0

@@ -10,7 +10,6 @@ is always 0, as in CVAT.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select
@@ -310,13 +309,13 @@ def _track_start(track: dict[str, Any]) -> int:
 
 def write_task(db: Session, task: Task, data: dict[str, Any], action: str,
                book: LabelBook) -> dict[str, Any]:
+    pairs = annotation_jobs(db, task.id or 0)
     results = []
-    for index, (job, segment) in enumerate(annotation_jobs(db, task.id or 0)):
+    for index, (job, segment) in enumerate(pairs):
         part = slice_for(data, segment.start_frame, segment.stop_frame, index == 0)
         results.append(write_job(db, job.id or 0, part, action, book))
         touch(db, job)
-    return merge(results, task.overlap or 0, [s.start_frame for _, s in
-                                              annotation_jobs(db, task.id or 0)])
+    return merge(results, task.overlap or 0, [segment.start_frame for _, segment in pairs])
 
 
 def read_task(db: Session, task: Task, book: LabelBook) -> dict[str, Any]:
@@ -377,10 +376,6 @@ def touch(db: Session, job: Job) -> None:
 
 def has_any(data: dict[str, Any]) -> bool:
     return any(data.get(kind) for kind in KINDS)
-
-
-def ids_of(items: Iterable[dict[str, Any]]) -> list[int]:
-    return [item["id"] for item in items if item.get("id") is not None]
 
 
 # --- the endpoints' JSON side (``format`` in the query: exports and imports, elsewhere) --------
