@@ -171,28 +171,34 @@ def check(data: dict[str, Any], book: LabelBook) -> None:
 
 
 def insert(db: Session, job_id: int, data: dict[str, Any]) -> dict[str, Any]:
-    """Stores the objects (keeping ids the client gave); returns them with their ids."""
+    """Stores the objects (keeping ids the client gave); returns them with their ids. Rows are
+    flushed in batches (tags; shapes; their elements) so that ids come in one round trip."""
     out = empty()
-    for tag in data.get("tags", []):
-        row = LabeledImage(id=tag.get("id"), job_id=job_id, label_id=tag["label_id"],
-                           frame=tag["frame"], group=tag.get("group"),
-                           source=tag.get("source", "manual"),
-                           attributes=_attributes(tag))
-        db.add(row)
-        db.flush()
-        out["tags"].append({**tag, "id": row.id})
-    for shape in data.get("shapes", []):
-        row = _insert_shape(db, job_id, shape, parent_id=None)
-        elements = [{**element, "id": _insert_shape(db, job_id, element, parent_id=row.id).id}
-                    for element in shape.get("elements") or []]
-        out["shapes"].append({**shape, "id": row.id, "elements": elements})
+    tags = [LabeledImage(id=tag.get("id"), job_id=job_id, label_id=tag["label_id"],
+                         frame=tag["frame"], group=tag.get("group"),
+                         source=tag.get("source", "manual"), attributes=_attributes(tag))
+            for tag in data.get("tags", [])]
+    shapes = [_shape_row(job_id, shape, parent_id=None) for shape in data.get("shapes", [])]
+    db.add_all([*tags, *shapes])
+    db.flush()
+    elements = [[_shape_row(job_id, element, parent_id=row.id)
+                 for element in shape.get("elements") or []]
+                for shape, row in zip(data.get("shapes", []), shapes, strict=True)]
+    db.add_all([row for rows in elements for row in rows])
+    db.flush()
+    out["tags"] = [{**tag, "id": row.id} for tag, row in zip(data.get("tags", []), tags,
+                                                             strict=True)]
+    for shape, row, rows in zip(data.get("shapes", []), shapes, elements, strict=True):
+        out["shapes"].append({**shape, "id": row.id, "elements": [
+            {**element, "id": element_row.id}
+            for element, element_row in zip(shape.get("elements") or [], rows, strict=True)]})
     for track in data.get("tracks", []):
         stored = _insert_track(db, job_id, track, parent_id=None)
         if stored is None:
             continue
-        elements = [e for e in (_insert_track(db, job_id, element, parent_id=stored["id"])
-                                for element in track.get("elements") or []) if e is not None]
-        out["tracks"].append({**stored, "elements": elements})
+        elements_out = [e for e in (_insert_track(db, job_id, element, parent_id=stored["id"])
+                                    for element in track.get("elements") or []) if e is not None]
+        out["tracks"].append({**stored, "elements": elements_out})
     return out
 
 
@@ -200,16 +206,12 @@ def _attributes(item: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"spec_id": a["spec_id"], "value": a["value"]} for a in item.get("attributes") or []]
 
 
-def _insert_shape(db: Session, job_id: int, shape: dict[str, Any],
-                  parent_id: int | None) -> LabeledShape:
-    row = LabeledShape(
+def _shape_row(job_id: int, shape: dict[str, Any], parent_id: int | None) -> LabeledShape:
+    return LabeledShape(
         id=shape.get("id"), job_id=job_id, label_id=shape["label_id"], parent_id=parent_id,
         frame=shape["frame"], group=shape.get("group"), source=shape.get("source", "manual"),
         attributes=_attributes(shape),
         **{key: shape[key] for key in SHAPE_FIELDS if key in shape})
-    db.add(row)
-    db.flush()
-    return row
 
 
 def _insert_track(db: Session, job_id: int, track: dict[str, Any],
@@ -226,15 +228,14 @@ def _insert_track(db: Session, job_id: int, track: dict[str, Any],
                        source=track.get("source", "manual"), attributes=_attributes(track))
     db.add(row)
     db.flush()
-    stored = []
-    for shape in shapes:
-        tracked = TrackedShape(
-            id=shape.get("id"), track_id=row.id or 0, frame=shape["frame"],
-            attributes=_attributes(shape),
-            **{key: shape[key] for key in SHAPE_FIELDS if key in shape})
-        db.add(tracked)
-        db.flush()
-        stored.append({**shape, "id": tracked.id})
+    keyframes = [TrackedShape(id=shape.get("id"), track_id=row.id or 0, frame=shape["frame"],
+                              attributes=_attributes(shape),
+                              **{key: shape[key] for key in SHAPE_FIELDS if key in shape})
+                 for shape in shapes]
+    db.add_all(keyframes)
+    db.flush()
+    stored = [{**shape, "id": keyframe.id}
+              for shape, keyframe in zip(shapes, keyframes, strict=True)]
     return {**track, "id": row.id, "frame": frame, "shapes": stored}
 
 
