@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from pycocotools import mask as mask_utils
 
-from mockcvat.formats import datumaro
+from mockcvat.formats import common, datumaro
 from mockcvat.formats.base import AttributeSpec, Dataset, Frame, ImportFailed, LabelSpec
 
 pytestmark = pytest.mark.filterwarnings(
@@ -225,7 +225,7 @@ def test_rle_string_matches_pycocotools():
     for _ in range(20):
         bits = np.asfortranarray((rng.random((13, 17)) > 0.6).astype(np.uint8))
         ref = mask_utils.encode(bits)["counts"].decode()
-        counts = datumaro._runs(bytes(bits.flatten(order="F")))
+        counts = common.runs(bytes(bits.flatten(order="F")))
         assert datumaro.encode_rle_string(counts) == ref
 
 

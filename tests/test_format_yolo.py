@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from mockcvat.formats import exporter, importer, yolo
+from mockcvat.formats import exporter, importer, tracks, yolo
 from mockcvat.formats.base import AttributeSpec, Dataset, Frame, ImportFailed, LabelSpec
 
 
@@ -262,7 +262,7 @@ def test_track_interpolation_and_outside() -> None:
                  {"type": "rectangle", "frame": 7, "outside": False, "occluded": False,
                   "z_order": 0, "rotation": 0.0, "points": [1, 1, 2, 2], "attributes": []},
              ]}
-    shapes = yolo.track_shapes(track, 4, end_frame=9)
+    shapes = tracks.track_shapes(track, 4, end_frame=9)
     visible = [(s["frame"], s["points"], s["rotation"], s["keyframe"])
                for s in shapes if not s["outside"]]
     assert visible == [

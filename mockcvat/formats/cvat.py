@@ -33,8 +33,6 @@ job_id}``), ``owner``/``assignee`` (``{username, email}`` or None), ``source`` (
 
 from __future__ import annotations
 
-import copy
-import math
 import os
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
@@ -45,11 +43,12 @@ from xml.parsers import expat
 from xml.sax.saxutils import XMLGenerator
 
 from mockcvat.formats.base import Dataset, Frame, ImportFailed, LabelSpec
+from mockcvat.formats.common import VIDEO_FRAME_EXT
+from mockcvat.formats.tracks import interpolated_shapes, tracks_to_shapes
 
 EXPORTS = ("CVAT for video 1.1", "CVAT for images 1.1")
 IMPORTS = ("CVAT 1.1",)
 
-VIDEO_FRAME_EXT = ".PNG"  # FrameProvider.VIDEO_FRAME_EXT
 SUPPORTED_SHAPES = ("box", "ellipse", "polygon", "polyline", "points", "cuboid", "skeleton",
                     "mask")
 _CUBOID_KEYS = ("xtl1", "ytl1", "xbl1", "ybl1", "xtr1", "ytr1", "xbr1", "ybr1",
@@ -60,238 +59,6 @@ Obj = dict[str, Any]
 
 def _f(value: float) -> str:
     return f"{value:.2f}"
-
-
-# =========================================================================================
-# Track interpolation (the behaviour of CVAT's TrackManager.get_interpolated_shapes)
-# =========================================================================================
-
-def _copy_shape(source: Obj, frame: int, points: list[float] | None = None,
-                rotation: float | None = None) -> Obj:
-    copied = dict(source)
-    copied["attributes"] = [dict(a) for a in source.get("attributes", [])]
-    copied["keyframe"] = False
-    copied["frame"] = frame
-    if rotation is not None:
-        copied["rotation"] = rotation
-    copied["points"] = list(source["points"] if points is None else points)
-    if "elements" in source:
-        copied["elements"] = list(source["elements"])
-    return copied
-
-
-def _angle_diff(right: float, left: float) -> float:
-    diff = ((right - left + 180) % 360) - 180
-    if abs(diff) >= 180:  # CVAT's expression collapses to 1 in the only reachable case (-180)
-        diff = 360 - abs(diff) * -1 if diff > 0 else 1
-    return diff
-
-
-def _linear(shape0: Obj, shape1: Obj, included: set[int] | None) -> list[Obj]:
-    out = []
-    distance = shape1["frame"] - shape0["frame"]
-    p0, p1 = shape0["points"], shape1["points"]
-    r0, r1 = shape0.get("rotation", 0) or 0, shape1.get("rotation", 0) or 0
-    for frame in range(shape0["frame"] + 1, shape1["frame"]):
-        offset = (frame - shape0["frame"]) / distance
-        rotation = (r0 + _angle_diff(r1, r0) * offset + 360) % 360
-        points = [a + (b - a) * offset for a, b in zip(p0, p1, strict=False)]
-        if included is None or frame in included:
-            out.append(_copy_shape(shape0, frame, points, rotation))
-    return out
-
-
-def _hold(shape0: Obj, shape1: Obj, included: set[int] | None) -> list[Obj]:
-    return [_copy_shape(shape0, frame) for frame in range(shape0["frame"] + 1, shape1["frame"])
-            if included is None or frame in included]
-
-
-def _curve_length(points: list[tuple[float, float]]) -> float:
-    return sum(math.hypot(points[i][0] - points[i - 1][0], points[i][1] - points[i - 1][1])
-               for i in range(1, len(points)))
-
-
-def _offset_vector(points: list[tuple[float, float]]) -> list[float]:
-    length = _curve_length(points)
-    vector, acc = [0.0], 0.0
-    for i in range(1, len(points)):
-        acc += math.hypot(points[i][0] - points[i - 1][0], points[i][1] - points[i - 1][1])
-        vector.append(acc / length if length else math.nan)  # numpy gives nan there
-    return vector
-
-
-def _nearest(value: float, curve: list[float]) -> int:
-    best, best_distance = 0, abs(value - curve[0])
-    for i in range(1, len(curve)):
-        distance = abs(value - curve[i])
-        if distance < best_distance:
-            best, best_distance = i, distance
-    return best
-
-
-def _interpolate_position(left: list[float], right: list[float], offset: float) -> list[float]:
-    lp = list(zip(left[0::2], left[1::2], strict=False))
-    rp = list(zip(right[0::2], right[1::2], strict=False))
-    lvec, rvec = _offset_vector(lp), _offset_vector(rp)
-    matching = {i: [_nearest(v, rvec)] for i, v in enumerate(lvec)}
-    matched = {j for js in matching.values() for j in js}
-    for j in range(len(rvec)):
-        if j not in matched:
-            matching[_nearest(rvec[j], lvec)].append(j)
-    for key in matching:
-        matching[key] = sorted(matching[key])
-
-    inter = []
-    for i, (lx, ly) in enumerate(lp):
-        for j in matching[i]:
-            rx, ry = rp[j]
-            inter.append((lx + (rx - lx) * offset, ly + (ry - ly) * offset))
-
-    indexes: dict[int, list[int]] = {}
-    acc = 0
-    for i in range(len(lp)):
-        indexes[i] = []
-        for _ in matching[i]:
-            indexes[i].append(acc)
-            acc += 1
-
-    reduced: list[tuple[float, float]] = []
-
-    def minimize(base_length: float, n: int, start: int, stop: int) -> list:
-        threshold = base_length / (2 * n)
-        kept = [inter[start]]
-        last = start
-        for i in range(start + 1, stop):
-            if math.dist(inter[last], inter[i]) >= threshold:
-                kept.append(inter[i])
-                last = i
-        kept.append(inter[stop])
-        if len(kept) == 2 and math.dist(inter[start], inter[stop]) < threshold:
-            return [((kept[0][0] + kept[1][0]) / 2, (kept[0][1] + kept[1][1]) / 2)]
-        return kept
-
-    def left_segment(start: int, stop: int) -> None:
-        s, e = indexes[start][0], indexes[stop][0]
-        if s == e:
-            reduced.append(inter[s])
-            return
-        reduced.extend(minimize(_curve_length(lp[start:stop + 1]), stop - start + 1, s, e))
-
-    def right_segment(i: int) -> None:
-        start, stop = matching[i][0], matching[i][-1]
-        reduced.extend(minimize(_curve_length(rp[start:stop + 1]), stop - start + 1,
-                                indexes[i][0], indexes[i][-1]))
-
-    opened = None
-    for i in range(len(lp)):
-        if len(matching[i]) == 1:
-            if opened is not None:
-                if matching[i][0] == matching[opened][0]:
-                    continue
-                left_segment(opened, i - 1)
-            opened = i
-        else:
-            if opened is not None:
-                left_segment(opened, i - 1)
-                opened = None
-            right_segment(i)
-    if opened is not None:
-        left_segment(opened, len(lp) - 1)
-    return [c for point in reduced for c in point]
-
-
-def _polyshape(shape0: Obj, shape1: Obj, included: set[int] | None) -> list[Obj]:
-    closed = shape0["type"] == "polygon"
-    p0, p1 = list(shape0["points"]), list(shape1["points"])
-    if closed:
-        p0, p1 = p0 + p0[:2], p1 + p1[:2]
-    out = []
-    distance = shape1["frame"] - shape0["frame"]
-    for frame in range(shape0["frame"] + 1, shape1["frame"]):
-        points = _interpolate_position(p0, p1, (frame - shape0["frame"]) / distance)
-        if included is None or frame in included:
-            out.append(_copy_shape(shape0, frame, points[:-2] if closed else points))
-    return out
-
-
-def _interpolate(shape0: Obj, shape1: Obj, included: set[int] | None) -> list[Obj]:
-    kind = shape0["type"]
-    if kind != shape1["type"]:  # CVAT: NotImplementedError; mockcvat holds the left shape
-        return _hold(shape0, shape1, included)
-    if kind in ("rectangle", "cuboid", "ellipse", "skeleton"):
-        return _linear(shape0, shape1, included)
-    if kind == "points":
-        if len(shape0["points"]) == 2 and len(shape1["points"]) == 2:
-            return _linear(shape0, shape1, included)
-        return _hold(shape0, shape1, included)
-    if kind in ("polygon", "polyline"):
-        return _polyshape(shape0, shape1, included)
-    return _hold(shape0, shape1, included)  # masks: CVAT cannot interpolate them either
-
-
-def interpolated_shapes(track: Obj, end_frame: int, *, included: set[int] | None = None,
-                        include_outside: bool = False) -> list[Obj]:
-    """Every frame of ``track`` in ``[track.frame, end_frame)``: keyframes (``keyframe: True``)
-    and interpolated shapes (``keyframe: False``); outside non-keyframes dropped unless
-    ``include_outside``. Mutable attributes missing on a keyframe are carried from the previous
-    one. ``track`` is not modified."""
-    shapes: list[Obj] = []
-    prev: Obj | None = None
-    for shape in sorted(copy.deepcopy(track["shapes"]), key=lambda s: s["frame"]):
-        if prev is not None and end_frame <= shape["frame"]:
-            for item in sorted(_interpolate(prev, shape, included) + [shape],
-                               key=lambda s: s["frame"]):
-                if item["frame"] >= end_frame:
-                    break
-                shapes.append(item)
-            prev = None
-            break
-        if prev is not None:
-            known = {a["spec_id"] for a in shape["attributes"]}
-            shape["attributes"].extend(dict(a) for a in prev["attributes"]
-                                       if a["spec_id"] not in known)
-            if not prev["outside"] or include_outside:
-                shapes.extend(_interpolate(prev, shape, included))
-        shape["keyframe"] = True
-        shapes.append(shape)
-        prev = shape
-    if prev is not None and (not prev["outside"] or include_outside):
-        shapes.extend(_copy_shape(prev, frame) for frame in range(prev["frame"] + 1, end_frame)
-                      if included is None or frame in included)
-    start = track.get("frame", 0)
-    return [s for s in shapes
-            if start <= s["frame"] < end_frame
-            and (s.get("keyframe") or not s["outside"] or include_outside)
-            and (included is None or s["frame"] in included)]
-
-
-def _tracks_to_shapes(tracks: list[Obj], end_frame: int, included: set[int],
-                      include_outside: bool = False) -> list[Obj]:
-    """CVAT's ``TrackManager.to_shapes``: per-frame shapes of every track (elements included)."""
-    out: list[Obj] = []
-    for idx, track in enumerate(tracks):
-        by_frame: dict[int, Obj] = {}
-        for shape in interpolated_shapes(track, end_frame, included=included,
-                                         include_outside=include_outside):
-            shape["label_id"] = track["label_id"]
-            shape["group"] = track.get("group")
-            shape["track_id"] = idx
-            shape["source"] = track.get("source", "manual")
-            shape["attributes"] = shape["attributes"] + [dict(a) for a in
-                                                         track.get("attributes", [])]
-            shape["elements"] = []
-            by_frame[shape["frame"]] = shape
-        if not by_frame:
-            continue
-        if track.get("elements"):
-            for element in _tracks_to_shapes(track["elements"], end_frame,
-                                             set(by_frame) & included, include_outside=True):
-                by_frame[element["frame"]]["elements"].append(element)
-            if not include_outside:
-                by_frame = {f: s for f, s in by_frame.items()
-                            if not s["elements"] or not all(e["outside"] for e in s["elements"])}
-        out.extend(by_frame.values())
-    return out
 
 
 # =========================================================================================
@@ -643,7 +410,7 @@ def _dump_images(w: _Writer, ctx: _Context) -> None:
         included = ctx.included(tid)
         end = ctx.end(tid)
         shapes = [s for s in ctx.objects("shapes", tid) if s["frame"] in included]
-        shapes += [s for s in _tracks_to_shapes(ctx.objects("tracks", tid), end, included)
+        shapes += [s for s in tracks_to_shapes(ctx.objects("tracks", tid), end, included=included)
                    if not s["outside"]]
         shapes.sort(key=lambda s: s.get("z_order", 0))
         by_frame: dict[int, list[Obj]] = {}

@@ -38,28 +38,28 @@ from pathlib import Path
 from typing import Any
 
 from mockcvat.formats.base import Dataset, Frame, ImportFailed
-from mockcvat.formats.coco import (
-    _attr_values,
-    _colmajor,
-    _cvat_mask_to_rowmajor,
-    _decode_rle_string,
-    _ellipse_rowmajor,
-    _frame_file_name,
-    _from_runs,
-    _Importer,
-    _Labels,
-    _rowmajor,
-    _rowmajor_to_cvat_mask,
-    _runs,
-    _shapes_by_frame,
-    _to_bool,
+from mockcvat.formats.common import (
+    DEFAULT_SUBSET,
+    Importer,
+    Labels,
+    attr_values,
+    colmajor,
+    cvat_mask_to_rowmajor,
+    decode_rle_string,
+    ellipse_rowmajor,
+    frame_file_name,
+    from_runs,
+    pop_source,
+    rowmajor,
+    rowmajor_to_cvat_mask,
+    runs,
+    shapes_by_frame,
+    to_bool,
 )
 
 EXPORTS = ("Datumaro 1.0",)
 IMPORTS = ("Datumaro 1.0",)
 
-_DEFAULT_SUBSET = "default"
-_SOURCES = {"auto", "semi-auto", "manual", "file"}
 _VISIBLE, _HIDDEN, _ABSENT = 2, 1, 0
 
 
@@ -107,7 +107,7 @@ def _skeleton_layout(svg: str) -> tuple[list[str], list[list[int]]]:
 
 
 def categories(dataset: Dataset) -> dict[str, Any]:
-    labels = _Labels(dataset)
+    labels = Labels(dataset)
     attr_names = {"occluded"}
     entries = []
     points = []
@@ -129,11 +129,11 @@ def _base(kind: str, attributes: dict, group: int) -> dict[str, Any]:
     return {"id": 0, "type": kind, "attributes": attributes, "group": int(group or 0)}
 
 
-def _shape_anns(labels: _Labels, frame: Frame, shape: dict) -> dict[str, Any] | None:
+def _shape_anns(labels: Labels, frame: Frame, shape: dict) -> dict[str, Any] | None:
     kind = shape["type"]
     if kind == "cuboid":
         return None  # 2D cuboids are dropped by CvatToDmAnnotationConverter
-    attrs = _attr_values(labels, shape["label_id"], shape.get("attributes", []))
+    attrs = attr_values(labels.by_id[shape["label_id"]], shape.get("attributes", []))
     attrs["occluded"] = bool(shape.get("occluded", False))
     if kind == "rectangle":
         attrs["rotation"] = float(shape.get("rotation", 0) or 0)
@@ -159,16 +159,16 @@ def _shape_anns(labels: _Labels, frame: Frame, shape: dict) -> dict[str, Any] | 
     elif kind in ("mask", "ellipse"):
         h, w = frame.height, frame.width
         if kind == "mask":
-            full = _cvat_mask_to_rowmajor(points, h, w)
+            full = cvat_mask_to_rowmajor(points, h, w)
         else:
-            full = _ellipse_rowmajor(points, float(shape.get("rotation", 0) or 0), h, w)
-        counts = _runs(_colmajor(full, h, w))
+            full = ellipse_rowmajor(points, float(shape.get("rotation", 0) or 0), h, w)
+        counts = runs(colmajor(full, h, w))
         ann["rle"] = {"counts": encode_rle_string(counts), "size": [h, w]}
         ann["z_order"] = z_order
     elif kind == "skeleton":
         elements = []
         for el in shape.get("elements") or []:
-            el_attrs = _attr_values(labels, el["label_id"], el.get("attributes", []))
+            el_attrs = attr_values(labels.by_id[el["label_id"]], el.get("attributes", []))
             if "track_id" in el:
                 el_attrs["track_id"] = el["track_id"]
                 el_attrs["keyframe"] = bool(el.get("keyframe", True))
@@ -186,10 +186,9 @@ def _shape_anns(labels: _Labels, frame: Frame, shape: dict) -> dict[str, Any] | 
     return ann
 
 
-def _tag_ann(labels: _Labels, tag: dict) -> dict[str, Any]:
-    ann = _base(
-        "label", _attr_values(labels, tag["label_id"], tag.get("attributes", [])), tag.get("group")
-    )
+def _tag_ann(labels: Labels, tag: dict) -> dict[str, Any]:
+    attrs = attr_values(labels.by_id[tag["label_id"]], tag.get("attributes", []))
+    ann = _base("label", attrs, tag.get("group"))
     ann["label_id"] = labels.index[tag["label_id"]]
     return ann
 
@@ -198,7 +197,7 @@ def export(dataset: Dataset, out: Path, *, save_images: bool, format_name: str) 
     if format_name not in EXPORTS:
         raise ValueError(f"datumaro cannot write {format_name!r}")
     out = Path(out)
-    labels = _Labels(dataset)
+    labels = Labels(dataset)
     frames = sorted(
         (f for f in dataset.frames if not f.deleted), key=lambda f: (f.task_id, f.frame)
     )
@@ -206,11 +205,11 @@ def export(dataset: Dataset, out: Path, *, save_images: bool, format_name: str) 
     subsets: dict[str, list[Frame]] = {}
     for f in frames:
         subsets.setdefault(
-            (f.subset or _DEFAULT_SUBSET) if project else _DEFAULT_SUBSET, []
+            (f.subset or DEFAULT_SUBSET) if project else DEFAULT_SUBSET, []
         ).append(f)
     if not subsets:
-        subsets[_DEFAULT_SUBSET] = []
-    shapes = _shapes_by_frame(dataset, frames)
+        subsets[DEFAULT_SUBSET] = []
+    shapes = shapes_by_frame(dataset, frames)
     task_of_frame = {f.frame: f.task_id for f in frames}
     tags: dict[tuple[int, int], list[dict]] = {}
     for tag in dataset.annotations.get("tags") or []:
@@ -226,7 +225,7 @@ def export(dataset: Dataset, out: Path, *, save_images: bool, format_name: str) 
             content = b""
             if save_images:
                 content, image_ext = dataset.image(frame)
-            file_name = _frame_file_name(dataset, frame, image_ext)
+            file_name = frame_file_name(dataset, frame, image_ext)
             item_id = os.path.splitext(file_name)[0]
             if save_images and content:
                 target = out / "images" / subset / file_name
@@ -294,11 +293,11 @@ def _num_list(value: Any, where: str, field: str) -> list[float]:
     return [float(v) for v in value]
 
 
-class _DmImporter(_Importer):
-    """coco's importer (labels, attributes, groups, track rebuilding), fed datumaro objects."""
+class _DmImporter(Importer):
+    """The shared importer (labels, attributes, track rebuilding), fed datumaro objects."""
 
     def __init__(self, dataset: Dataset):
-        super().__init__(dataset, "datumaro")
+        super().__init__(dataset)
         self.tags: list[dict] = []
 
     def match_item(self, item: dict, hint: str | None) -> int:
@@ -392,13 +391,13 @@ class _DmImporter(_Importer):
                 h, w = int(size[0]), int(size[1])
             counts = rle.get("counts")
             if isinstance(counts, str):
-                counts = _decode_rle_string(counts)
+                counts = decode_rle_string(counts)
             elif isinstance(counts, list):
                 counts = [int(c) for c in counts]
             else:
                 raise ValueError("mask 'counts' must be a string or a list")
-            full = _rowmajor(_from_runs(counts, h * w), h, w)
-            points = _rowmajor_to_cvat_mask(full, h, w) or []
+            full = rowmajor(from_runs(counts, h * w), h, w)
+            points = rowmajor_to_cvat_mask(full, h, w) or []
             if not points:
                 raise ValueError("empty mask")
             cvat_type = "mask"
@@ -408,26 +407,18 @@ class _DmImporter(_Importer):
             points = _num_list(a.get("points"), where, "points")
             cvat_type = kind
         rotation = float(raw.pop("rotation", 0.0) or 0.0)
-        occluded = _to_bool(raw.pop("occluded", None))
-        keyframe = _to_bool(raw.get("keyframe"))
-        outside = _to_bool(raw.pop("outside", None))
+        occluded = to_bool(raw.pop("occluded", None))
+        keyframe = to_bool(raw.get("keyframe"))
+        outside = to_bool(raw.pop("outside", None))
         track_id = raw.pop("track_id", None)
-        source = (
-            str(raw.pop("source")).lower()
-            if str(raw.get("source", "")).lower() in _SOURCES
-            else "manual"
-        )
+        source = pop_source(raw)
         z_order = int(a.get("z_order", 0) or 0)
         elements = []
         for el in (a.get("elements") or []) if kind == "skeleton" else []:
             el_label = self._label_of(el, label_names, label.id)
             vis = (el.get("visibility") or [_VISIBLE])[0]
             el_raw = dict(el.get("attributes") or {})
-            el_source = (
-                str(el_raw.pop("source")).lower()
-                if str(el_raw.get("source", "")).lower() in _SOURCES
-                else "manual"
-            )
+            el_source = pop_source(el_raw)
             elements.append(
                 {
                     "label": el_label,

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .base import Dataset, ImportFailed
-from .yolo import FrameMatcher, frame_items, group_by_subset, label_by_name, read_text
+from .common import FrameMatcher, frame_items, group_by_subset, label_by_name, read_text
 
 EXPORTS = ("ImageNet 1.0",)
 IMPORTS = ("ImageNet 1.0",)

@@ -40,17 +40,19 @@ from typing import Any
 from PIL import Image, UnidentifiedImageError
 
 from mockcvat.formats.base import Dataset, Frame, ImportFailed, LabelSpec
-from mockcvat.formats.coco import (
-    _cvat_mask_to_rowmajor,
-    _ellipse_rowmajor,
-    _frame_file_name,
-    _from_runs,
-    _Importer,
-    _Labels,
-    _poly_counts,
-    _rowmajor,
-    _rowmajor_to_cvat_mask,
-    _shapes_by_frame,
+from mockcvat.formats.common import (
+    Importer,
+    Labels,
+    cvat_mask_to_rowmajor,
+    ellipse_rowmajor,
+    frame_file_name,
+    from_runs,
+    new_shape,
+    poly_counts,
+    rowmajor,
+    rowmajor_to_cvat_mask,
+    shapes_by_frame,
+    voc_colormap,
 )
 
 EXPORTS = ("Segmentation mask 1.1",)
@@ -64,20 +66,6 @@ _VOC_LABELS = [
     "cow", "diningtable", "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa",
     "train", "tvmonitor",
 ]  # fmt: skip
-
-
-def voc_colormap(length: int = 256) -> list[tuple[int, int, int]]:
-    """datumaro ``generate_colormap``: the PASCAL VOC palette."""
-    colors = []
-    for index in range(length):
-        rgb = [0, 0, 0]
-        bits = index
-        for j in range(7, -1, -1):
-            for c in range(3):
-                rgb[c] |= ((bits >> c) & 1) << j
-            bits >>= 3
-        colors.append((rgb[0], rgb[1], rgb[2]))
-    return colors
 
 
 def _hex2rgb(color: str) -> tuple[int, int, int]:
@@ -136,15 +124,15 @@ def _bitmap(shape: dict, h: int, w: int) -> bytearray | None:
     elif kind == "polygon" and len(points) >= 6:
         poly = points
     elif kind == "mask" and len(points) >= 4:
-        return _cvat_mask_to_rowmajor(points, h, w)
+        return cvat_mask_to_rowmajor(points, h, w)
     elif kind == "ellipse" and len(points) >= 4:
-        return _ellipse_rowmajor(points, rotation, h, w)
+        return ellipse_rowmajor(points, rotation, h, w)
     else:
         return None
-    return _rowmajor(_from_runs(_poly_counts(poly, h, w), h * w), h, w)
+    return rowmajor(from_runs(poly_counts(poly, h, w), h * w), h, w)
 
 
-def _instances(labels: _Labels, shapes: list[dict], h: int, w: int) -> list[dict]:
+def _instances(labels: Labels, shapes: list[dict], h: int, w: int) -> list[dict]:
     """``find_instances`` + ``merge_instance_segments`` over the drawn shapes."""
     segments = []
     for shape in shapes:
@@ -196,7 +184,7 @@ def export(dataset: Dataset, out: Path, *, save_images: bool, format_name: str) 
         raise ValueError(f"mask cannot write {format_name!r}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    labels = _Labels(dataset)
+    labels = Labels(dataset)
     entries = label_map(dataset)
     index_of = {name: i for i, (name, _c) in enumerate(entries)}
     bg_index = _background_index(entries)
@@ -204,7 +192,7 @@ def export(dataset: Dataset, out: Path, *, save_images: bool, format_name: str) 
     frames = sorted(
         (f for f in dataset.frames if not f.deleted), key=lambda f: (f.task_id, f.frame)
     )
-    shapes = _shapes_by_frame(dataset, frames)
+    shapes = shapes_by_frame(dataset, frames)
     task_of_frame = {f.frame: f.task_id for f in frames}
     tagged = {
         (task_of_frame.get(t["frame"], 0), t["frame"])
@@ -214,7 +202,7 @@ def export(dataset: Dataset, out: Path, *, save_images: bool, format_name: str) 
     for frame in frames:
         key = (frame.task_id, frame.frame)
         content, image_ext = dataset.image(frame) if save_images else (b"", None)
-        file_name = _frame_file_name(dataset, frame, image_ext)
+        file_name = frame_file_name(dataset, frame, image_ext)
         item_id = os.path.splitext(file_name)[0]
         if save_images and content:
             target = out / "JPEGImages" / file_name
@@ -243,7 +231,7 @@ def _write_masks(
     item_id: str,
     frame: Frame,
     instances: list[dict],
-    labels: _Labels,
+    labels: Labels,
     entries: list,
     index_of: dict[str, int],
     bg_index: int,
@@ -375,7 +363,7 @@ def import_(dataset: Dataset, source: Path, *, format_name: str) -> dict[str, An
     class_inverse = _colormap(entries)
     inst_inverse = {c: i for i, c in enumerate(voc_colormap(256))}
 
-    importer = _Importer(dataset, "voc")
+    importer = Importer(dataset)
     items: list[str] = []
     for list_file in sorted((root / "ImageSets" / "Segmentation").glob("*.txt")):
         try:
@@ -403,25 +391,10 @@ def import_(dataset: Dataset, source: Path, *, format_name: str) -> dict[str, An
                 raise ImportFailed(
                     f"Image {item_id}: can't import annotation #{idx} (mask): {exc}"
                 ) from None
-            points = _rowmajor_to_cvat_mask(bits, h, w)
+            points = rowmajor_to_cvat_mask(bits, h, w)
             if not points:
                 continue
-            shapes.append(
-                {
-                    "type": "mask",
-                    "frame": frame,
-                    "label_id": label.id,
-                    "group": 0,
-                    "source": "manual",
-                    "occluded": False,
-                    "outside": False,
-                    "z_order": 0,
-                    "rotation": 0.0,
-                    "points": points,
-                    "attributes": [],
-                    "elements": [],
-                }
-            )
+            shapes.append(new_shape(frame, label.id, "mask", points))
     return {"tags": [], "shapes": shapes, "tracks": []}
 
 

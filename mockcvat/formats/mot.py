@@ -33,13 +33,15 @@ from pathlib import Path
 from typing import Any
 
 from mockcvat.formats.base import Dataset, ImportFailed
-from mockcvat.formats.coco import (
-    _attr_values,
-    _frame_file_name,
-    _Importer,
-    _Labels,
-    _shapes_by_frame,
+from mockcvat.formats.common import (
+    Importer,
+    Labels,
+    attr_values,
+    frame_file_name,
+    read_text,
+    shapes_by_frame,
 )
+from mockcvat.formats.tracks import validate_track_shapes
 
 EXPORTS = ("MOT 1.1",)
 IMPORTS = ("MOT 1.1",)
@@ -72,18 +74,18 @@ def export(dataset: Dataset, out: Path, *, save_images: bool, format_name: str) 
     if format_name not in EXPORTS:
         raise ValueError(f"mot cannot write {format_name!r}")
     out = Path(out)
-    labels = _Labels(dataset)
+    labels = Labels(dataset)
     frames = sorted(
         (f for f in dataset.frames if not f.deleted), key=lambda f: (f.task_id, f.frame)
     )
-    shapes = _shapes_by_frame(dataset, frames)
+    shapes = shapes_by_frame(dataset, frames)
     (out / "gt").mkdir(parents=True, exist_ok=True)
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=FIELDS)  # default "\r\n" line terminator
     track_ids: dict[int, int] = {-1: -1}
     for idx, frame in enumerate(frames):
         content, image_ext = dataset.image(frame) if save_images else (b"", None)
-        file_name = _frame_file_name(dataset, frame, image_ext)
+        file_name = frame_file_name(dataset, frame, image_ext)
         item_id = os.path.splitext(file_name)[0]
         frame_id = _cast_int(item_id, 1 + idx)
         boxes = sorted(
@@ -91,7 +93,7 @@ def export(dataset: Dataset, out: Path, *, save_images: bool, format_name: str) 
             key=lambda s: s.get("z_order", 0),
         )
         for shape in boxes:
-            attrs = _attr_values(labels, shape["label_id"], shape.get("attributes", []))
+            attrs = attr_values(labels.by_id[shape["label_id"]], shape.get("attributes", []))
             attrs["occluded"] = bool(shape.get("occluded", False))
             track_id = int(shape.get("track_id", -1))
             if track_id not in track_ids:
@@ -141,20 +143,13 @@ def _find_gt(source: Path) -> Path:
     )
 
 
-def _read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ImportFailed(f"'{path.name}' is not a UTF-8 text file") from None
-
-
 def import_(dataset: Dataset, source: Path, *, format_name: str) -> dict[str, Any]:
     if format_name not in IMPORTS:
         raise ImportFailed(f"mot cannot read {format_name!r}")
     gt = _find_gt(Path(source))
     labels_path = gt.parent / "labels.txt"
     if labels_path.is_file():
-        names = [s.strip() for s in _read_text(labels_path).splitlines()]
+        names = [s.strip() for s in read_text(labels_path).splitlines()]
     else:
         names = list(_MOT_LABELS)
     # items: the images in img1/ (ids = file names without extension), then the csv frames
@@ -164,7 +159,7 @@ def import_(dataset: Dataset, source: Path, *, format_name: str) -> dict[str, An
         for p in sorted(image_dir.rglob("*")):
             if p.is_file():
                 items[p.relative_to(image_dir).with_suffix("").as_posix()] = []
-    rows = csv.DictReader(io.StringIO(_read_text(gt), newline=""), fieldnames=FIELDS)
+    rows = csv.DictReader(io.StringIO(read_text(gt), newline=""), fieldnames=FIELDS)
     for line_no, row in enumerate(rows, start=1):
         where = f"gt.txt line {line_no}"
         frame_key = row["frame_id"]
@@ -194,7 +189,7 @@ def import_(dataset: Dataset, source: Path, *, format_name: str) -> dict[str, An
             }
         )
 
-    importer = _Importer(dataset, "mot")
+    importer = Importer(dataset)
     start = min((f.frame for f in dataset.frames), default=0)
     shapes: list[dict] = []
     tracks: dict[int, dict] = {}
@@ -255,15 +250,10 @@ def import_(dataset: Dataset, source: Path, *, format_name: str) -> dict[str, An
     stop_frame = max(importer.frames, default=0)
     result = []
     for track in tracks.values():
-        keyframes = sorted(track["shapes"], key=lambda s: s["frame"])
-        closed: list[dict] = []
-        for shape in keyframes:
-            if closed and not closed[-1]["outside"] and closed[-1]["frame"] + 1 < shape["frame"]:
-                closed.append(dict(closed[-1], outside=True, frame=closed[-1]["frame"] + 1))
-            closed.append(shape)
-        last = closed[-1]
-        if last["frame"] + 1 <= stop_frame:
-            closed.append(dict(last, outside=True, frame=last["frame"] + 1))
+        # every row is a visible keyframe: gaps and the end get an outside keyframe
+        keyframes = [dict(s, keyframe=True) for s in track["shapes"]]
+        closed = [{k: v for k, v in s.items() if k != "keyframe"}
+                  for s in validate_track_shapes(keyframes, stop_frame)]
         track["shapes"] = closed
         track["frame"] = closed[0]["frame"]
         result.append(track)

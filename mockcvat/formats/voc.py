@@ -36,10 +36,10 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from .base import Dataset, Frame, ImportFailed, LabelSpec
-from .yolo import (
+from .common import (
     FrameMatcher,
     Item,
-    dm_attributes,
+    attr_values,
     frame_items,
     group_by_subset,
     label_by_name,
@@ -47,6 +47,8 @@ from .yolo import (
     read_text,
     write_image,
 )
+from .common import voc_colormap as colormap
+from .tracks import validate_track_shapes
 
 EXPORTS = ("PASCAL VOC 1.1",)
 IMPORTS = ("PASCAL VOC 1.1",)
@@ -55,20 +57,6 @@ BACKGROUND = "background"
 _BUILTIN = {"difficult", "pose", "truncated", "occluded"}
 # shape types that reach datumaro as annotations (a 2D cuboid is dropped by CVAT's bindings)
 _DM_TYPES = {"rectangle", "polygon", "polyline", "points", "ellipse", "mask", "skeleton"}
-
-
-def colormap(length: int) -> list[tuple[int, int, int]]:
-    """The PASCAL VOC colormap (datumaro ``generate_colormap``)."""
-    colors = []
-    for index in range(length):
-        rgb = [0, 0, 0]
-        bits = index
-        for j in range(7, -1, -1):
-            for c in range(3):
-                rgb[c] |= ((bits >> c) & 1) << j
-            bits >>= 3
-        colors.append((rgb[0], rgb[1], rgb[2]))
-    return colors
 
 
 def label_map(dataset: Dataset) -> list[str]:
@@ -137,7 +125,8 @@ def _annotation_xml(dataset: Dataset, item: Item, image_name: str) -> str:
     for shape in item.shapes:
         if shape["type"] != "rectangle":
             continue
-        attrs = dm_attributes(dataset, shape["label_id"], shape.get("attributes", []))
+        attrs = attr_values(dataset.label(shape["label_id"]), shape.get("attributes", []),
+                            strict=True)
         attrs["occluded"] = bool(shape.get("occluded"))
         attrs["rotation"] = float(shape.get("rotation") or 0.0)
         if "track_id" in shape:
@@ -394,21 +383,8 @@ def _attribute_values(label: LabelSpec, attrs: dict[str, Any]) -> list[tuple[int
 
 
 def _finish_track(track: dict[str, Any], stop_frame: int) -> dict[str, Any] | None:
-    """``_validate_track_shapes``: keep the keyframes, visibility changes and gaps."""
-    kept: list[dict[str, Any]] = []
-    prev: dict[str, Any] | None = None
-    for shape in sorted(track["shapes"], key=lambda s: s["frame"]):
-        prev_visible = prev is not None and not prev["outside"]
-        visible = not shape["outside"]
-        gap = prev_visible and prev["frame"] + 1 < shape["frame"]
-        if gap:
-            kept.append(dict(prev, outside=True, keyframe=True, frame=prev["frame"] + 1))
-        if prev_visible != visible or (visible and (gap or shape["keyframe"])):
-            shape = dict(shape, keyframe=True)
-            kept.append(shape)
-        prev = shape
-    if prev is not None and not prev["outside"] and prev["frame"] + 1 <= stop_frame:
-        kept.append(dict(prev, outside=True, keyframe=True, frame=prev["frame"] + 1))
+    """``_validate_track_shapes`` (``tracks.validate_track_shapes``), then the API track."""
+    kept = validate_track_shapes(track["shapes"], stop_frame)
     if not kept:
         return None
     immutable = [(s, v) for s, v, mutable in kept[-1]["values"] if not mutable]

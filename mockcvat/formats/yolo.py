@@ -25,8 +25,8 @@ The task subset is datumaro's "default", which the YOLO writers rename to ``trai
 count the top-level labels only. Rotated boxes (rotation % 360 > 1e-5), every other shape type and
 tags are dropped; tracks are written as their per-frame boxes.
 
-The helpers in the second half (per-frame annotations as CVAT's ``group_by_frame`` builds them,
-item ids, frame matching) are shared with the ``voc`` and ``imagenet`` modules.
+Per-frame annotations (CVAT's ``group_by_frame``), item ids, frame matching and image writing
+come from ``common`` (shared with ``voc`` and ``imagenet``).
 """
 
 from __future__ import annotations
@@ -34,14 +34,23 @@ from __future__ import annotations
 import os
 import posixpath
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from .base import Dataset, Frame, ImportFailed, LabelSpec
+from .base import Dataset, Frame, ImportFailed
+from .common import (
+    DEFAULT_SUBSET,
+    FrameMatcher,
+    Item,
+    frame_items,
+    group_by_subset,
+    label_by_name,
+    new_shape,
+    read_text,
+    write_image,
+)
 
 EXPORTS = ("YOLO 1.1", "Ultralytics YOLO Detection 1.0")
 IMPORTS = ("YOLO 1.1", "Ultralytics YOLO Detection 1.0")
@@ -248,239 +257,9 @@ def _inside(root: Path, rel: str) -> Path:
     return target
 
 
-# =================================================================================================
-# Shared with voc.py and imagenet.py: frames and their annotations as CVAT hands them to datumaro
-# =================================================================================================
-
-DEFAULT_SUBSET = "default"  # datumaro's DEFAULT_SUBSET_NAME
-VIDEO_FRAME_EXT = ".PNG"  # FrameProvider.VIDEO_FRAME_EXT: video frames are named frame_XXXXXX
-
-
-@dataclass
-class Item:
-    """One dataset item (a frame), as ``CvatTaskOrJobDataExtractor`` builds it."""
-
-    frame: Frame
-    id: str  # the frame's file name without its extension
-    media_ext: str  # "" when the name has none
-    subset: str
-    shapes: list[dict[str, Any]]  # tracks already cut into per-frame shapes, z_order-sorted
-    tags: list[dict[str, Any]]
-
-    def ext(self, default: str) -> str:
-        return self.media_ext or default
-
-
-def frame_items(dataset: Dataset) -> list[Item]:
-    """Every non-deleted frame in frame order with its shapes and tags (``group_by_frame``)."""
-    frames = sorted((f for f in dataset.frames if not f.deleted),
-                    key=lambda f: (f.task_id, f.frame))
-    by_frame: dict[int, Item] = {}
-    items = []
-    video = dataset.mode == "interpolation"
-    for frame in frames:
-        name = frame.name + (VIDEO_FRAME_EXT if video else "")
-        stem, ext = posixpath.splitext(name)
-        item = Item(frame, stem, ext, frame.subset or DEFAULT_SUBSET, [], [])
-        items.append(item)
-        by_frame.setdefault(frame.frame, item)
-
-    annotations = dataset.annotations
-    end_frame = max((f.frame for f in dataset.frames), default=-1) + 1
-    shapes = [dict(s) for s in annotations.get("shapes", [])]
-    for index, track in enumerate(annotations.get("tracks", [])):
-        shapes += [s for s in track_shapes(track, index, end_frame) if not s["outside"]]
-    for shape in sorted(shapes, key=lambda s: s.get("z_order", 0)):
-        if shape["frame"] in by_frame:
-            by_frame[shape["frame"]].shapes.append(shape)
-    for tag in annotations.get("tags", []):
-        if tag["frame"] in by_frame:
-            by_frame[tag["frame"]].tags.append(tag)
-    return items
-
-
-def group_by_subset(items: Iterable[Item]) -> dict[str, list[Item]]:
-    subsets: dict[str, list[Item]] = {}
-    for item in items:
-        subsets.setdefault(item.subset, []).append(item)
-    return subsets
-
-
-def track_shapes(track: dict[str, Any], track_id: int, end_frame: int) -> list[dict[str, Any]]:
-    """A track's shapes on every frame it covers (``TrackManager.get_interpolated_shapes``).
-
-    Rectangles, ellipses, cuboids (and 2-coordinate points) move linearly between keyframes,
-    rotation along the shorter arc; other types keep the previous keyframe's geometry (CVAT
-    interpolates polygons/polylines point-matched — not reproduced). After the last keyframe a
-    visible track continues to ``end_frame``. Outside keyframes are kept (marked ``outside``);
-    the caller drops them as CVAT's exporters do.
-    """
-    keyframes = sorted((dict(s) for s in track.get("shapes", [])), key=lambda s: s["frame"])
-    result: list[dict[str, Any]] = []
-    prev: dict[str, Any] | None = None
-    for shape in keyframes:
-        shape["attributes"] = [dict(a) for a in shape.get("attributes", [])]
-        if prev is not None:
-            if end_frame <= shape["frame"]:
-                result += [s for s in _between(prev, shape) if s["frame"] < end_frame]
-                prev = None
-                break
-            have = {a["spec_id"] for a in shape["attributes"]}
-            shape["attributes"] += [dict(a) for a in prev["attributes"] if a["spec_id"] not in have]
-            if not prev.get("outside"):
-                result += _between(prev, shape)
-        shape["keyframe"] = True
-        result.append(shape)
-        prev = shape
-    if prev is not None and not prev.get("outside"):
-        result += [_copy(prev, f) for f in range(prev["frame"] + 1, end_frame)]
-
-    start = track.get("frame", keyframes[0]["frame"] if keyframes else 0)
-    out = []
-    for shape in result:
-        if not (start <= shape["frame"] < end_frame):
-            continue
-        if not shape["keyframe"] and shape.get("outside"):
-            continue
-        shape.update(label_id=track["label_id"], group=track.get("group"),
-                     source=track.get("source", "manual"), track_id=track_id, elements=[])
-        shape["attributes"] = shape["attributes"] + [dict(a) for a in track.get("attributes", [])]
-        shape.setdefault("occluded", False)
-        shape.setdefault("outside", False)
-        shape.setdefault("z_order", 0)
-        shape.setdefault("rotation", 0.0)
-        out.append(shape)
-    return out
-
-
-def _copy(source: dict[str, Any], frame: int, points: list[float] | None = None,
-          rotation: float | None = None) -> dict[str, Any]:
-    copied = dict(source)
-    copied["attributes"] = [dict(a) for a in source["attributes"]]
-    copied["keyframe"] = False
-    copied["frame"] = frame
-    if rotation is not None:
-        copied["rotation"] = rotation
-    copied["points"] = list(points if points is not None else source.get("points", []))
-    return copied
-
-
-def _angle_diff(right: float, left: float) -> float:
-    diff = ((right - left + 180) % 360) - 180
-    if abs(diff) >= 180:  # CVAT's expression, kept as written
-        diff = 360 - abs(diff) * -1 if diff > 0 else 1
-    return diff
-
-
-def _between(shape0: dict[str, Any], shape1: dict[str, Any]) -> list[dict[str, Any]]:
-    kind = shape0.get("type")
-    p0 = [float(v) for v in shape0.get("points", [])]
-    p1 = [float(v) for v in shape1.get("points", [])]
-    linear = kind in ("rectangle", "ellipse", "cuboid", "skeleton") or (
-        kind == "points" and len(p0) == 2 and len(p1) == 2)
-    distance = shape1["frame"] - shape0["frame"]
-    shapes = []
-    for frame in range(shape0["frame"] + 1, shape1["frame"]):
-        if linear and len(p0) == len(p1):
-            offset = (frame - shape0["frame"]) / distance
-            r0, r1 = float(shape0.get("rotation") or 0), float(shape1.get("rotation") or 0)
-            rotation = (r0 + _angle_diff(r1, r0) * offset + 360) % 360
-            points = [a + (b - a) * offset for a, b in zip(p0, p1, strict=True)]
-            shapes.append(_copy(shape0, frame, points, rotation))
-        else:
-            shapes.append(_copy(shape0, frame))
-    return shapes
-
-
-def dm_attributes(dataset: Dataset, label_id: int, given: list[dict[str, Any]]) -> dict[str, Any]:
-    """``CvatToDmAnnotationConverter._convert_attrs``: every attribute of the label, in spec
-    order, the given value or the default, numbers as floats and checkboxes as bools."""
-    values = {a["spec_id"]: a["value"] for a in given}
-    result: dict[str, Any] = {}
-    for spec in dataset.label(label_id).attributes:
-        value = values.get(spec.id, spec.default_value)
-        if spec.input_type == "number":
-            try:
-                value = float(value)
-            except ValueError:
-                raise ValueError(f"Failed to convert attribute '{spec.name}'='{value}'") from None
-        elif spec.input_type == "checkbox":
-            value = str(value).lower() == "true"
-        result[spec.name] = value
-    return result
-
-
-_SAME_EXT = {".jpeg": ".jpg", ".jpe": ".jpg", ".tif": ".tiff"}
-
-
-def write_image(dataset: Dataset, frame: Frame, target: Path) -> None:
-    """The frame's original bytes under ``target``; re-encoded (Pillow, by the target's
-    extension) when the media is of another type, as datumaro's ``_save_image`` does."""
-    data, ext = dataset.image(frame)
-    if not data:
-        return  # datumaro: "Item '…' has no image" — nothing written
-    target.parent.mkdir(parents=True, exist_ok=True)
-    source_ext, target_ext = (_SAME_EXT.get(e.lower(), e.lower()) for e in (ext, target.suffix))
-    if ext and source_ext != target_ext:
-        from io import BytesIO
-
-        from PIL import Image, UnidentifiedImageError
-
-        try:
-            with Image.open(BytesIO(data)) as image:
-                if target_ext == ".jpg" and image.mode not in ("RGB", "L"):
-                    image = image.convert("RGB")
-                image.save(target)
-            return
-        except (UnidentifiedImageError, OSError, ValueError, KeyError):
-            pass  # not decodable or no writer for the extension: keep the original bytes
-    target.write_bytes(data)
-
-
-class FrameMatcher:
-    """``match_dm_item``: an item id (a path without extension) → the task frame."""
-
-    def __init__(self, dataset: Dataset) -> None:
-        self._frames: dict[str, Frame] = {}
-        for frame in sorted(dataset.frames, key=lambda f: f.frame):
-            self._frames.setdefault(posixpath.splitext(frame.name)[0], frame)
-
-    def match(self, item_id: str) -> Frame:
-        item_id = item_id.replace("\\", "/").lstrip("/")
-        frame = self._frames.get(item_id)
-        if frame is None:  # the archive may hold fewer leading directories than the frame names
-            parts = item_id.split("/")
-            found = [f for name, f in self._frames.items()
-                     if name.split("/")[-len(parts):] == parts]
-            frame = found[0] if found else None
-        if frame is None:
-            raise ImportFailed(f"Could not match item id: '{item_id}' with any task frame")
-        return frame
-
-
-def label_by_name(dataset: Dataset, name: str) -> LabelSpec:
-    label = dataset.label_named(name)
-    if label is None:
-        raise ImportFailed(f"Label '{name}' is not registered for this task")
-    return label
-
-
-def new_shape(frame: int, label_id: int, kind: str, points: list[float], *,
-              occluded: bool = False, attributes: list[dict[str, Any]] | None = None,
-              rotation: float = 0.0) -> dict[str, Any]:
-    return {"type": kind, "frame": frame, "label_id": label_id, "group": 0, "source": "manual",
-            "occluded": occluded, "outside": False, "z_order": 0, "rotation": rotation,
-            "points": points, "attributes": attributes or [], "elements": []}
-
-
 def find_file(root: Path, name: str) -> Path | None:
     """The shallowest file called ``name`` under ``root``."""
     found = [Path(d) / name for d, _dirs, files in os.walk(root) if name in files]
     return min(found, key=lambda p: (len(p.parts), str(p)), default=None)
 
 
-def read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ImportFailed(f"'{path.name}' is not a UTF-8 text file") from None
