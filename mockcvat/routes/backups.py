@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from mockcvat import uploads
 from mockcvat.api import Api, Body, Context, Reply
 from mockcvat.listing import ORG_PARAMETERS
+from mockcvat.routes import tus
 from mockcvat.routes.params import CLOUD_STORAGE_ID, RQ_ID, query
 from mockcvat.schemas.annotations import BackupWrite, TaskFile
 from mockcvat.schemas.data import RqId
@@ -96,21 +96,8 @@ async def tasks_create_backup(ctx: Context) -> Any:
     return await backups.receive_restore(ctx, "task")
 
 
-TASK_TUS_FILE = "/api/tasks/backup/{file_id:uuid}"
-
-
-@tasks_api.operation("PATCH", TASK_TUS_FILE, "tasks_backup_tus_patch", in_schema=False,
-                     negotiate=False)
-async def tasks_backup_tus_patch(ctx: Context) -> Any:
-    return await uploads.tus_patch(ctx.request, backups.tus_area(ctx, "task"),
-                                   str(ctx.request.path_params["file_id"]))
-
-
-@tasks_api.operation("HEAD", TASK_TUS_FILE, "tasks_backup_tus_head", in_schema=False,
-                     negotiate=False)
-async def tasks_backup_tus_head(ctx: Context) -> Any:
-    return uploads.tus_head(backups.tus_area(ctx, "task"),
-                            str(ctx.request.path_params["file_id"]))
+tus.add_file_routes(tasks_api, "/api/tasks/backup/", "tasks_backup",
+                    lambda ctx: backups.tus_area(ctx, "task"))
 
 
 # --- projects ------------------------------------------------------------------------------------
@@ -143,18 +130,5 @@ async def projects_create_backup(ctx: Context) -> Any:
     return await backups.receive_restore(ctx, "project")
 
 
-PROJECT_TUS_FILE = "/api/projects/backup/{file_id:uuid}"
-
-
-@projects_api.operation("PATCH", PROJECT_TUS_FILE, "projects_backup_tus_patch", in_schema=False,
-                        negotiate=False)
-async def projects_backup_tus_patch(ctx: Context) -> Any:
-    return await uploads.tus_patch(ctx.request, backups.tus_area(ctx, "project"),
-                                   str(ctx.request.path_params["file_id"]))
-
-
-@projects_api.operation("HEAD", PROJECT_TUS_FILE, "projects_backup_tus_head", in_schema=False,
-                        negotiate=False)
-async def projects_backup_tus_head(ctx: Context) -> Any:
-    return uploads.tus_head(backups.tus_area(ctx, "project"),
-                            str(ctx.request.path_params["file_id"]))
+tus.add_file_routes(projects_api, "/api/projects/backup/", "projects_backup",
+                    lambda ctx: backups.tus_area(ctx, "project"))

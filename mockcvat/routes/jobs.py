@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from mockcvat import uploads
 from mockcvat.api import Api, Body, Context, Reply
 from mockcvat.openapi import paginated
-from mockcvat.routes import params
+from mockcvat.routes import params, tus
 from mockcvat.schemas.annotations import (
     AnnotationFile,
     AnnotationsRead,
@@ -236,22 +235,8 @@ async def jobs_create_dataset_export(ctx: Context) -> Any:
 
 
 
-# the TUS file endpoints of annotation uploads (outside CVAT's schema)
-ANNOTATIONS_TUS_FILE = "/api/jobs/{id:pk}/annotations/{file_id:uuid}"
-
-
-@api.operation("PATCH", ANNOTATIONS_TUS_FILE, "jobs_annotations_tus_patch", in_schema=False,
-               negotiate=False)
-async def jobs_annotations_tus_patch(ctx: Context) -> Any:
-    area = datasets.tus_area(ctx, "job", ctx.pk())
-    return await uploads.tus_patch(ctx.request, area, str(ctx.request.path_params["file_id"]))
-
-
-@api.operation("HEAD", ANNOTATIONS_TUS_FILE, "jobs_annotations_tus_head", in_schema=False,
-               negotiate=False)
-async def jobs_annotations_tus_head(ctx: Context) -> Any:
-    area = datasets.tus_area(ctx, "job", ctx.pk())
-    return uploads.tus_head(area, str(ctx.request.path_params["file_id"]))
+tus.add_file_routes(api, "/api/jobs/{id:pk}/annotations/", "jobs_annotations",
+                    lambda ctx: datasets.tus_area(ctx, "job", ctx.pk()))
 
 
 # CVAT's route also matches without the slash: the export's result_url uses that form

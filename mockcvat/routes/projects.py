@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from mockcvat import uploads
 from mockcvat.api import Api, Body, Context, Reply
 from mockcvat.listing import ORG_PARAMETERS
 from mockcvat.openapi import paginated
-from mockcvat.routes import params
+from mockcvat.routes import params, tus
 from mockcvat.schemas.annotations import AnnotationsRead, DatasetWrite
 from mockcvat.schemas.data import RqId
 from mockcvat.schemas.projects import ProjectRead, ProjectWrite
@@ -126,21 +125,8 @@ async def projects_create_dataset(ctx: Context) -> Any:
     return await datasets.receive_project_import(ctx, ctx.pk())
 
 
-DATASET_TUS_FILE = "/api/projects/{id:pk}/dataset/{file_id:uuid}"
-
-
-@api.operation("PATCH", DATASET_TUS_FILE, "projects_dataset_tus_patch", in_schema=False,
-               negotiate=False)
-async def projects_dataset_tus_patch(ctx: Context) -> Any:
-    area = datasets.project_tus_area(ctx, ctx.pk())
-    return await uploads.tus_patch(ctx.request, area, str(ctx.request.path_params["file_id"]))
-
-
-@api.operation("HEAD", DATASET_TUS_FILE, "projects_dataset_tus_head", in_schema=False,
-               negotiate=False)
-async def projects_dataset_tus_head(ctx: Context) -> Any:
-    area = datasets.project_tus_area(ctx, ctx.pk())
-    return uploads.tus_head(area, str(ctx.request.path_params["file_id"]))
+tus.add_file_routes(api, "/api/projects/{id:pk}/dataset/", "projects_dataset",
+                    lambda ctx: datasets.project_tus_area(ctx, ctx.pk()))
 
 
 @api.operation(

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from mockcvat import uploads
 from mockcvat.api import Api, Body, Context, Reply
 from mockcvat.listing import ORG_PARAMETERS
 from mockcvat.openapi import paginated
-from mockcvat.routes import params
+from mockcvat.routes import params, tus
 from mockcvat.schemas.annotations import (
     AnnotationsRead,
     LabeledData,
@@ -112,20 +111,8 @@ async def tasks_create_data(ctx: Context) -> Any:
     return await task_data.receive(ctx, ctx.pk())
 
 
-# the TUS file endpoints CVAT serves next to the data endpoint, outside its schema
-TUS_FILE = "/api/tasks/{id:pk}/data/{file_id:uuid}"
-
-
-@api.operation("PATCH", TUS_FILE, "tasks_data_tus_patch", in_schema=False, negotiate=False)
-async def tasks_data_tus_patch(ctx: Context) -> Any:
-    area = task_data.tus_area(ctx, ctx.pk())
-    return await uploads.tus_patch(ctx.request, area, str(ctx.request.path_params["file_id"]))
-
-
-@api.operation("HEAD", TUS_FILE, "tasks_data_tus_head", in_schema=False, negotiate=False)
-async def tasks_data_tus_head(ctx: Context) -> Any:
-    area = task_data.tus_area(ctx, ctx.pk())
-    return uploads.tus_head(area, str(ctx.request.path_params["file_id"]))
+tus.add_file_routes(api, "/api/tasks/{id:pk}/data/", "tasks_data",
+                    lambda ctx: task_data.tus_area(ctx, ctx.pk()))
 
 
 @api.operation(
@@ -282,22 +269,8 @@ async def tasks_create_dataset_export(ctx: Context) -> Any:
 
 
 
-# the TUS file endpoints of annotation uploads (outside CVAT's schema)
-ANNOTATIONS_TUS_FILE = "/api/tasks/{id:pk}/annotations/{file_id:uuid}"
-
-
-@api.operation("PATCH", ANNOTATIONS_TUS_FILE, "tasks_annotations_tus_patch", in_schema=False,
-               negotiate=False)
-async def tasks_annotations_tus_patch(ctx: Context) -> Any:
-    area = datasets.tus_area(ctx, "task", ctx.pk())
-    return await uploads.tus_patch(ctx.request, area, str(ctx.request.path_params["file_id"]))
-
-
-@api.operation("HEAD", ANNOTATIONS_TUS_FILE, "tasks_annotations_tus_head", in_schema=False,
-               negotiate=False)
-async def tasks_annotations_tus_head(ctx: Context) -> Any:
-    area = datasets.tus_area(ctx, "task", ctx.pk())
-    return uploads.tus_head(area, str(ctx.request.path_params["file_id"]))
+tus.add_file_routes(api, "/api/tasks/{id:pk}/annotations/", "tasks_annotations",
+                    lambda ctx: datasets.tus_area(ctx, "task", ctx.pk()))
 
 
 # CVAT's route also matches without the slash: the export's result_url uses that form
