@@ -6,14 +6,12 @@ from typing import Any
 
 from mockcvat.api import Api, Body, Context, Reply
 from mockcvat.openapi import paginated
-from mockcvat.routes import params, tus
+from mockcvat.routes import annotation_routes, params
 from mockcvat.schemas.annotations import (
     AnnotationFile,
-    AnnotationsRead,
     JobAnnotationsUpdate,
-    LabeledData,
 )
-from mockcvat.schemas.data import DataMetaRead, RqId
+from mockcvat.schemas.data import DataMetaRead
 from mockcvat.schemas.jobs import (
     JobDataMetaWrite,
     JobRead,
@@ -21,7 +19,7 @@ from mockcvat.schemas.jobs import (
     JobValidationLayoutWrite,
     JobWrite,
 )
-from mockcvat.services import annotations, datasets, frames, jobs, validation
+from mockcvat.services import frames, jobs, validation
 
 api = Api("jobs")
 
@@ -141,106 +139,9 @@ async def jobs_partial_update_validation_layout(ctx: Context) -> Any:
 
 
 # --- annotations, dataset export and annotation import ------------------------------------------
-ANNOTATION_MEDIA = ("application/json", "multipart/form-data")
-
-
-@api.operation(
-    "GET", "/api/jobs/{id:pk}/annotations/", "jobs_retrieve_annotations",
-    summary="Get job annotations or export them as a dataset in a specific format",
-    parameters=params.legacy_export(format_required=False),
-    responses={200: Reply(AnnotationsRead, description="Download of file started"),
-               201: Reply(description="Output file is ready for downloading"),
-               202: Reply(description="Exporting has been started"),
-               405: Reply(description="Format is not available")},
-)
-async def jobs_retrieve_annotations(ctx: Context) -> Any:
-    if ctx.params.get("format") is not None:
-        return datasets.legacy_export(ctx, "job", ctx.pk(), save_images=False)
-    return annotations.retrieve(ctx, "job", ctx.pk())
-
-
-@api.operation(
-    "POST", "/api/jobs/{id:pk}/annotations/", "jobs_create_annotations",
-    summary="Import annotations into a job", parameters=params.import_(),
-    body=Body(AnnotationFile, media_types=ANNOTATION_MEDIA, required=False),
-    responses={201: Reply(description="Uploading has finished"),
-               202: Reply(RqId, description="Uploading has been started"),
-               405: Reply(description="Format is not available")},
-)
-async def jobs_create_annotations(ctx: Context) -> Any:
-    return await datasets.receive_import(ctx, "job", ctx.pk())
-
-
-@api.operation(
-    "PUT", "/api/jobs/{id:pk}/annotations/", "jobs_update_annotations",
-    summary="Replace job annotations / Get annotation import status",
-    parameters=params.import_(rq_id=True),
-    body=Body(JobAnnotationsUpdate, media_types=ANNOTATION_MEDIA, required=False),
-    responses={201: Reply(description="Import has finished"),
-               202: Reply(description="Import is in progress"),
-               405: Reply(description="Format is not available")},
-)
-async def jobs_update_annotations(ctx: Context) -> Any:
-    if ctx.params.get("format") is not None:
-        return await datasets.put_import(ctx, "job", ctx.pk())
-    return annotations.replace(ctx, "job", ctx.pk(), await ctx.json())
-
-
-@api.operation(
-    "PATCH", "/api/jobs/{id:pk}/annotations/", "jobs_partial_update_annotations",
-    summary="Update job annotations",
-    parameters=[params.query("action", {"type": "string",
-                                        "enum": ["create", "delete", "update"]},
-                             required=True)],
-    body=Body(LabeledData, partial=True, media_types=ANNOTATION_MEDIA, required=False),
-    responses={200: Reply(description="Annotations successfully uploaded")},
-)
-async def jobs_partial_update_annotations(ctx: Context) -> Any:
-    return annotations.partial_update(ctx, "job", ctx.pk(), await ctx.json())
-
-
-@api.operation(
-    "DELETE", "/api/jobs/{id:pk}/annotations/", "jobs_destroy_annotations",
-    summary="Delete job annotations", status=204,
-    responses={204: Reply(description="The annotation has been deleted")},
-)
-async def jobs_destroy_annotations(ctx: Context) -> None:
-    annotations.destroy(ctx, "job", ctx.pk())
-
-
-@api.operation(
-    "GET", "/api/jobs/{id:pk}/dataset", "jobs_retrieve_dataset",
-    summary="Export job as a dataset in a specific format",
-    parameters=params.legacy_export(format_required=True),
-    responses={200: Reply(schema={"type": "string", "format": "binary"},
-                          description="Download of file started"),
-               201: Reply(description="Output file is ready for downloading"),
-               202: Reply(description="Exporting has been started"),
-               405: Reply(description="Format is not available")},
-)
-async def jobs_retrieve_dataset(ctx: Context) -> Any:
-    return datasets.legacy_export(ctx, "job", ctx.pk(), save_images=True)
-
-
-@api.operation(
-    "POST", "/api/jobs/{id:pk}/dataset/export", "jobs_create_dataset_export",
-    summary="Initialize process to export resource as a dataset in a specific format",
-    parameters=params.export(with_format=True),
-    responses={202: Reply(RqId, description="Exporting has been started"),
-               405: Reply(description="Format is not available"),
-               409: Reply(description="Exporting is already in progress")},
-)
-async def jobs_create_dataset_export(ctx: Context) -> Any:
-    return datasets.start_export(ctx, "job", ctx.pk())
-
-
-
-tus.add_file_routes(api, "/api/jobs/{id:pk}/annotations/", "jobs_annotations",
-                    lambda ctx: datasets.tus_area(ctx, "job", ctx.pk()))
-
-
-# CVAT's route also matches without the slash: the export's result_url uses that form
-@api.operation("GET", "/api/jobs/{id:pk}/annotations", "jobs_retrieve_annotations_noslash",
-               in_schema=False)
-async def jobs_retrieve_annotations_noslash(ctx: Context) -> Any:
-    return await jobs_retrieve_annotations(ctx)
+annotation_routes.add_annotation_routes(api, "job", annotation_routes.Variant(
+    import_body=AnnotationFile, update_body=JobAnnotationsUpdate,
+    update_parameters=params.import_(rq_id=True),
+    patch_reply=Reply(description="Annotations successfully uploaded"),
+    no_data_reply={},
+))

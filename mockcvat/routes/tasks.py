@@ -7,14 +7,13 @@ from typing import Any
 from mockcvat.api import Api, Body, Context, Reply
 from mockcvat.listing import ORG_PARAMETERS
 from mockcvat.openapi import paginated
-from mockcvat.routes import params, tus
+from mockcvat.routes import annotation_routes, params, tus
 from mockcvat.schemas.annotations import (
-    AnnotationsRead,
     LabeledData,
     TaskAnnotationsUpdate,
     TaskAnnotationsWrite,
 )
-from mockcvat.schemas.data import Data, DataMetaRead, DataMetaWrite, DataResponse, RqId
+from mockcvat.schemas.data import Data, DataMetaRead, DataMetaWrite, DataResponse
 from mockcvat.schemas.rq_status import RqStatus
 from mockcvat.schemas.tasks import (
     TaskRead,
@@ -22,7 +21,7 @@ from mockcvat.schemas.tasks import (
     TaskValidationLayoutWrite,
     TaskWrite,
 )
-from mockcvat.services import annotations, datasets, frames, task_data, tasks, validation
+from mockcvat.services import frames, task_data, tasks, validation
 
 api = Api("tasks")
 
@@ -173,108 +172,9 @@ async def tasks_partial_update_validation_layout(ctx: Context) -> Any:
 
 
 # --- annotations, dataset export and annotation import ------------------------------------------
-ANNOTATION_MEDIA = ("application/json", "multipart/form-data")
-
-
-@api.operation(
-    "GET", "/api/tasks/{id:pk}/annotations/", "tasks_retrieve_annotations",
-    summary="Get task annotations or export them as a dataset in a specific format",
-    parameters=params.legacy_export(format_required=False),
-    responses={200: Reply(AnnotationsRead, description="Download of file started"),
-               201: Reply(description="Output file is ready for downloading"),
-               202: Reply(description="Exporting has been started"),
-               400: Reply(description="Exporting without data is not allowed"),
-               405: Reply(description="Format is not available")},
-)
-async def tasks_retrieve_annotations(ctx: Context) -> Any:
-    if ctx.params.get("format") is not None:
-        return datasets.legacy_export(ctx, "task", ctx.pk(), save_images=False)
-    return annotations.retrieve(ctx, "task", ctx.pk())
-
-
-@api.operation(
-    "POST", "/api/tasks/{id:pk}/annotations/", "tasks_create_annotations",
-    summary="Import annotations into a task", parameters=params.import_(),
-    body=Body(TaskAnnotationsWrite, media_types=ANNOTATION_MEDIA, required=False),
-    responses={201: Reply(description="Uploading has finished"),
-               202: Reply(RqId, description="Uploading has been started"),
-               405: Reply(description="Format is not available")},
-)
-async def tasks_create_annotations(ctx: Context) -> Any:
-    return await datasets.receive_import(ctx, "task", ctx.pk())
-
-
-@api.operation(
-    "PUT", "/api/tasks/{id:pk}/annotations/", "tasks_update_annotations",
-    summary="Replace task annotations / Get annotation import status",
-    parameters=[params.format_param(), params.RQ_ID],
-    body=Body(TaskAnnotationsUpdate, media_types=ANNOTATION_MEDIA, required=False),
-    responses={201: Reply(description="Import has finished"),
-               202: Reply(description="Import is in progress"),
-               405: Reply(description="Format is not available")},
-)
-async def tasks_update_annotations(ctx: Context) -> Any:
-    if ctx.params.get("format") is not None:
-        return await datasets.put_import(ctx, "task", ctx.pk())
-    return annotations.replace(ctx, "task", ctx.pk(), await ctx.json())
-
-
-@api.operation(
-    "PATCH", "/api/tasks/{id:pk}/annotations/", "tasks_partial_update_annotations",
-    summary="Update task annotations",
-    parameters=[params.query("action", {"type": "string",
-                                        "enum": ["create", "delete", "update"]},
-                             required=True)],
-    body=Body(LabeledData, partial=True, media_types=ANNOTATION_MEDIA, required=False),
-    responses={200: Reply(LabeledData)},
-)
-async def tasks_partial_update_annotations(ctx: Context) -> Any:
-    return annotations.partial_update(ctx, "task", ctx.pk(), await ctx.json())
-
-
-@api.operation(
-    "DELETE", "/api/tasks/{id:pk}/annotations/", "tasks_destroy_annotations",
-    summary="Delete task annotations", status=204,
-    responses={204: Reply(description="The annotation has been deleted")},
-)
-async def tasks_destroy_annotations(ctx: Context) -> None:
-    annotations.destroy(ctx, "task", ctx.pk())
-
-
-@api.operation(
-    "GET", "/api/tasks/{id:pk}/dataset", "tasks_retrieve_dataset",
-    summary="Export task as a dataset in a specific format",
-    parameters=params.legacy_export(format_required=True),
-    responses={200: Reply(schema={"type": "string", "format": "binary"},
-                          description="Download of file started"),
-               201: Reply(description="Output file is ready for downloading"),
-               202: Reply(description="Exporting has been started"),
-               400: Reply(description="Exporting without data is not allowed"),
-               405: Reply(description="Format is not available")},
-)
-async def tasks_retrieve_dataset(ctx: Context) -> Any:
-    return datasets.legacy_export(ctx, "task", ctx.pk(), save_images=True)
-
-
-@api.operation(
-    "POST", "/api/tasks/{id:pk}/dataset/export", "tasks_create_dataset_export",
-    summary="Initialize process to export resource as a dataset in a specific format",
-    parameters=params.export(with_format=True),
-    responses={202: Reply(RqId, description="Exporting has been started"),
-               405: Reply(description="Format is not available"),
-               409: Reply(description="Exporting is already in progress")},
-)
-async def tasks_create_dataset_export(ctx: Context) -> Any:
-    return datasets.start_export(ctx, "task", ctx.pk())
-
-
-
-tus.add_file_routes(api, "/api/tasks/{id:pk}/annotations/", "tasks_annotations",
-                    lambda ctx: datasets.tus_area(ctx, "task", ctx.pk()))
-
-
-# CVAT's route also matches without the slash: the export's result_url uses that form
-@api.operation("GET", "/api/tasks/{id:pk}/annotations", "tasks_retrieve_annotations_noslash",
-               in_schema=False)
-async def tasks_retrieve_annotations_noslash(ctx: Context) -> Any:
-    return await tasks_retrieve_annotations(ctx)
+annotation_routes.add_annotation_routes(api, "task", annotation_routes.Variant(
+    import_body=TaskAnnotationsWrite, update_body=TaskAnnotationsUpdate,
+    update_parameters=[params.format_param(), params.RQ_ID],
+    patch_reply=Reply(LabeledData),
+    no_data_reply={400: Reply(description="Exporting without data is not allowed")},
+))

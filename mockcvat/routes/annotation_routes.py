@@ -1,0 +1,125 @@
+"""The annotation and dataset operations tasks and jobs share: ``…/annotations/`` (JSON CRUD,
+legacy export, import), ``…/dataset`` (legacy export) and ``…/dataset/export``. One
+registration per kind; what differs between CVAT's task and job operations is spelled out.
+(Not named ``annotations.py``: ``from __future__ import annotations`` in the package would shadow
+it.)"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from mockcvat.api import Api, Body, Context, Reply
+from mockcvat.routes import params, tus
+from mockcvat.schemas.annotations import AnnotationsRead, LabeledData
+from mockcvat.schemas.data import RqId
+from mockcvat.schemas.fields import Serializer
+from mockcvat.services import annotations, datasets
+
+MEDIA = ("application/json", "multipart/form-data")
+BINARY = {"type": "string", "format": "binary"}
+
+
+@dataclass(frozen=True)
+class Variant:
+    """Where CVAT's task and job operations differ."""
+
+    import_body: type[Serializer]  # POST …/annotations/
+    update_body: type[Serializer]  # PUT …/annotations/
+    update_parameters: list[dict[str, Any]]
+    patch_reply: Reply
+    no_data_reply: dict[int, Reply]  # the 400 tasks document for exports without data
+
+
+def add_annotation_routes(api: Api, kind: str, variant: Variant) -> None:
+    base = f"/api/{kind}s/{{id:pk}}"
+
+    async def retrieve(ctx: Context) -> Any:
+        if ctx.params.get("format") is not None:
+            return datasets.legacy_export(ctx, kind, ctx.pk(), save_images=False)
+        return annotations.retrieve(ctx, kind, ctx.pk())
+
+    async def create(ctx: Context) -> Any:
+        return await datasets.receive_import(ctx, kind, ctx.pk())
+
+    async def update(ctx: Context) -> Any:
+        if ctx.params.get("format") is not None:
+            return await datasets.put_import(ctx, kind, ctx.pk())
+        return annotations.replace(ctx, kind, ctx.pk(), await ctx.json())
+
+    async def partial_update(ctx: Context) -> Any:
+        return annotations.partial_update(ctx, kind, ctx.pk(), await ctx.json())
+
+    async def destroy(ctx: Context) -> None:
+        annotations.destroy(ctx, kind, ctx.pk())
+
+    async def retrieve_dataset(ctx: Context) -> Any:
+        return datasets.legacy_export(ctx, kind, ctx.pk(), save_images=True)
+
+    async def create_dataset_export(ctx: Context) -> Any:
+        return datasets.start_export(ctx, kind, ctx.pk())
+
+    api.operation(
+        "GET", f"{base}/annotations/", f"{kind}s_retrieve_annotations",
+        summary=f"Get {kind} annotations or export them as a dataset in a specific format",
+        parameters=params.legacy_export(format_required=False),
+        responses={200: Reply(AnnotationsRead, description="Download of file started"),
+                   201: Reply(description="Output file is ready for downloading"),
+                   202: Reply(description="Exporting has been started"),
+                   **variant.no_data_reply,
+                   405: Reply(description="Format is not available")},
+    )(retrieve)
+    # CVAT's route also matches without the slash: the export's result_url uses that form
+    api.operation("GET", f"{base}/annotations", f"{kind}s_retrieve_annotations_noslash",
+                  in_schema=False)(retrieve)
+    api.operation(
+        "POST", f"{base}/annotations/", f"{kind}s_create_annotations",
+        summary=f"Import annotations into a {kind}", parameters=params.import_(),
+        body=Body(variant.import_body, media_types=MEDIA, required=False),
+        responses={201: Reply(description="Uploading has finished"),
+                   202: Reply(RqId, description="Uploading has been started"),
+                   405: Reply(description="Format is not available")},
+    )(create)
+    tus.add_file_routes(api, f"{base}/annotations/", f"{kind}s_annotations",
+                        lambda ctx: datasets.tus_area(ctx, kind, ctx.pk()))
+    api.operation(
+        "PUT", f"{base}/annotations/", f"{kind}s_update_annotations",
+        summary=f"Replace {kind} annotations / Get annotation import status",
+        parameters=variant.update_parameters,
+        body=Body(variant.update_body, media_types=MEDIA, required=False),
+        responses={201: Reply(description="Import has finished"),
+                   202: Reply(description="Import is in progress"),
+                   405: Reply(description="Format is not available")},
+    )(update)
+    api.operation(
+        "PATCH", f"{base}/annotations/", f"{kind}s_partial_update_annotations",
+        summary=f"Update {kind} annotations",
+        parameters=[params.query("action", {"type": "string",
+                                            "enum": ["create", "delete", "update"]},
+                                 required=True)],
+        body=Body(LabeledData, partial=True, media_types=MEDIA, required=False),
+        responses={200: variant.patch_reply},
+    )(partial_update)
+    api.operation(
+        "DELETE", f"{base}/annotations/", f"{kind}s_destroy_annotations",
+        summary=f"Delete {kind} annotations", status=204,
+        responses={204: Reply(description="The annotation has been deleted")},
+    )(destroy)
+    api.operation(
+        "GET", f"{base}/dataset", f"{kind}s_retrieve_dataset",
+        summary=f"Export {kind} as a dataset in a specific format",
+        parameters=params.legacy_export(format_required=True),
+        responses={200: Reply(schema=BINARY, description="Download of file started"),
+                   201: Reply(description="Output file is ready for downloading"),
+                   202: Reply(description="Exporting has been started"),
+                   **variant.no_data_reply,
+                   405: Reply(description="Format is not available")},
+    )(retrieve_dataset)
+    api.operation(
+        "POST", f"{base}/dataset/export", f"{kind}s_create_dataset_export",
+        summary="Initialize process to export resource as a dataset in a specific format",
+        parameters=params.export(with_format=True),
+        responses={202: Reply(RqId, description="Exporting has been started"),
+                   405: Reply(description="Format is not available"),
+                   409: Reply(description="Exporting is already in progress")},
+    )(create_dataset_export)
