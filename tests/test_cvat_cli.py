@@ -92,3 +92,27 @@ def test_task_create_from_remote_urls(cli, tmp_path, web_server, cvat_client):
                   "--completion_verification_period", "0.05")
     task = cvat_client.tasks.retrieve(int(created.stdout.strip().splitlines()[-1]))
     assert [f.name for f in task.get_frames_info()] == ["r0.png", "r1.png"]
+
+
+def test_project_commands(cli, tmp_path, cvat_client):
+    files = [str(make_image(tmp_path / f"p{i}.png", (24, 18))) for i in range(2)]
+    project_id = int(cli("project", "create", "fleet", "--labels", LABELS).stdout.split()[-1])
+    created = cli("task", "create", "t", "local", *files, "--project_id", str(project_id),
+                  "--completion_verification_period", "0.05")
+    task_id = int(created.stdout.strip().splitlines()[-1])
+    assert cvat_client.tasks.retrieve(task_id).project_id == project_id
+    listed = json.loads(cli("project", "ls", "--json").stdout)
+    assert [p["id"] for p in listed] == [project_id]
+
+    cli("project", "export-dataset", str(project_id), "ds.zip", "--format", "CVAT for images 1.1",
+        "--with-images", "true")
+    copy = cli("project", "create", "copy", "--labels", LABELS, "--dataset_path", "ds.zip",
+               "--completion_verification_period", "0.05")
+    copy_id = int(copy.stdout.split()[-1])
+    assert [t.size for t in cvat_client.projects.retrieve(copy_id).get_tasks()] == [2]
+
+    cli("project", "backup", str(project_id), "backup.zip")
+    restored = int(cli("project", "create-from-backup", "backup.zip").stdout.split()[-1])
+    assert cvat_client.projects.retrieve(restored).name == "fleet"
+    cli("project", "delete", str(project_id), str(copy_id), str(restored))
+    assert cvat_client.projects.list() == []
