@@ -46,12 +46,10 @@ from mockcvat.formats.common import (
     frame_file_name,
     from_runs,
     poly_counts,
-    pop_source,
     rowmajor,
     rowmajor_to_cvat_mask,
     runs,
     shapes_by_frame,
-    to_bool,
 )
 
 EXPORTS = ("COCO 1.0", "COCO Keypoints 1.0")
@@ -644,88 +642,19 @@ class _Importer(Importer):
                 raise ValueError("empty mask")
         elif a["kind"] != "skeleton":
             points = [float(p) for p in a["points"]]
-        rotation = float(raw.pop("rotation", 0.0) or 0.0)
-        occluded = to_bool(raw.pop("occluded", None))
-        keyframe = to_bool(raw.get("keyframe"))
-        outside = to_bool(raw.pop("outside", None))
-        track_id = raw.pop("track_id", None)
-        source = pop_source(raw)
         elements = []
         if a["kind"] == "skeleton":
             for el in a["elements"]:
-                el_label = self.label(el["name"], label.id)
-                elements.append(
-                    {
-                        "label_id": el_label.id,
-                        "points": [float(p) for p in el["points"]],
-                        "occluded": el["visibility"] == 1,
-                        "outside": el["visibility"] == 0,
-                    }
-                )
-        if track_id is None or "keyframe" not in raw:
-            shape = {
-                "type": kind,
-                "frame": frame,
-                "label_id": label.id,
-                "group": group,
-                "source": source,
-                "occluded": occluded,
-                "outside": False,
-                "z_order": 0,
-                "rotation": rotation,
-                "points": points,
-                "attributes": self.attributes(label, raw),
-                "elements": [],
-            }
-            for el in elements:
-                shape["elements"].append(
-                    {
-                        "type": "points",
-                        "frame": frame,
-                        "label_id": el["label_id"],
-                        "group": group,
-                        "source": "manual",
-                        "occluded": el["occluded"],
-                        "outside": el["outside"],
-                        "z_order": 0,
-                        "rotation": 0.0,
-                        "points": el["points"],
-                        "attributes": [],
-                    }
-                )
-            self.shapes.append(shape)
-            return
-        track = self.tracks.setdefault(
-            track_id,
-            {"label": label, "group": group, "source": source, "shapes": [], "elements": {}},
-        )
-        track["shapes"].append(
-            {
-                "type": kind,
-                "frame": frame,
-                "occluded": occluded,
-                "outside": outside,
-                "keyframe": keyframe,
-                "z_order": 0,
-                "rotation": rotation,
-                "points": points,
-                "raw": raw,
-            }
-        )
-        for el in elements:
-            track["elements"].setdefault(el["label_id"], []).append(
-                {
-                    "type": "points",
-                    "frame": frame,
-                    "occluded": el["occluded"],
-                    "outside": el["outside"],
-                    "keyframe": keyframe,
-                    "z_order": 0,
-                    "rotation": 0.0,
-                    "points": el["points"],
-                    "raw": {},
-                }
-            )
+                elements.append({
+                    "label": self.label(el["name"], label.id),
+                    "points": [float(p) for p in el["points"]],
+                    "occluded": el["visibility"] == 1,
+                    "outside": el["visibility"] == 0,
+                    "source": "manual", "raw": {},
+                })
+        self.add_annotation(label=label, kind=kind, frame=frame, group=group, points=points,
+                            raw=raw, elements=elements)
+
 
 def import_(dataset: Dataset, source: Path, *, format_name: str) -> dict:
     task = _task_for(format_name)

@@ -15,7 +15,7 @@ import math
 import os
 import posixpath
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -522,6 +522,50 @@ class Importer:
             if spec is not None:
                 out.append({"spec_id": spec.id, "value": self.attr_value(label, spec, value)})
         return out
+
+    def add_annotation(self, *, label: LabelSpec, kind: str, frame: int, group: int,
+                       points: list[float], raw: dict[str, Any], z_order: int = 0,
+                       elements: Sequence[dict[str, Any]] = ()) -> None:
+        """One parsed annotation as a shape, or as a keyframe of the track its ``track_id`` and
+        ``keyframe`` attributes name (CVAT's ``import_dm_annotations``). ``raw`` holds its
+        attributes; the reserved ones (rotation, occluded, outside, track_id, source) are taken
+        out here. ``elements``: skeleton points as ``{label, points, occluded, outside, source,
+        raw}``."""
+        rotation = float(raw.pop("rotation", 0.0) or 0.0)
+        occluded = to_bool(raw.pop("occluded", None))
+        keyframe = to_bool(raw.get("keyframe"))
+        outside = to_bool(raw.pop("outside", None))
+        track_id = raw.pop("track_id", None)
+        source = pop_source(raw)
+        if track_id is None or "keyframe" not in raw:
+            self.shapes.append({
+                "type": kind, "frame": frame, "label_id": label.id, "group": group,
+                "source": source, "occluded": occluded, "outside": False, "z_order": z_order,
+                "rotation": rotation, "points": points,
+                "attributes": self.attributes(label, raw),
+                "elements": [{
+                    "type": "points", "frame": frame, "label_id": el["label"].id,
+                    "group": group, "source": el["source"], "occluded": el["occluded"],
+                    "outside": el["outside"], "z_order": z_order, "rotation": 0.0,
+                    "points": el["points"], "attributes": self.attributes(el["label"], el["raw"]),
+                } for el in elements],
+            })
+            return
+        track = self.tracks.setdefault(
+            track_id,
+            {"label": label, "group": group, "source": source, "shapes": [], "elements": {}},
+        )
+        track["shapes"].append({
+            "type": kind, "frame": frame, "occluded": occluded, "outside": outside,
+            "keyframe": keyframe, "z_order": z_order, "rotation": rotation, "points": points,
+            "raw": raw,
+        })
+        for el in elements:
+            track["elements"].setdefault(el["label"].id, []).append({
+                "type": "points", "frame": frame, "occluded": el["occluded"],
+                "outside": el["outside"], "keyframe": keyframe, "z_order": 0, "rotation": 0.0,
+                "points": el["points"], "raw": el["raw"],
+            })
 
     # -- frames -------------------------------------------------------------------------------
     def match(self, item_id: str, root_hint: str | None) -> int:

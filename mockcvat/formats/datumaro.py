@@ -54,7 +54,6 @@ from mockcvat.formats.common import (
     rowmajor_to_cvat_mask,
     runs,
     shapes_by_frame,
-    to_bool,
 )
 
 EXPORTS = ("Datumaro 1.0",)
@@ -406,93 +405,21 @@ class _DmImporter(Importer):
         else:
             points = _num_list(a.get("points"), where, "points")
             cvat_type = kind
-        rotation = float(raw.pop("rotation", 0.0) or 0.0)
-        occluded = to_bool(raw.pop("occluded", None))
-        keyframe = to_bool(raw.get("keyframe"))
-        outside = to_bool(raw.pop("outside", None))
-        track_id = raw.pop("track_id", None)
-        source = pop_source(raw)
         z_order = int(a.get("z_order", 0) or 0)
         elements = []
         for el in (a.get("elements") or []) if kind == "skeleton" else []:
-            el_label = self._label_of(el, label_names, label.id)
             vis = (el.get("visibility") or [_VISIBLE])[0]
             el_raw = dict(el.get("attributes") or {})
-            el_source = pop_source(el_raw)
-            elements.append(
-                {
-                    "label": el_label,
-                    "points": _num_list(el.get("points"), "skeleton element", "points"),
-                    "occluded": vis == _HIDDEN,
-                    "outside": vis == _ABSENT,
-                    "source": el_source,
-                    "raw": el_raw,
-                }
-            )
-        if track_id is None or "keyframe" not in raw:
-            self.shapes.append(
-                {
-                    "type": cvat_type,
-                    "frame": frame,
-                    "label_id": label.id,
-                    "group": group,
-                    "source": source,
-                    "occluded": occluded,
-                    "outside": False,
-                    "z_order": z_order,
-                    "rotation": rotation,
-                    "points": points,
-                    "attributes": self.attributes(label, raw),
-                    "elements": [
-                        {
-                            "type": "points",
-                            "frame": frame,
-                            "label_id": el["label"].id,
-                            "group": group,
-                            "source": el["source"],
-                            "occluded": el["occluded"],
-                            "outside": el["outside"],
-                            "z_order": z_order,
-                            "rotation": 0.0,
-                            "points": el["points"],
-                            "attributes": self.attributes(el["label"], el["raw"]),
-                        }
-                        for el in elements
-                    ],
-                }
-            )
-            return
-        track = self.tracks.setdefault(
-            track_id,
-            {"label": label, "group": group, "source": source, "shapes": [], "elements": {}},
-        )
-        track["shapes"].append(
-            {
-                "type": cvat_type,
-                "frame": frame,
-                "occluded": occluded,
-                "outside": outside,
-                "keyframe": keyframe,
-                "z_order": z_order,
-                "rotation": rotation,
-                "points": points,
-                "raw": raw,
-            }
-        )
-        for el in elements:
-            track["elements"].setdefault(el["label"].id, []).append(
-                {
-                    "type": "points",
-                    "frame": frame,
-                    "occluded": el["occluded"],
-                    "outside": el["outside"],
-                    "keyframe": keyframe,
-                    "z_order": 0,
-                    "rotation": 0.0,
-                    "points": el["points"],
-                    "raw": el["raw"],
-                }
-            )
+            elements.append({
+                "label": self._label_of(el, label_names, label.id),
+                "points": _num_list(el.get("points"), "skeleton element", "points"),
+                "occluded": vis == _HIDDEN,
+                "outside": vis == _ABSENT,
+                "source": pop_source(el_raw),
+                "raw": el_raw,
+            })
+        self.add_annotation(label=label, kind=cvat_type, frame=frame, group=group,
+                            points=points, raw=raw, z_order=z_order, elements=elements)
 
 
 def import_(dataset: Dataset, source: Path, *, format_name: str) -> dict:
