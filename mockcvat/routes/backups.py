@@ -12,17 +12,12 @@ from mockcvat.routes import tus
 from mockcvat.routes.params import CLOUD_STORAGE_ID, RQ_ID, query
 from mockcvat.schemas.annotations import BackupWrite, TaskFile
 from mockcvat.schemas.data import RqId
+from mockcvat.schemas.fields import Serializer
 from mockcvat.services import backups
 
 tasks_api = Api("tasks")
 projects_api = Api("projects")
 apis = [tasks_api, projects_api]
-
-EXPORT_DESCRIPTION = (
-    "The request `POST /api/<projects|tasks>/id/backup/export` will initialize\na background "
-    "process to backup a resource. To check status of the process\nplease, use `GET "
-    "/api/requests/<rq_id>` where **rq_id** is request ID returned in the response for this "
-    "endpoint.\n")
 
 BACKUP_FILENAME = query("filename", {"type": "string"}, "Backup file name")
 EXPORT_LOCATION = query("location", {"type": "string", "enum": ["cloud_storage", "local"]},
@@ -65,70 +60,41 @@ LEGACY_REPLIES = {
 IMPORT_MEDIA = ("application/json", "multipart/form-data")
 
 
-# --- tasks ---------------------------------------------------------------------------------------
-@tasks_api.operation(
-    "GET", "/api/tasks/{id:pk}/backup", "tasks_retrieve_backup", summary="Back up a task",
-    parameters=legacy_parameters("task"),
-    responses={**LEGACY_REPLIES,
-               400: Reply(description="Backup of a task without data is not allowed")},
-)
-async def tasks_retrieve_backup(ctx: Context) -> Any:
-    return backups.legacy_export(ctx, "task", ctx.pk())
+def add_backup_routes(api: Api, kind: str, restore_body: type[Serializer],
+                      no_data_reply: dict[int, Reply]) -> None:
+    """The three backup operations of one kind (and the TUS file endpoints of its restore
+    uploads); tasks differ from projects only in the restore body and a documented 400."""
+
+    async def retrieve_backup(ctx: Context) -> Any:
+        return backups.legacy_export(ctx, kind, ctx.pk())
+
+    async def create_backup_export(ctx: Context) -> Any:
+        return backups.start_export(ctx, kind, ctx.pk())
+
+    async def create_backup(ctx: Context) -> Any:
+        return await backups.receive_restore(ctx, kind)
+
+    api.operation(
+        "GET", f"/api/{kind}s/{{id:pk}}/backup", f"{kind}s_retrieve_backup",
+        summary=f"Back up a {kind}", parameters=legacy_parameters(kind),
+        responses={**LEGACY_REPLIES, **no_data_reply},
+    )(retrieve_backup)
+    api.operation(
+        "POST", f"/api/{kind}s/{{id:pk}}/backup/export", f"{kind}s_create_backup_export",
+        summary="Initiate process to backup resource", parameters=EXPORT_PARAMETERS,
+        status=202, responses=EXPORT_REPLIES,
+    )(create_backup_export)
+    api.operation(
+        "POST", f"/api/{kind}s/backup/", f"{kind}s_create_backup",
+        summary=f"Recreate a {kind} from a backup", parameters=IMPORT_PARAMETERS, status=202,
+        body=Body(restore_body, media_types=IMPORT_MEDIA, required=False),
+        responses={201: Reply(description=f"The {kind} has been imported"),
+                   202: Reply(RqId, description="Importing a backup file has been started")},
+    )(create_backup)
+    tus.add_file_routes(api, f"/api/{kind}s/backup/", f"{kind}s_backup",
+                        lambda ctx: backups.tus_area(ctx, kind))
 
 
-@tasks_api.operation(
-    "POST", "/api/tasks/{id:pk}/backup/export", "tasks_create_backup_export",
-    summary="Initiate process to backup resource", parameters=EXPORT_PARAMETERS, status=202,
-    responses=EXPORT_REPLIES,
-)
-async def tasks_create_backup_export(ctx: Context) -> Any:
-    return backups.start_export(ctx, "task", ctx.pk())
-
-
-@tasks_api.operation(
-    "POST", "/api/tasks/backup/", "tasks_create_backup",
-    summary="Recreate a task from a backup", parameters=IMPORT_PARAMETERS, status=202,
-    body=Body(TaskFile, media_types=IMPORT_MEDIA, required=False),
-    responses={201: Reply(description="The task has been imported"),
-               202: Reply(RqId, description="Importing a backup file has been started")},
-)
-async def tasks_create_backup(ctx: Context) -> Any:
-    return await backups.receive_restore(ctx, "task")
-
-
-tus.add_file_routes(tasks_api, "/api/tasks/backup/", "tasks_backup",
-                    lambda ctx: backups.tus_area(ctx, "task"))
-
-
-# --- projects ------------------------------------------------------------------------------------
-@projects_api.operation(
-    "GET", "/api/projects/{id:pk}/backup", "projects_retrieve_backup",
-    summary="Back up a project", parameters=legacy_parameters("project"),
-    responses=LEGACY_REPLIES,
-)
-async def projects_retrieve_backup(ctx: Context) -> Any:
-    return backups.legacy_export(ctx, "project", ctx.pk())
-
-
-@projects_api.operation(
-    "POST", "/api/projects/{id:pk}/backup/export", "projects_create_backup_export",
-    summary="Initiate process to backup resource", parameters=EXPORT_PARAMETERS, status=202,
-    responses=EXPORT_REPLIES,
-)
-async def projects_create_backup_export(ctx: Context) -> Any:
-    return backups.start_export(ctx, "project", ctx.pk())
-
-
-@projects_api.operation(
-    "POST", "/api/projects/backup/", "projects_create_backup",
-    summary="Recreate a project from a backup", parameters=IMPORT_PARAMETERS, status=202,
-    body=Body(BackupWrite, media_types=IMPORT_MEDIA, required=False),
-    responses={201: Reply(description="The project has been imported"),
-               202: Reply(RqId, description="Importing a backup file has been started")},
-)
-async def projects_create_backup(ctx: Context) -> Any:
-    return await backups.receive_restore(ctx, "project")
-
-
-tus.add_file_routes(projects_api, "/api/projects/backup/", "projects_backup",
-                    lambda ctx: backups.tus_area(ctx, "project"))
+add_backup_routes(tasks_api, "task", TaskFile,
+                  {400: Reply(description="Backup of a task without data is not allowed")})
+add_backup_routes(projects_api, "project", BackupWrite, {})
