@@ -16,6 +16,7 @@ from pycocotools.coco import COCO
 
 from mockcvat.formats import coco
 from mockcvat.formats.base import AttributeSpec, Dataset, Frame, ImportFailed, LabelSpec
+from tests.format_objects import api_shape as _shape
 
 # pycocotools' C decoder trips numpy 2's __array__(copy=...) deprecation on every annToMask
 pytestmark = pytest.mark.filterwarnings(
@@ -67,26 +68,6 @@ LABELS = [
 FRAMES = [Frame(frame=i, name=f"img{i}.jpg", width=40, height=30) for i in range(3)]
 # road mask: rows "11111" / "01110" / "11111" in the box x 3..7, y 4..6 → 13 pixels
 MASK = [0, 5, 1, 3, 1, 5, 3, 4, 7, 6]
-
-
-def _shape(kind, frame, label_id, points, **extra):
-    shape = {
-        "id": None,
-        "type": kind,
-        "frame": frame,
-        "label_id": label_id,
-        "group": 0,
-        "source": "manual",
-        "occluded": False,
-        "outside": False,
-        "z_order": 0,
-        "rotation": 0.0,
-        "points": points,
-        "attributes": [],
-        "elements": [],
-    }
-    shape.update(extra)
-    return shape
 
 
 def _annotations():

@@ -18,6 +18,7 @@ from pycocotools import mask as mask_utils
 
 from mockcvat.formats import common, datumaro
 from mockcvat.formats.base import AttributeSpec, Dataset, Frame, ImportFailed, LabelSpec
+from tests.format_objects import api_shape as _shape
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore:__array__ implementation doesn't accept a copy keyword"
@@ -44,26 +45,6 @@ LABELS = [
 FRAMES = [Frame(frame=i, name=f"img{i}.jpg", width=40, height=30) for i in range(4)]
 # road mask: rows "11111" / "01110" / "11111" in the box x 3..7, y 4..6 → 13 pixels
 MASK = [0.0, 5.0, 1.0, 3.0, 1.0, 5.0, 3.0, 4.0, 7.0, 6.0]
-
-
-def _shape(kind, frame, label_id, points, **extra):
-    shape = {
-        "id": None,
-        "type": kind,
-        "frame": frame,
-        "label_id": label_id,
-        "group": 0,
-        "source": "manual",
-        "occluded": False,
-        "outside": False,
-        "z_order": 0,
-        "rotation": 0.0,
-        "points": points,
-        "attributes": [],
-        "elements": [],
-    }
-    shape.update(extra)
-    return shape
 
 
 def _tracked(frame, points, outside=False, attributes=()):

@@ -16,6 +16,7 @@ from pycocotools import mask as mask_utils
 
 from mockcvat.formats import mask
 from mockcvat.formats.base import Dataset, Frame, ImportFailed, LabelSpec
+from tests.format_objects import api_shape as _shape
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore:__array__ implementation doesn't accept a copy keyword"
@@ -31,14 +32,6 @@ H, W = 8, 10
 FRAMES = [Frame(frame=i, name=f"img{i}.jpg", width=W, height=H) for i in range(4)]
 # road mask in the box x 2..4, y 5..6: rows "111" / "010"
 ROAD = [0.0, 3.0, 1.0, 1.0, 1.0, 2.0, 5.0, 4.0, 6.0]
-
-
-def _shape(kind, frame, label_id, points, **extra):
-    shape = {"id": None, "type": kind, "frame": frame, "label_id": label_id, "group": 0,
-             "source": "manual", "occluded": False, "outside": False, "z_order": 0,
-             "rotation": 0.0, "points": points, "attributes": [], "elements": []}
-    shape.update(extra)
-    return shape  # fmt: skip
 
 
 def _annotations():

@@ -16,6 +16,7 @@ import pytest
 
 from mockcvat.formats import mot
 from mockcvat.formats.base import AttributeSpec, Dataset, Frame, ImportFailed, LabelSpec
+from tests.format_objects import api_shape as _shape
 
 COLOR = AttributeSpec(11, "color", False, "select", "red", ("red", "blue"))
 LABELS = [
@@ -23,14 +24,6 @@ LABELS = [
     LabelSpec(2, "person", "#00ff00", "rectangle"),
 ]
 FRAMES = [Frame(frame=i, name=f"img{i}.jpg", width=40, height=30) for i in range(4)]
-
-
-def _shape(kind, frame, label_id, points, **extra):
-    shape = {"id": None, "type": kind, "frame": frame, "label_id": label_id, "group": 0,
-             "source": "manual", "occluded": False, "outside": False, "z_order": 0,
-             "rotation": 0.0, "points": points, "attributes": [], "elements": []}
-    shape.update(extra)
-    return shape  # fmt: skip
 
 
 def _box(frame, points, outside=False):
