@@ -38,10 +38,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import case, delete, event, or_, select
+from sqlalchemy import and_, case, delete, event, or_, select
 from sqlmodel import Session
 
-from mockcvat.errors import Conflict
+from mockcvat.errors import Conflict, ValidationFailed
 from mockcvat.models import BackgroundRequest, Organization, User
 from mockcvat.models.users import utcnow
 
@@ -88,6 +88,8 @@ def conflict_message(action: str, status: str) -> str | None:
     return DEFAULT_CONFLICT_MESSAGE
 
 ACTIVE = ("queued", "started")
+INTERRUPTED = ("The server stopped before this request finished (mockcvat was restarted); "
+               "its work was not done. Send the request again.\n")
 
 
 class RequestFailed(Exception):
@@ -504,6 +506,9 @@ class Background:
             return
         except RequestFailed as exc:
             self._finish(pk, generation, "failed", str(exc), failure_ttl)
+        except ValidationFailed as exc:  # a serializer's refusal, as CVAT's worker shows it
+            message = f"rest_framework.exceptions.ValidationError: {exc.detail}\n"
+            self._finish(pk, generation, "failed", message, failure_ttl)
         except Exception as exc:  # CVAT's rq_exception_handler: format_exception_only
             log.exception("background request %s failed", item.rq_id)
             message = "".join(traceback.format_exception_only(type(exc), exc))
@@ -584,6 +589,23 @@ class Background:
             db.execute(delete(BackgroundRequest).where(BackgroundRequest.rq_id == rq_id))
         return True
 
+    # --- after a restart -----------------------------------------------------------------------
+    def recover(self) -> int:
+        """Requests an earlier process left queued or started: their work died with it, so they
+        end as failed, as rq fails the jobs of a worker that died. Returns how many."""
+        now = utcnow()
+        with self.mock.db.session() as db:
+            rows = db.execute(select(BackgroundRequest).where(
+                BackgroundRequest.status.in_(ACTIVE))).scalars().all()
+            for row in rows:
+                row.status, row.message = "failed", INTERRUPTED
+                row.started_date = row.started_date or now
+                row.finished_date, row.hold_left = now, 0
+                row.expiry_date = now + dt.timedelta(
+                    seconds=DEFAULT_TTLS.get(row.action, (0, RQ_DEFAULT_FAILURE_TTL))[1])
+                db.add(row)
+            return len(rows)
+
     # --- waiting, resetting ------------------------------------------------------------------
     def forget(self, rq_id: str) -> None:
         """Drop a request, whatever its state (CVAT deletes an export's job once its file has
@@ -592,6 +614,17 @@ class Background:
             row = self._row(db, rq_id)
             if row is not None:
                 db.delete(row)
+
+    @staticmethod
+    def forget_objects(db: Session, kind: str, ids: list[int]) -> None:
+        """A deleted project's, task's or job's requests go with it (in the caller's
+        transaction); work still running for them finds its request gone and stops."""
+        if not ids:
+            return
+        row = BackgroundRequest
+        column = {"project": row.project_id, "task": row.task_id, "job": row.job_id}[kind]
+        db.execute(delete(row).where(or_(
+            column.in_(ids), and_(row.target == kind, row.target_id.in_(ids)))))
 
     def busy(self) -> bool:
         with self._cond:

@@ -31,6 +31,7 @@ class Database:
         self.engine = self._create_engine(url)
         self._snapshot: sqlite3.Connection | None = None
         self._reseed: Callable[[], None] | None = None
+        _never_reuse_ids()
         SQLModel.metadata.create_all(self.engine)
         self._epoch = 0  # bumped by reset: restores change data without counting as changes
         self._raw: sqlite3.Connection | None = None
@@ -127,6 +128,17 @@ class Database:
         self.engine.dispose()
         if self._snapshot is not None:
             self._snapshot.close()
+
+
+def _never_reuse_ids() -> None:
+    """Integer primary keys come from a sequence that never goes back, as CVAT's PostgreSQL
+    sequences: without AUTOINCREMENT, SQLite hands a deleted newest row's id to the next row,
+    and whatever still names the old object (a download, a request) would name the new one.
+    Tables created by an older mockcvat keep their old behaviour (SQLite cannot alter it)."""
+    for table in SQLModel.metadata.tables.values():
+        keys = list(table.primary_key.columns)
+        if len(keys) == 1 and keys[0].type.python_type is int:
+            table.dialect_options["sqlite"]["autoincrement"] = True
 
 
 class GenerationCache:

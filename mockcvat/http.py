@@ -4,7 +4,12 @@ and absolute URLs."""
 from __future__ import annotations
 
 import json
+import math
+import re
+import unicodedata
+from email.header import Header, decode_header, make_header
 from typing import Any
+from urllib.parse import quote
 
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
@@ -18,7 +23,11 @@ API_VERSION = "2.0"
 
 def dumps(content: Any) -> bytes:
     # DRF's JSONRenderer: compact separators, UTF-8, non-ASCII kept as is
-    return json.dumps(content, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+    text = json.dumps(content, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    try:
+        return text.encode()
+    except UnicodeEncodeError:  # a lone surrogate echoed from the input: escape it instead
+        return json.dumps(content, separators=(",", ":"), allow_nan=False).encode()
 
 
 class CvatJSONResponse(Response):
@@ -81,10 +90,56 @@ async def read_json(request: Request) -> Any:
     media_type = content_type.split(";")[0].strip().lower()
     if media_type != "application/json" and not media_type.endswith("+json"):
         raise UnsupportedMediaType(content_type)
+    return parse_json(raw)
+
+
+def _not_compliant(literal: str) -> float:
+    # DRF's ``strict_constant``: the message its JSONParser wraps in "JSON parse error - "
+    raise ValueError(f"Out of range float values are not JSON compliant: {literal!r}")
+
+
+def _finite(literal: str) -> float:
+    value = float(literal)
+    if not math.isfinite(value):  # 1e400: Python reads infinity; no SQL column or JSON holds it
+        _not_compliant(literal)
+    return value
+
+
+def parse_json(raw: bytes | str) -> Any:
+    """DRF's strict JSON parsing: ``NaN``/``Infinity`` refused (as DRF does) and so are number
+    literals too large for a float, and nesting deeper than Python's parser can follow (CVAT
+    answers those two with a 500; a stored infinity poisons every later read)."""
     try:
-        return json.loads(raw)
+        return json.loads(raw, parse_constant=_not_compliant, parse_float=_finite)
+    except RecursionError:
+        raise ParseError("JSON parse error - the document is nested too deeply") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise ParseError(f"JSON parse error - {exc}") from None
+
+
+def content_disposition(name: str) -> str:
+    """The ``Content-Disposition`` of a download: CVAT's ``make_attachment_file_name`` (quotes
+    and backslashes escaped, whitespace runs folded, control characters dropped), then
+    django-sendfile2's header: an ASCII ``filename`` plus RFC 6266 ``filename*`` when the name
+    is not ASCII."""
+    name = name.replace("\\", "\\\\").replace('"', '\\"')
+    name = re.sub(r"\s+", " ", "".join(ch for ch in name if ch.isprintable() or ch.isspace()))
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    header = f'attachment; filename="{ascii_name}"'
+    if ascii_name != name:
+        header += f"; filename*=UTF-8''{quote(name)}"
+    return header
+
+
+def header_value(value: str) -> str:
+    """A response header value as Django sends it: as is when Latin-1 can carry it, else
+    MIME-encoded (``=?utf-8?b?...?=``). Callers refuse CR/LF first (Django raises
+    ``BadHeaderError`` on them)."""
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        return Header(value, "utf-8", maxlinelen=1 << 30).encode()
+    return value
 
 
 def origin(request: Request) -> str:
@@ -103,3 +158,13 @@ def absolute_url(request: Request, path: str | None = None) -> str:
         query = request.url.query
         return origin(request) + request.url.path + (f"?{query}" if query else "")
     return origin(request) + path
+
+
+def decode_header_value(value: str) -> str:
+    """The inverse of ``header_value``: RFC 2047 words decoded, anything else as it is."""
+    if "=?" not in value:
+        return value
+    try:
+        return str(make_header(decode_header(value)))
+    except (ValueError, LookupError):
+        return value

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,7 @@ from sqlalchemy import String, and_, cast, false, not_, or_, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from mockcvat.errors import ValidationFailed
+from mockcvat.schemas.fields import SURROGATES
 
 COMPARISONS = ("==", "<", "<=", ">", ">=")
 
@@ -48,9 +50,33 @@ def parse(text: str) -> Any:
         rules = json.loads(text)
     except ValueError:
         raise ValidationFailed("filter: Json syntax should be used") from None
+    except RecursionError:  # deeper than Python's parser follows (CVAT: a 500)
+        raise ValidationFailed(TOO_DEEP) from None
     if isinstance(rules, list | dict | str) and not len(rules):
         raise ValidationFailed("filter shouldn't be empty")
+    if _depth(rules) > MAX_DEPTH:
+        raise ValidationFailed(TOO_DEEP)
     return rules
+
+
+# CVAT has no limit of its own; a deeper tree exhausts its recursion (a 500). No real filter
+# comes near this.
+MAX_DEPTH = 100
+TOO_DEEP = f"filter: the JSON Logic tree is nested more than {MAX_DEPTH} levels deep"
+
+
+def _depth(rules: Any) -> int:
+    """Nesting depth of a parsed tree, without recursion (the tree may be deep)."""
+    deepest, stack = 0, [(rules, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if deepest > MAX_DEPTH:
+            break
+        children = node.values() if isinstance(node, Mapping) else (
+            node if isinstance(node, list) else ())
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def compile_filter(rules: Any, fields: Mapping[str, FilterField]) -> ColumnElement[bool]:
@@ -143,6 +169,8 @@ class _Compiler:
         if isinstance(needle, Mapping | list) or needle is None:
             raise _not_implemented("in", args)
         text = str(needle).lower() if isinstance(needle, bool) else str(needle)
+        if SURROGATES.search(text):
+            raise Unsupported(f"filter: Surrogate characters are not allowed: {needle!r}")
         column = field.expr if field.type == "str" else cast(field.expr, String)
         if text == "":
             return self.guard(field, true())
@@ -160,9 +188,14 @@ class _Compiler:
         """Convert a JSON value as Django's ``get_prep_value`` does for the field type."""
         if isinstance(raw, Mapping | list) or raw is None:
             raise Unsupported(f"filter: {raw!r} is not a valid value for {field.name}")
+        if isinstance(raw, str) and SURROGATES.search(raw):  # no database can store one
+            raise Unsupported(f"filter: Surrogate characters are not allowed: {raw!r}")
         try:
-            return _CONVERTERS[field.type](raw)
-        except (TypeError, ValueError):
+            value = _CONVERTERS[field.type](raw)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(raw)
+            return value
+        except (TypeError, ValueError, OverflowError):  # OverflowError: int(1e999)
             raise Unsupported(
                 f"filter: Field '{field.name}' expected {_EXPECTED[field.type]} but got {raw!r}."
             ) from None

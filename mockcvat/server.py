@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import secrets
 import shutil
+import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,9 +37,9 @@ class MockCVAT:
         self.settings = settings
         self.compat = Compat(settings.cvat_version)
         self.operations: list[Operation] = []  # what create_app mounted
-        self.secret_key = secrets.token_hex(32)  # signs password-reset tokens and URLs
         self.data_dir = Path(settings.data_dir)
         self.media_dir = self.data_dir / "media"
+        self.tmp_dir = self.media_dir / "tmp"  # scratch space of running work; see temp_dir()
         self.share_dir = settings.resolved_share_dir
         self.journal: list[dict[str, Any]] = []
         self.journal_enabled = False
@@ -46,9 +47,15 @@ class MockCVAT:
         from mockcvat.background import Background
 
         self.background = Background(self)  # long operations, recorded as CVAT requests
-        if self._is_empty():
+        if self._is_empty():  # a new state: media left by an earlier one belongs to nothing
+            shutil.rmtree(self.media_dir, ignore_errors=True)
             self.seed()
-        self.db.take_snapshot(self.seed)
+        else:
+            self._recover()
+        self.secret_key = self._secret_key()  # signs sessions, password-reset tokens and URLs
+        self.db.take_snapshot(self._reseed)
+        # the media the snapshot's objects own: a reset keeps these, and drops everything newer
+        self._snapshot_media = set(self._media_entries())
 
     # --- seeding -----------------------------------------------------------------------
     def _is_empty(self) -> bool:
@@ -73,15 +80,73 @@ class MockCVAT:
             for spec in data.get("users", []):
                 users.create_user(self, session, **spec)
 
+    def _reseed(self) -> None:
+        """What a reset without a snapshot (a non-SQLite database) re-creates."""
+        self.seed()
+        self._secret_key()
+
+    def _secret_key(self) -> str:
+        """CVAT's ``SECRET_KEY``: made once per state and stored with it, so session cookies
+        and signed tokens work after a restart on the same data (and in every process sharing
+        a database); an in-memory database starts with a fresh one."""
+        from mockcvat.models import ServerSetting
+
+        with self.db.session() as session:
+            row = session.get(ServerSetting, "secret_key")
+            if row is None:
+                row = ServerSetting(name="secret_key", value=getattr(
+                    self, "secret_key", None) or secrets.token_hex(32))
+                session.add(row)
+            return row.value
+
+    def _recover(self) -> None:
+        """Start-up on existing state: what an earlier process left unfinished. Requests it was
+        running end as failed; its scratch files and half-received uploads go, and so does the
+        media of tasks whose data never finished (``size`` 0: nothing can read it)."""
+        from sqlmodel import select
+
+        from mockcvat.models import Data
+
+        self.background.recover()
+        for leftover in (self.tmp_dir, self.media_dir / "uploads"):
+            shutil.rmtree(leftover, ignore_errors=True)
+        with self.db.session() as session:
+            unfinished = session.exec(select(Data.id).where(Data.size == 0)).all()
+        for data_id in unfinished:
+            shutil.rmtree(self.media_dir / "data" / str(data_id), ignore_errors=True)
+
+    def _media_entries(self) -> list[Path]:
+        """Media, one entry per object and kind (``data/<id>``, ``exports/<file>``, ...)."""
+        if not self.media_dir.is_dir():
+            return []
+        return [entry for area in self.media_dir.iterdir() if area.is_dir()
+                for entry in area.iterdir()]
+
+    def temp_dir(self) -> tempfile.TemporaryDirectory[str]:
+        """Scratch space for one piece of work (an extraction, an archive being written),
+        inside the data dir: removed when the work ends, and at the next start-up if the
+        process dies first."""
+        self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        return tempfile.TemporaryDirectory(dir=self.tmp_dir)
+
+    def remove_media_of(self, kind: str, pk: int) -> None:
+        """Files made for one project, task or job (exports, backups, uploads): the services
+        name them ``<kind>-<pk>-…`` in their area of the media dir."""
+        for area in ("exports", "backups", "uploads"):
+            for path in (self.media_dir / area).glob(f"{kind}-{pk}-*"):
+                shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+
     # --- control plane -------------------------------------------------------------------
     def reset(self) -> float:
-        """Back to the seeded state; returns the time it took, in seconds."""
+        """Back to the seeded state (or, on existing data, the state at start-up, media
+        included); returns the time it took, in seconds."""
         started = time.perf_counter()
         # first: running work must not write into the restored state (which has no requests)
         self.background.reset(forget=False)
         self.db.reset()
-        if self.media_dir.exists():
-            shutil.rmtree(self.media_dir, ignore_errors=True)
+        for entry in self._media_entries():
+            if entry not in self._snapshot_media:
+                shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink()
         self.journal.clear()
         return time.perf_counter() - started
 

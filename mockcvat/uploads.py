@@ -34,6 +34,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from mockcvat.errors import APIError, NotFound, UnsupportedMediaType
+from mockcvat.http import decode_header_value, header_value
 
 TUS_VERSION = "1.0.0"
 TUS_MAX_FILE_SIZE = 26843545600  # CVAT's TUS_MAX_FILE_SIZE: 25 GiB
@@ -75,7 +76,9 @@ def safe_name(name: str) -> str:
     """A client's file name as a plain base name inside the area (Django keeps only the base
     name of uploaded files); names that cannot be a file are CVAT's 400."""
     base = name.replace("\\", "/").rsplit("/", 1)[-1].strip()
-    if not base or base in (".", "..") or "\x00" in base:
+    # control characters (NUL, CR, LF, ...) cannot go back out in an Upload-Filename header
+    # (CVAT fails there with a 500) and no client means them
+    if not base or base in (".", "..") or any(not ch.isprintable() for ch in base):
         raise TusError(400, f"File name {name} is not allowed")
     return base
 
@@ -116,6 +119,15 @@ class UploadArea:
 
     def clear(self) -> None:
         shutil.rmtree(self.directory, ignore_errors=True)
+
+    def uploaded(self, name: str | None) -> Path | None:
+        """The received file an ``Upload-Finish`` names (its ``filename`` parameter), or None.
+        Clients echo the ``Upload-Filename`` header, which carries a non-Latin name MIME-encoded
+        (as Django sends it); the encoded form names the same file."""
+        if not name:
+            return None
+        path = self.files_dir / safe_name(decode_header_value(name))
+        return path if path.is_file() else None
 
     # --- multipart ----------------------------------------------------------------------------
     async def store_multipart(self, request: Request, field_prefix: str = "client_files"
@@ -255,15 +267,20 @@ async def dispatch(request: Request, area: UploadArea, endpoint_url: str,
     if wants(request, "upload-length"):
         file_id, name = area.tus_create(request.headers.get("upload-length"),
                                         request.headers.get("upload-metadata"))
-        return Response(status_code=201, headers={
-            **TUS_HEADERS, "Location": endpoint_url.rstrip("/") + "/" + file_id,
-            "Upload-Filename": name})
+        return tus_created(endpoint_url, file_id, name)
     if wants(request, "upload-multiple"):
         _, fields = await area.store_multipart(request)
         if check_fields is not None:
             check_fields(fields)
         return Response(status_code=200)
     return None
+
+
+def tus_created(endpoint_url: str, file_id: str, name: str) -> Response:
+    """201 for a new TUS upload: its absolute ``Location`` and the stored file's name."""
+    return Response(status_code=201, headers={
+        **TUS_HEADERS, "Location": endpoint_url.rstrip("/") + "/" + file_id,
+        "Upload-Filename": header_value(name)})
 
 
 async def tus_patch(request: Request, area: UploadArea, file_id: str) -> Response:
@@ -273,7 +290,7 @@ async def tus_patch(request: Request, area: UploadArea, file_id: str) -> Respons
     name = area.tus_name(file_id)
     offset = await area.tus_patch(file_id, request.headers.get("upload-offset"), request)
     return Response(status_code=204, headers={
-        **TUS_HEADERS, "Upload-Offset": str(offset), "Upload-Filename": name})
+        **TUS_HEADERS, "Upload-Offset": str(offset), "Upload-Filename": header_value(name)})
 
 
 def tus_head(area: UploadArea, file_id: str) -> Response:

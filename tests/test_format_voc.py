@@ -249,12 +249,18 @@ def exported(tmp_path: Path) -> tuple[Dataset, Path]:
     return dataset, tmp_path / "out"
 
 
-def test_doctype_is_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "utf-16-be", "utf-32"])
+def test_doctype_is_refused_in_any_encoding(tmp_path: Path, encoding: str) -> None:
+    # a byte-pattern guard misses "<!DOCTYPE" spelt in UTF-16; the parser itself must refuse
     dataset, out = exported(tmp_path)
-    xml = (out / "Annotations/img0.xml").read_text()
-    (out / "Annotations/img0.xml").write_text(
-        '<?xml version="1.0"?>\n<!DOCTYPE a [<!ENTITY x "car">]>\n' + xml)
-    with pytest.raises(ImportFailed, match="DOCTYPE or ENTITY"):
+    xml = (out / "Annotations/img0.xml").read_text().split("?>", 1)[-1]
+    bomb = ('<!DOCTYPE a [<!ENTITY x "car"><!ENTITY y "&x;&x;&x;&x;&x;&x;&x;&x;">]>\n'
+            + xml.replace(">car<", ">&y;<"))
+    (out / "Annotations/img0.xml").write_bytes(
+        f'<?xml version="1.0" encoding="{encoding}"?>\n{bomb}'.encode(encoding))
+    # expat reads UTF-16/32 only with a byte-order mark; without one the file is unreadable
+    refusal = "not allowed" if encoding in ("utf-8", "utf-16") else "Failed to parse XML file"
+    with pytest.raises(ImportFailed, match=refusal):
         voc.import_(dataset, out, format_name="PASCAL VOC 1.1")
 
 

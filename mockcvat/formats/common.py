@@ -15,10 +15,14 @@ import math
 import os
 import posixpath
 import re
+import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
+
+import defusedxml.ElementTree as DefusedET
+from defusedxml import DefusedXmlException
 
 from mockcvat.formats.base import AttributeSpec, Dataset, Frame, ImportFailed, LabelSpec
 from mockcvat.formats.tracks import track_shapes, tracks_to_shapes, validate_track_shapes
@@ -437,6 +441,18 @@ def new_shape(frame: int, label_id: int, kind: str, points: list[float], *,
     return {"type": kind, "frame": frame, "label_id": label_id, "group": 0, "source": "manual",
             "occluded": occluded, "outside": False, "z_order": 0, "rotation": rotation,
             "points": points, "attributes": attributes or [], "elements": []}
+
+
+def parse_xml(data: bytes, name: str) -> ET.Element:
+    """An annotation file's XML tree. Like CVAT (defusedxml), any DTD, entity or external
+    reference is refused, whatever the document's encoding; ``name`` goes into the message."""
+    try:
+        return DefusedET.fromstring(data, forbid_dtd=True)
+    except DefusedXmlException:
+        raise ImportFailed(f"{name}: DTDs and entity declarations are not allowed in "
+                           "annotation files") from None
+    except (ET.ParseError, ValueError) as exc:  # ValueError: an encoding expat cannot read
+        raise ImportFailed(f"{name}: Failed to parse XML file: {exc}") from None
 
 
 def read_text(path: Path) -> str:

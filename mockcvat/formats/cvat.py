@@ -39,11 +39,10 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from xml.parsers import expat
 from xml.sax.saxutils import XMLGenerator
 
 from mockcvat.formats.base import Dataset, Frame, ImportFailed, LabelSpec
-from mockcvat.formats.common import VIDEO_FRAME_EXT
+from mockcvat.formats.common import VIDEO_FRAME_EXT, parse_xml
 from mockcvat.formats.tracks import interpolated_shapes, tracks_to_shapes
 
 EXPORTS = ("CVAT for video 1.1", "CVAT for images 1.1")
@@ -565,25 +564,6 @@ def _save_images(ctx: _Context, root: Path) -> None:
 # Import
 # =========================================================================================
 
-def _refuse_dtd(data: bytes, name: str) -> None:
-    """Entity-expansion guard: any DOCTYPE or ENTITY declaration is refused before ElementTree
-    sees the document (CVAT parses with defusedxml, which forbids entities)."""
-
-    def refuse(*_args: Any) -> None:
-        raise ImportFailed(f"{name}: DTDs and entity declarations are not allowed in "
-                           "annotation files")
-
-    parser = expat.ParserCreate()
-    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
-    parser.StartDoctypeDeclHandler = refuse
-    parser.EntityDeclHandler = refuse
-    parser.ExternalEntityRefHandler = refuse
-    try:
-        parser.Parse(data, True)
-    except expat.ExpatError as exc:
-        raise ImportFailed(f"{name}: {exc}") from None
-
-
 def _need(el: ET.Element, key: str) -> str:
     try:
         return el.attrib[key]
@@ -820,11 +800,7 @@ def import_(dataset: Dataset, source: Path, *, format_name: str) -> dict:
     for path in files:
         data = path.read_bytes()
         name = path.name
-        _refuse_dtd(data, name)
-        try:
-            root = ET.fromstring(data)
-        except ET.ParseError as exc:
-            raise ImportFailed(f"{name}: {exc}") from None
+        root = parse_xml(data, name)
         try:
             importer.load(root)
         except (ValueError, TypeError) as exc:

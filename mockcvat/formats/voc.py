@@ -29,7 +29,6 @@ mask/ellipse shapes (CVAT paints them).
 
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -44,6 +43,7 @@ from .common import (
     group_by_subset,
     label_by_name,
     new_shape,
+    parse_xml,
     read_text,
     write_image,
 )
@@ -270,22 +270,12 @@ def _class_lists(root: Path, subset: str, labels: list[str]) -> dict[str, list[s
     return present
 
 
-_DECLARATION = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
-
-
-def parse_xml(path: Path) -> ET.Element:
-    """ElementTree, after refusing documents that declare a DOCTYPE or entities."""
-    data = path.read_bytes()
-    if _DECLARATION.search(data):
-        raise ImportFailed(f"{path.name}: XML with DOCTYPE or ENTITY declarations is not allowed")
-    try:
-        return ET.fromstring(data)
-    except ET.ParseError as exc:
-        raise ImportFailed(f"{path.name}: Failed to parse XML file: {exc}") from None
+def _parse(path: Path) -> ET.Element:
+    return parse_xml(path.read_bytes(), path.name)
 
 
 def _read_boxes(path: Path, labels: list[str], item_id: str) -> list[dict[str, Any]]:
-    root = parse_xml(path)
+    root = _parse(path)
     if root.tag != "annotation":
         raise ImportFailed(f"Image {item_id}: missing field 'annotation'")
     boxes = []

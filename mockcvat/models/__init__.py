@@ -6,7 +6,7 @@ from mockcvat.models.annotations import (
     LabeledTrack,
     TrackedShape,
 )
-from mockcvat.models.auth import AccessToken, AuthToken, OutboxMessage, Session
+from mockcvat.models.auth import AccessToken, AuthToken, OutboxMessage, ServerSetting, Session
 from mockcvat.models.engine import (
     AttributeSpec,
     Data,
@@ -40,6 +40,7 @@ __all__ = [
     "Membership",
     "Organization",
     "OutboxMessage",
+    "ServerSetting",
     "Session",
     "Storage",
     "User",

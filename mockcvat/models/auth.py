@@ -62,3 +62,13 @@ class OutboxMessage(SQLModel, table=True):
     body: str
     data: dict = Field(default_factory=dict, sa_column=Column(JSON))
     created: dt.datetime = Field(default_factory=utcnow)
+
+
+class ServerSetting(SQLModel, table=True):
+    """Values that belong to the state rather than to one process: CVAT's ``SECRET_KEY`` lives
+    here, so sessions and signed tokens outlive a restart exactly as long as the state does."""
+
+    __tablename__ = "mockcvat_setting"
+
+    name: str = Field(primary_key=True, max_length=64)
+    value: str

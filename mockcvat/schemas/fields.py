@@ -48,6 +48,7 @@ from __future__ import annotations
 import contextvars
 import copy
 import datetime as dt
+import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
@@ -229,6 +230,13 @@ class CharField(Field):
         if self.pattern and not re.search(self.pattern, text):
             errors.append(self.pattern_message or "This value does not match the required pattern.")
         errors.extend(self.extra_checks(text))
+        # the two validators DRF adds to every CharField
+        if "\x00" in text:
+            errors.append("Null characters are not allowed.")
+        surrogate = SURROGATES.search(text)
+        if surrogate:
+            errors.append(
+                f"Surrogate characters are not allowed: U+{ord(surrogate.group()):X}.")
         if errors:
             raise ValidationFailed(errors)
         return text
@@ -249,6 +257,7 @@ class CharField(Field):
         return schema
 
 
+SURROGATES = re.compile("[\ud800-\udfff]")  # lone UTF-16 halves: no UTF-8 text holds one
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -261,6 +270,9 @@ class EmailField(CharField):
 
 class URLField(CharField):
     openapi_format = "uri"
+
+
+STORABLE_INT = 2**31 - 1  # PostgreSQL's integer, the type of CVAT's integer columns
 
 
 class IntegerField(Field):
@@ -281,14 +293,14 @@ class IntegerField(Field):
             number = int(self._decimal_tail.sub("", str(value)))
         except (TypeError, ValueError):
             raise ValidationFailed(["A valid integer is required."]) from None
-        if self.max_value is not None and number > self.max_value:
-            raise ValidationFailed(
-                [f"Ensure this value is less than or equal to {self.max_value}."]
-            )
-        if self.min_value is not None and number < self.min_value:
-            raise ValidationFailed(
-                [f"Ensure this value is greater than or equal to {self.min_value}."]
-            )
+        # Unbounded fields are still bounded by the integer column behind them (CVAT answers a
+        # 500 from PostgreSQL there); the bound is not part of the schema, as in CVAT's.
+        high = STORABLE_INT if self.max_value is None else self.max_value
+        low = -STORABLE_INT - 1 if self.min_value is None else self.min_value
+        if number > high:
+            raise ValidationFailed([f"Ensure this value is less than or equal to {high}."])
+        if number < low:
+            raise ValidationFailed([f"Ensure this value is greater than or equal to {low}."])
         return number
 
     def base_schema(self, request: bool) -> dict[str, Any]:
@@ -344,6 +356,10 @@ class FloatField(Field):
             number = float(value)
         except (TypeError, ValueError):
             raise ValidationFailed(["A valid number is required."]) from None
+        except OverflowError:
+            raise ValidationFailed(["Integer value too large to convert to float"]) from None
+        if not math.isfinite(number):  # "nan", "inf": CVAT stores them, then cannot read back
+            raise ValidationFailed(["A valid number is required."])
         errors = []  # DRF runs both validators and reports every failure
         if self.max_value is not None and number > self.max_value:
             errors.append(f"Ensure this value is less than or equal to {self.max_value}.")

@@ -10,6 +10,7 @@ is always 0, as in CVAT.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select
@@ -18,6 +19,7 @@ from mockcvat.errors import ValidationFailed
 from mockcvat.models import AttributeSpec, Job, Label, Segment, Task
 from mockcvat.models.annotations import LabeledImage, LabeledShape, LabeledTrack, TrackedShape
 from mockcvat.models.users import utcnow
+from mockcvat.schemas.fields import FloatField, IntegerField
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -158,16 +160,38 @@ def _track(track: LabeledTrack, keyframes: dict[int, list[TrackedShape]],
 def check(data: dict[str, Any], book: LabelBook) -> None:
     for tag in data.get("tags", []):
         book.check(tag, mutable=None)
+        _check_storable(tag)
     for shape in data.get("shapes", []):
         book.check(shape, mutable=None)
-        for element in shape.get("elements") or []:
-            book.check(element, mutable=None)
+        for one in [shape, *(shape.get("elements") or [])]:
+            book.check(one, mutable=None)
+            _check_storable(one)
     for track in data.get("tracks", []):
         for one in [track, *(track.get("elements") or [])]:
             book.check(one, mutable=False)
+            _check_storable(one)
             for tracked in one.get("shapes") or []:
                 book.check_attributes(one["label_id"], tracked.get("attributes") or [],
                                       mutable=True)
+                _check_storable(tracked)
+
+
+def _check_storable(item: dict[str, Any]) -> None:
+    """What a request's serializer already refuses, for imported files: integers beyond the
+    column behind them (CVAT's 500) and non-finite coordinates (CVAT stores them, then every
+    read of the job fails)."""
+    for key in ("frame", "group", "z_order", "rotation"):
+        if item.get(key) is not None:
+            try:
+                _STORABLE[key].validate(item[key])
+            except ValidationFailed as exc:
+                raise ValidationFailed({key: exc.detail}) from None
+    if any(isinstance(v, float) and not math.isfinite(v) for v in item.get("points") or []):
+        raise ValidationFailed({"points": ["Coordinates must be finite numbers."]})
+
+
+_STORABLE = {"frame": IntegerField(), "group": IntegerField(), "z_order": IntegerField(),
+             "rotation": FloatField()}
 
 
 def insert(db: Session, job_id: int, data: dict[str, Any]) -> dict[str, Any]:

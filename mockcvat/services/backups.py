@@ -26,13 +26,12 @@ import os
 import re
 import shutil
 import tempfile
-import unicodedata
 import uuid
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from sqlalchemy import select
 from starlette.background import BackgroundTask
@@ -41,7 +40,7 @@ from starlette.responses import FileResponse, Response
 
 from mockcvat import background, iam, uploads
 from mockcvat.errors import APIError, BadRequestBody, ValidationFailed
-from mockcvat.http import CvatJSONResponse
+from mockcvat.http import CvatJSONResponse, content_disposition
 from mockcvat.models import Data, Job, Label, Project, Segment, Task
 from mockcvat.models.users import utcnow
 from mockcvat.services import annotations, labels, projects, task_data, tasks, validation
@@ -201,24 +200,12 @@ def backup_file_name(kind: str, obj: Task | Project) -> str:
     return f"{kind}_{obj.name}_backup_{stamp}.zip".lower()
 
 
-def content_disposition(name: str) -> str:
-    """``make_attachment_file_name`` (quotes and backslashes escaped, whitespace runs folded,
-    control characters dropped), then django-sendfile2's header: an ASCII ``filename`` plus
-    ``filename*`` when the name is not ASCII."""
-    name = name.replace("\\", "\\\\").replace('"', '\\"')
-    name = re.sub(r"\s+", " ", "".join(ch for ch in name if ch.isprintable() or ch.isspace()))
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    header = f'attachment; filename="{ascii_name}"'
-    if ascii_name != name:
-        header += f"; filename*=UTF-8''{quote(name)}"
-    return header
-
-
 # --- writing the archive ------------------------------------------------------------------------
 def write_backup(mock: MockCVAT, kind: str, pk: int, target: Path) -> None:
     """Writes the archive next to ``target``, then moves it there."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".part")
+    mock.tmp_dir.mkdir(parents=True, exist_ok=True)  # a killed process leaves nothing beside
+    handle, temporary = tempfile.mkstemp(dir=mock.tmp_dir, suffix=".part")
     os.close(handle)
     try:
         with zipfile.ZipFile(temporary, "w") as archive:  # ZIP_STORED, as CVAT writes it
@@ -411,8 +398,8 @@ async def receive_restore(ctx: Context, kind: str) -> Any:
         name = ctx.params.get("filename")
         if not name:
             return await _from_form(ctx, kind, area)
-        path = area.files_dir / uploads.safe_name(name)
-        if not path.is_file():
+        path = area.uploaded(name)
+        if path is None:
             return CvatJSONResponse("No such file were uploaded", status_code=400)
         return _start_restore(ctx, kind, path)
 
@@ -438,9 +425,7 @@ def _tus_create(ctx: Context, area: uploads.UploadArea, endpoint: str) -> Respon
     header = ",".join(f"{key} {base64.b64encode(value.encode()).decode()}"
                       for key, value in metadata.items())
     file_id, name = area.tus_create(ctx.request.headers.get("upload-length"), header)
-    return Response(status_code=201, headers={
-        **uploads.TUS_HEADERS, "Location": endpoint.rstrip("/") + "/" + file_id,
-        "Upload-Filename": name})
+    return uploads.tus_created(endpoint, file_id, name)
 
 
 async def _from_form(ctx: Context, kind: str, area: uploads.UploadArea) -> Any:
@@ -818,8 +803,7 @@ def _restore_task(mock: MockCVAT, archive: zipfile.ZipFile, prefix: str, manifes
             frame_step=task_data.frame_step(frame_filter), chunk_size=chunk_size,
             use_zip_chunks=data_meta.get("chunk_type") == "imageset",
             job_file_mapping=mapping)
-        task_data.process(mock, plan, reporter)
-        area.clear()
+        task_data.process(mock, plan, reporter)  # clears the upload area
         with mock.db.session() as db:
             task = db.get(Task, task_id)
             data = db.get(Data, data_id)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,7 +25,7 @@ from starlette.responses import FileResponse, Response
 from mockcvat import background, formats, media, uploads
 from mockcvat.errors import APIError, ValidationFailed
 from mockcvat.formats import base
-from mockcvat.http import CvatJSONResponse
+from mockcvat.http import CvatJSONResponse, content_disposition
 from mockcvat.models import Data, Job, Project, Segment, Task
 from mockcvat.services import annotations, jobs, projects, task_data, tasks
 
@@ -199,15 +198,15 @@ def _export_work(ctx: Context, kind: str, obj: Any, format_name: str, save_image
                 raise background.RequestFailed(f"The {kind} was deleted during the export.")
             dataset = build(mock, db, kind, current)
             name = download_name(kind, current, dataset, format_name, save_images)
-        with tempfile.TemporaryDirectory() as tmp:
+        with mock.temp_dir() as tmp:
             out = Path(tmp) / "dataset"
             out.mkdir()
             module.export(dataset, out, save_images=save_images, format_name=format_name)
             reporter.progress(0.9)
             target = export_path(mock, kind, obj.id, format_name, save_images, user_id)
             target.parent.mkdir(parents=True, exist_ok=True)
-            _zip(out, target.with_suffix(".tmp"))
-            target.with_suffix(".tmp").replace(target)
+            _zip(out, Path(tmp) / "dataset.zip")
+            (Path(tmp) / "dataset.zip").replace(target)
             target.with_suffix(".name").write_text(name)
         return background.Result(result_url=result_url)
 
@@ -327,7 +326,7 @@ def _download(ctx: Context, view: Any, rq_id: str, kind: str, pk: int, format_na
     path.replace(served)  # one download: the next request finds nothing, as in CVAT
     engine.forget(rq_id)
     return FileResponse(served, media_type="application/zip",
-                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+                        headers={"Content-Disposition": content_disposition(name)})
 
 
 # --- import ---------------------------------------------------------------------------------------
@@ -353,9 +352,8 @@ async def receive_import(ctx: Context, kind: str, pk: int) -> Any:
     area = import_area(ctx.mock, kind, pk)
 
     async def finish() -> Any:
-        name = ctx.params.get("filename") or ""
-        path = area.files_dir / uploads.safe_name(name) if name else None
-        if path is None or not path.is_file():
+        path = area.uploaded(ctx.params.get("filename"))
+        if path is None:
             return CvatJSONResponse("No such file were uploaded", status_code=400)
         return _start_import(ctx, kind, obj, path)
 
@@ -386,7 +384,7 @@ def _start_import(ctx: Context, kind: str, obj: Any, path: Path) -> Any:
     task_id = obj.id if kind == "task" else obj.task_id
 
     def run(reporter: background.Reporter) -> None:
-        with tempfile.TemporaryDirectory() as tmp:
+        with mock.temp_dir() as tmp:
             source = _unpack(path, Path(tmp))
             with mock.db.session() as db:
                 current = db.get(KINDS[kind], obj.id)
@@ -469,9 +467,8 @@ async def receive_project_import(ctx: Context, pk: int) -> Any:
     area = project_import_area(ctx.mock, pk)
 
     async def finish() -> Any:
-        name = ctx.params.get("filename") or ""
-        path = area.files_dir / uploads.safe_name(name) if name else None
-        if path is None or not path.is_file():  # the one-request form: a multipart body
+        path = area.uploaded(ctx.params.get("filename"))
+        if path is None:  # the one-request form: a multipart body
             area.start()
             names, _ = await area.store_multipart(ctx.request, field_prefix="dataset_file")
             if not names:
@@ -494,7 +491,7 @@ def _start_project_import(ctx: Context, project: Project, path: Path) -> Any:
     def run(reporter: background.Reporter) -> None:
         created: list[int] = []
         try:
-            with tempfile.TemporaryDirectory() as tmp:
+            with mock.temp_dir() as tmp:
                 source = _unpack(path, Path(tmp))
                 subsets = _images_by_subset(source)
                 if not subsets:

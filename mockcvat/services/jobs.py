@@ -180,6 +180,8 @@ def destroy(ctx: Context, job_id: int) -> None:
         validation.check_gt_job_removable(db, task)
         validation.clear_layout(db, task)  # CVAT deletes the task's validation layout too
         segment = db.get(Segment, job.segment_id)
+        ctx.mock.remove_media_of("job", job_id)
+        ctx.mock.background.forget_objects(db, "job", [job_id])
         db.delete(job)
         if segment is not None:
             db.delete(segment)

@@ -168,4 +168,6 @@ def destroy(ctx: Context, project_id: int) -> None:
         project = load(ctx, db, project_id, "delete")
         for task_id in db.execute(select(Task.id).where(Task.project_id == project.id)).scalars():
             tasks.remove_files(ctx.mock, db, task_id)
+        ctx.mock.remove_media_of("project", project_id)
+        ctx.mock.background.forget_objects(db, "project", [project_id])
         db.delete(project)

@@ -165,6 +165,18 @@ def start(ctx: Context, task: Task, params: dict[str, Any], client_files: list[s
 
 # --- the background work ---------------------------------------------------------------------
 def process(mock: MockCVAT, plan: Plan, reporter: background.Reporter) -> None:
+    """The creation request's work. Whatever happens, the uploaded files go (their copy is
+    under the data dir now); on failure, what was extracted goes too, as CVAT cleans up."""
+    try:
+        _process(mock, plan, reporter)
+    except BaseException:
+        shutil.rmtree(data_dir(mock, plan.data_id), ignore_errors=True)
+        raise
+    finally:
+        upload_area(mock, plan.task_id).clear()
+
+
+def _process(mock: MockCVAT, plan: Plan, reporter: background.Reporter) -> None:
     validation.check_params(mock, plan.task_id, plan.validation_params)
     if plan.remote_urls:
         plan.files += download(plan.remote_urls, plan.root)

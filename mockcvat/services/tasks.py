@@ -257,13 +257,18 @@ def move_to_project(db: Session, task: Task, project_id: int) -> None:
 
 
 def remove_files(mock: MockCVAT, db: Session, task_id: int) -> None:
+    """What a task being deleted leaves besides its rows: its media and ``Data``, the
+    exports, backups and uploads of the task and its jobs, and their background requests."""
     task = db.get(Task, task_id)
     if task is not None and task.data_id:
         shutil.rmtree(task_data.data_dir(mock, task.data_id), ignore_errors=True)
         data = db.get(Data, task.data_id)
         if data is not None:
             db.delete(data)
-    task_data.upload_area(mock, task_id).clear()
+    for job_id in db.execute(select(Job.id).where(Job.task_id == task_id)).scalars():
+        mock.remove_media_of("job", job_id)
+    mock.remove_media_of("task", task_id)
+    mock.background.forget_objects(db, "task", [task_id])  # job requests name their task
 
 
 def destroy(ctx: Context, task_id: int) -> None:
