@@ -81,7 +81,10 @@ def _login_user(db: DBSession, data: dict[str, Any]) -> User | None:
 
 
 def _text(value: Any) -> str | None:
-    return None if value is None or isinstance(value, dict | list) else str(value)
+    if value is None or isinstance(value, dict | list):
+        return None
+    # a lone surrogate matches no stored name (none can hold one) and no SQL text can carry it
+    return str(value).encode("utf-8", "replace").decode()
 
 
 def start_session(mock: MockCVAT, db: DBSession, user: User) -> LoginResult:

@@ -1,0 +1,222 @@
+"""Crash and restart (issue 10): ``mockcvat serve`` killed with SIGKILL in the middle of an
+annotation import and of task data processing, then started again on the same data dir.
+
+The requests that were running end as ``failed`` with a message saying why, nothing they
+wrote stays (scratch files, half-extracted media, uploads), a new import works (no 409), a
+session cookie from before the crash still works, and a reset gives the state as it was at
+start-up, media included, with nothing created since.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from PIL import Image
+
+from tests.conftest import NO_TLS
+
+LABELS = [{"name": "car"}]
+
+
+def _png(size=(8, 8)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, (1, 2, 3)).save(out, format="PNG")
+    return out.getvalue()
+
+
+class Served:
+    """``mockcvat serve`` as a child process on a free port of 127.0.0.1."""
+
+    def __init__(self, data_dir: Path) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, "MOCKCVAT_BACKGROUND_MODE": "thread"}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "mockcvat", "serve", "--port", str(self.port),
+             "--data-dir", str(data_dir)], env=env,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.url + "/api/server/about", **NO_TLS).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.05)
+            if self.process.poll() is not None:
+                raise RuntimeError(self.process.stderr.read().decode())
+        raise RuntimeError("mockcvat serve did not start")
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.stop()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+        self.process.wait(10)
+        self.process.stderr.close()
+
+
+def _login(url: str) -> httpx.Client:
+    client = httpx.Client(base_url=url, **NO_TLS)
+    assert client.post("/api/auth/login",
+                       json={"username": "admin", "password": "admin"}).status_code == 200
+    client.headers["X-CSRFToken"] = client.cookies["csrftoken"]
+    return client
+
+
+def _rebind(client: httpx.Client, url: str) -> httpx.Client:
+    """The same cookies (session and CSRF) against the restarted server."""
+    again = httpx.Client(base_url=url, cookies=dict(client.cookies.items()),
+                         headers={"X-CSRFToken": client.headers["X-CSRFToken"]}, **NO_TLS)
+    client.close()
+    return again
+
+
+def _wait_started(client: httpx.Client, rq_id: str) -> None:
+    """Until the request's work is running (queued counts too: it has not ended)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        status = client.get(f"/api/requests/{rq_id}").json()["status"]
+        assert status not in ("finished", "failed"), "the work ended before the kill"
+        if status == "started":
+            return
+        time.sleep(0.01)
+    raise AssertionError("the request never started")
+
+
+def _wait_done(client: httpx.Client, rq_id: str) -> dict:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        request = client.get(f"/api/requests/{rq_id}").json()
+        if request["status"] in ("finished", "failed"):
+            return request
+        time.sleep(0.02)
+    raise AssertionError(f"request {rq_id} did not end")
+
+
+def _create_task(client: httpx.Client, name: str,
+                 files: list[tuple[str, bytes]]) -> tuple[int, str]:
+    task = client.post("/api/tasks", json={"name": name, "labels": LABELS}).json()
+    parts = [(f"client_files[{i}]", (n, data)) for i, (n, data) in enumerate(files)]
+    answer = client.post(f"/api/tasks/{task['id']}/data/", data={"image_quality": "70"},
+                         files=parts)
+    assert answer.status_code == 202, answer.text
+    return task["id"], answer.json()["rq_id"]
+
+
+def _big_import(task_id: int) -> dict:
+    boxes = ('<box label="car" occluded="0" source="manual" xtl="1" ytl="1" xbr="5" ybr="5" '
+             'z_order="0"></box>') * 20000
+    xml = ('<?xml version="1.0"?><annotations><version>1.1</version>'
+           f'<image id="0" name="0.png" width="8" height="8">{boxes}</image></annotations>')
+    return {"annotation_file": ("big.xml", xml.encode(), "text/xml")}
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Iterator[Path]:
+    yield tmp_path / "data"
+
+
+def test_sigkill_during_import_and_task_creation_then_restart(data_dir: Path) -> None:
+    served = Served(data_dir)
+    try:
+        client = _login(served.url)
+        # a task made before any crash: its media must survive restarts and resets
+        kept, rq_id = _create_task(client, "kept", [("0.png", _png()), ("1.png", _png())])
+        assert _wait_done(client, rq_id)["status"] == "finished"
+        box = {"type": "rectangle", "frame": 1, "points": [1, 2, 3, 4], "label_id": client.get(
+            f"/api/labels?task_id={kept}").json()["results"][0]["id"]}
+        assert client.put(f"/api/tasks/{kept}/annotations/",
+                          json={"shapes": [box]}).status_code == 200
+
+        # 1. killed during an annotation import
+        answer = client.put(f"/api/tasks/{kept}/annotations/", params={"format": "CVAT 1.1"},
+                            files=_big_import(kept))
+        import_rq = answer.json()["rq_id"]
+        _wait_started(client, import_rq)
+        served.kill()
+
+        served = Served(data_dir)
+        client = _rebind(client, served.url)
+        assert client.get("/api/users/self").json()["username"] == "admin"  # the old session
+        failed = client.get(f"/api/requests/{import_rq}").json()
+        assert failed["status"] == "failed" and "restarted" in failed["message"]
+        # the import never happened: the annotations are those from before
+        shapes = client.get(f"/api/tasks/{kept}/annotations").json()["shapes"]
+        assert [s["points"] for s in shapes] == [[1, 2, 3, 4]]
+
+        # 2. killed during task data processing (an archive being extracted and read)
+        archive = io.BytesIO()
+        with zipfile.ZipFile(archive, "w") as z:
+            for i in range(3000):
+                z.writestr(f"{i:05}.png", _png())
+        doomed, create_rq = _create_task(client, "doomed", [("a.zip", archive.getvalue())])
+        doomed_data = client.get(f"/api/tasks/{doomed}").json()["data"]
+        _wait_started(client, create_rq)
+        served.kill()
+
+        served = Served(data_dir)
+        client = _rebind(client, served.url)
+        failed = client.get(f"/api/requests/{create_rq}").json()
+        assert failed["status"] == "failed" and "restarted" in failed["message"]
+        media = data_dir / "media"
+        assert not (media / "data" / str(doomed_data)).exists()  # half-extracted media gone
+        assert not (media / "uploads").exists() and not (media / "tmp").exists()
+        assert (media / "data").is_dir()
+
+        # a new import into the same task works: nothing holds its request id
+        small = {"annotation_file": ("s.xml", (
+            b'<?xml version="1.0"?><annotations><version>1.1</version>'
+            b'<image id="0" name="0.png" width="8" height="8"><box label="car" occluded="0" '
+            b'xtl="2" ytl="2" xbr="6" ybr="6" z_order="0"></box></image></annotations>'
+        ), "text/xml")}
+        answer = client.put(f"/api/tasks/{kept}/annotations/", params={"format": "CVAT 1.1"},
+                            files=small)
+        assert answer.status_code == 202, answer.text
+        assert _wait_done(client, answer.json()["rq_id"])["status"] == "finished"
+        # and the failed creation can be retried on the same task
+        _, retry_rq = _create_task(client, "again", [("0.png", _png())])
+        assert _wait_done(client, retry_rq)["status"] == "finished"
+
+        # reset: the state at this start-up (kept task with its media), nothing newer
+        assert client.post("/_mockcvat/reset").status_code == 200
+        client = _rebind(client, served.url)
+        names = {t["name"] for t in client.get("/api/tasks").json()["results"]}
+        assert names == {"kept", "doomed"}
+        frame = client.get(f"/api/tasks/{kept}/data/",
+                           params={"type": "frame", "number": 1, "quality": "original"})
+        assert frame.status_code == 200 and frame.content.startswith(b"\x89PNG")
+        client.close()
+    finally:
+        served.stop()
+
+
+def test_ids_survive_a_restart_without_reuse(data_dir: Path) -> None:
+    served = Served(data_dir)
+    try:
+        client = _login(served.url)
+        first = client.post("/api/projects", json={"name": "a"}).json()["id"]
+        second = client.post("/api/projects", json={"name": "b"}).json()["id"]
+        assert client.delete(f"/api/projects/{second}").status_code == 204
+        served.stop()
+        served = Served(data_dir)
+        client = _rebind(client, served.url)
+        third = client.post("/api/projects", json={"name": "c"}).json()["id"]
+        assert (first, second, third) == (first, first + 1, first + 2)
+        client.close()
+    finally:
+        served.stop()
