@@ -36,10 +36,21 @@ def _schema_parser(sub: argparse._SubParsersAction) -> None:
     dump = actions.add_parser("dump", help="print the schema (YAML) of an emulated version")
     dump.add_argument("--cvat-version", default=REFERENCE_VERSION)
     dump.add_argument("--output", "-o", help="write to this file instead of stdout")
-    diff = actions.add_parser("diff", help="diff our schema against the real CVAT schema")
+    diff = actions.add_parser(
+        "diff", help="diff our schema against the real CVAT schema or a cvat-sdk package",
+        description="Per operation: same, different (with each difference), extra (ours only) "
+        "or missing (not implemented). Exits 1 if an implemented operation differs.")
+    diff.add_argument("--against", choices=("schema", "cvat-sdk"), default="schema",
+                      help="'schema' (default): the OpenAPI file --reference; 'cvat-sdk': the "
+                      "cvat-sdk package importable by --sdk-python, compared with our schema "
+                      "for the SDK's version")
     diff.add_argument("--reference", default=str(REFERENCE_SCHEMA),
                       help="the real schema (default: %(default)s)")
-    diff.add_argument("--cvat-version", default=REFERENCE_VERSION)
+    diff.add_argument("--sdk-python", default=sys.executable,
+                      help="the interpreter whose cvat-sdk is read (default: this one)")
+    diff.add_argument("--cvat-version", default=None,
+                      help=f"the emulated version to diff (default: {REFERENCE_VERSION}, or the "
+                      "cvat-sdk's version)")
     diff.add_argument("--brief", action="store_true", help="list operations only")
     coverage = actions.add_parser(
         "coverage", help="the checklist of CVAT's operations mockcvat implements (COVERAGE.md)"
@@ -95,10 +106,17 @@ def schema(args: argparse.Namespace) -> int:
         _write(schema_yaml(args.cvat_version), args.output)
         return 0
     if args.action == "diff":
-        results = schema_diff.diff(schema_document(args.cvat_version),
-                                   schema_diff.load(args.reference))
+        if args.against == "cvat-sdk":
+            reference = schema_diff.read_sdk(args.sdk_python)
+            version = args.cvat_version or reference["version"]
+            print(f"mockcvat emulating {version} against cvat-sdk {reference['version']}")
+            results = schema_diff.diff_sdk(
+                schema_diff.sdk_view(schema_document(version)), reference)
+        else:
+            results = schema_diff.diff(schema_document(args.cvat_version or REFERENCE_VERSION),
+                                       schema_diff.load(args.reference))
         print(schema_diff.report(results, verbose=not args.brief))
-        return 0
+        return 1 if any(r.status == "different" for r in results) else 0
     if args.action == "coverage":
         _write(_coverage(args.reference), args.output)
         return 0

@@ -81,3 +81,50 @@ def test_newer_versions_differ_where_cvat_changed(reference):
     assert results["auth_create_signing"].status == "missing"  # removed in 2.47
     about = "\n".join(results["server_retrieve_about"].differences)
     assert "logo_url: extra" in about and "subtitle: extra" in about
+
+
+# --- against the cvat-sdk package ------------------------------------------------------------
+@pytest.fixture(scope="module")
+def sdk_280() -> dict:
+    import sys
+
+    return schema_diff.read_sdk(sys.executable)  # the test extras pin cvat-sdk 2.80.0
+
+
+def test_every_implemented_operation_matches_cvat_sdk_280(sdk_280):
+    assert sdk_280["version"] == "2.80.0"
+    results = schema_diff.diff_sdk(schema_diff.sdk_view(schema_document("2.80.0")), sdk_280)
+    problems = {r.operation_id: r.differences or r.status
+                for r in results if r.status in ("different", "extra")}
+    assert problems == {}
+    assert sum(r.status == "same" for r in results) >= 90
+
+
+def test_the_sdk_view_reports_model_and_parameter_differences(sdk_280):
+    ours = copy.deepcopy(schema_document("2.80.0"))
+    schemas = ours["components"]["schemas"]
+    schemas["AboutRequest"] = {}
+    schemas["About"]["required"] = ["name"]
+    schemas["User"]["properties"]["username"]["maxLength"] = 10
+    schemas["User"]["properties"]["is_active"]["nullable"] = True
+    users_list = ours["paths"]["/api/users"]["get"]
+    users_list["parameters"] = [p for p in users_list["parameters"] if p["name"] != "is_active"]
+    del ours["paths"]["/api/tasks"]["get"]
+    results = {r.operation_id: r for r in schema_diff.diff_sdk(schema_diff.sdk_view(ours),
+                                                               sdk_280)}
+    about = "\n".join(results["server_retrieve_about"].differences)
+    assert "model About.version.required: ours false, SDK true" in about
+    users = "\n".join(results["users_list"].differences)
+    assert "parameter query is_active: missing" in users
+    assert "model User.username.validations: ours {\"max_length\": 10" in users
+    assert "model User.is_active.nullable: ours true, SDK false" in users
+    assert results["tasks_list"].status == "missing"
+    assert "summary:" in schema_diff.report(results.values())
+
+
+def test_the_cli_diffs_against_the_installed_sdk(capsys):
+    status = cli.main(["schema", "diff", "--against", "cvat-sdk", "--brief"])
+    out = capsys.readouterr().out
+    assert out.startswith("mockcvat emulating 2.80.0 against cvat-sdk 2.80.0")
+    assert "## missing" in out and "summary: same" in out
+    assert status == (1 if "## different" in out else 0)
