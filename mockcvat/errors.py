@@ -105,6 +105,12 @@ class Conflict(APIError):
     default_detail = "Conflict."
 
 
+class Gone(ValidationFailed):
+    """410: a request form the emulated CVAT version no longer supports."""
+
+    status_code = 410
+
+
 class UnsupportedMediaType(APIError):
     status_code = 415
 
