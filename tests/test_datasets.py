@@ -285,3 +285,29 @@ def test_archives_over_the_limits_are_refused(task, tmp_path, monkeypatch):
         archive.writestr("annotations.xml", "<annotations>" + " " * 50_000 + "</annotations>")
     assert bomb.stat().st_size < 1000
     assert "too large" in failed_import(task, bomb, "CVAT 1.1")
+
+
+def test_project_import_creates_the_labels_of_a_project_without_labels(versioned_admin):
+    """CVAT's importer makes the dataset's labels (``import_labels_to_project``) when the
+    project has none, then imports the annotations into a task per subset."""
+    task = _annotated_task(versioned_admin)
+    started = versioned_admin.post(f"/api/tasks/{task['id']}/dataset/export"
+                                   "?format=COCO+1.0&save_images=true")
+    request = versioned_admin.get(f"/api/requests/{started.json()['rq_id']}").json()
+    dataset = versioned_admin.get(request["result_url"])
+    assert dataset.status_code == 200
+    project = versioned_admin.post("/api/projects", json={"name": "empty"}).json()
+    assert versioned_admin.get(f"/api/labels?project_id={project['id']}").json()["count"] == 0
+    imported = versioned_admin.post(
+        f"/api/projects/{project['id']}/dataset/?format=COCO+1.0",
+        files={"dataset_file": ("dataset.zip", dataset.content, "application/zip")})
+    assert imported.status_code == 202, imported.text
+    status = versioned_admin.get(f"/api/requests/{imported.json()['rq_id']}").json()
+    assert status["status"] == "finished", status["message"]
+    labels = versioned_admin.get(f"/api/labels?project_id={project['id']}").json()["results"]
+    assert [(label["name"], label["type"]) for label in labels] == [("car", "any")]
+    tasks = versioned_admin.get(f"/api/tasks?project_id={project['id']}").json()["results"]
+    assert len(tasks) == 1
+    shapes = versioned_admin.get(f"/api/tasks/{tasks[0]['id']}/annotations/").json()["shapes"]
+    assert [(s["type"], s["label_id"], s["points"]) for s in shapes] == [
+        ("rectangle", labels[0]["id"], [1.0, 2.0, 8.0, 9.0])]

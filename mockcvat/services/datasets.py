@@ -23,14 +23,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
+from sqlalchemy import select
 from starlette.responses import FileResponse, Response
 
 from mockcvat import background, formats, media, uploads
 from mockcvat.errors import APIError, ValidationFailed
 from mockcvat.formats import base
 from mockcvat.http import CvatJSONResponse
-from mockcvat.models import Data, Job, Project, Segment, Task
-from mockcvat.services import annotations, exports, jobs, projects, task_data, tasks
+from mockcvat.models import Data, Job, Label, Project, Segment, Task
+from mockcvat.models.users import utcnow
+from mockcvat.services import annotations, exports, jobs, labels, projects, task_data, tasks
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -516,10 +518,14 @@ def _start_project_import(ctx: Context, project: Project, path: Path) -> Any:
                 if not subsets:
                     raise background.RequestFailed(
                         "ValueError: The dataset has no images to make tasks from\n")
+                learn = _has_no_labels(mock, project.id or 0)
                 for subset, (root, files) in sorted(subsets.items()):
                     plan = _new_task(mock, project.id or 0, owner_id, subset, root, files)
                     created.append(plan.task_id)
                     task_data.process(mock, plan, reporter)
+                    if learn:
+                        _learn_labels(mock, project.id or 0, plan.task_id, module, source,
+                                      format_name)
                     _import_into_task(mock, plan.task_id, module, source, format_name)
         except BaseException:
             _drop_tasks(mock, created)  # nothing half-made
@@ -574,6 +580,35 @@ def _new_task(mock: MockCVAT, project_id: int, owner_id: int, name: str, root: P
         db.add(task)
         return task_data.Plan(task_id=task.id or 0, data_id=data.id or 0, root=root,
                               files=files)
+
+
+def _has_no_labels(mock: MockCVAT, project_id: int) -> bool:
+    with mock.db.session() as db:
+        return db.execute(select(Label.id).where(Label.project_id == project_id).limit(1)
+                          ).first() is None
+
+
+def _learn_labels(mock: MockCVAT, project_id: int, task_id: int, module: Any, source: Path,
+                  format_name: str) -> None:
+    """CVAT's ``import_labels_to_project`` for a project without labels: the dataset's label
+    names become the project's labels (type "any"), before its annotations are imported. The
+    names are learned by a dry run of the importer that accepts unknown labels."""
+    with mock.db.session() as db:
+        dataset = build(mock, db, "task", db.get(Task, task_id))
+    dataset.learned_labels = []
+    try:
+        module.import_(dataset, source, format_name=format_name)
+    except base.ImportFailed:
+        pass  # the real import reports it
+    names = list(dict.fromkeys(dataset.learned_labels))
+    if names:
+        with mock.db.session() as db:
+            labels.create_labels(db, [{"name": name} for name in names],
+                                 {"project_id": project_id, "task_id": None})
+            project = db.get(Project, project_id)
+            if project is not None:
+                project.updated_date = utcnow()
+                db.add(project)
 
 
 def _import_into_task(mock: MockCVAT, task_id: int, module: Any, source: Path,
