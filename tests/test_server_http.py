@@ -130,7 +130,11 @@ def test_append_slash_redirects_like_django(admin):
 
 
 def test_405_carries_allow_and_options_answers_drf_metadata(versioned_server, versioned_admin):
-    anonymous = httpx.Client(base_url=versioned_server.url)
+    with httpx.Client(base_url=versioned_server.url) as anonymous:
+        _check_allow_and_options(anonymous, versioned_admin)
+
+
+def _check_allow_and_options(anonymous, versioned_admin):
     refused = anonymous.post("/api/server/about")
     assert refused.status_code == 405
     assert refused.headers["allow"] == "GET, HEAD, OPTIONS"
