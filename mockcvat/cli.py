@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from mockcvat.settings import OPTIONS, Settings, env_name, from_env
+from mockcvat.settings import OPTIONS, Settings, check_version, env_name, from_env
 
 REFERENCE_SCHEMA = Path("openapi/cvat-openapi-2.26.2.yml")
 REFERENCE_VERSION = "2.26.2"
@@ -83,7 +83,11 @@ def serve(args: argparse.Namespace) -> int:
 
     from mockcvat.app import create_app
 
-    settings = from_env(**{name: getattr(args, name) for name in OPTIONS})
+    try:
+        settings = from_env(**{name: getattr(args, name) for name in OPTIONS})
+    except ValueError as exc:
+        print(f"mockcvat: {exc}", file=sys.stderr)
+        return 2
     app = create_app(settings)
     print(
         f"mockcvat: CVAT {settings.cvat_version} on http://{settings.host}:{settings.port} "
@@ -102,6 +106,13 @@ def schema(args: argparse.Namespace) -> int:
     from mockcvat import schema_diff
     from mockcvat.app import schema_document, schema_yaml
 
+    version = getattr(args, "cvat_version", None)
+    if version is not None:
+        try:
+            check_version(version)
+        except ValueError as exc:
+            print(f"mockcvat: {exc}", file=sys.stderr)
+            return 2
     if args.action == "dump":
         _write(schema_yaml(args.cvat_version), args.output)
         return 0
