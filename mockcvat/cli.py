@@ -148,7 +148,10 @@ def _coverage(reference: str) -> str:
     from mockcvat.app import schema_document
 
     results = schema_diff.diff(schema_document(REFERENCE_VERSION), schema_diff.load(reference))
-    return schema_diff.coverage(results, REFERENCE_VERSION)
+    sdk = schema_diff.read_sdk(sys.executable)  # the cvat-sdk of the test extras (2.80)
+    sdk_results = schema_diff.diff_sdk(schema_diff.sdk_view(schema_document(sdk["version"])),
+                                       sdk)
+    return schema_diff.coverage(results, REFERENCE_VERSION, sdk_results, sdk["version"])
 
 
 def _write(text: str, output: str | None) -> None:
