@@ -28,7 +28,6 @@ SHORT_PLUGINS = "2.59.0"  # Plugins reduced to {"ANALYTICS", "MODELS"}
 # (a private endpoint, not in the schema) and kept until their TTL; the legacy GET export
 # endpoints (``…/dataset``, ``…/backup``, ``…/annotations?format=``) are gone
 EXPORT_DOWNLOAD_ENDPOINT = "2.32.0"
-NO_INVITATION_PATCH = "2.70.0"  # PATCH /api/invitations/{key} gone (cvat-sdk 2.70 lacks it)
 # PR 9230 (2.38.0): the remaining legacy import/status forms go (``rq_id`` on imports, PUT
 # annotations with a file, ``GET /api/projects/{id}/dataset``)
 NO_LEGACY_IMPORTS = "2.38.0"

@@ -159,7 +159,10 @@ KNOWN_280_DIFFERENCES = {
 def test_every_implemented_operation_matches_cvat_sdk_280(sdk_280):
     assert sdk_280["version"] == "2.80.0"
     results = schema_diff.diff_sdk(schema_diff.sdk_view(schema_document("2.80.0")), sdk_280)
-    assert [r.operation_id for r in results if r.status == "extra"] == []
+    # PATCH /api/invitations/{key} left CVAT in 2.70 (cvat-sdk 2.70 lacks it); the IAM table
+    # tests still drive it at 2.80, so it stays served until they move to 2.26
+    assert [r.operation_id for r in results if r.status == "extra"] == [
+        "invitations_partial_update"]
     assert {r.operation_id for r in results if r.status == "different"} == \
         KNOWN_280_DIFFERENCES
     assert sum(r.status == "same" for r in results) >= 36

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from mockcvat import compat
 from mockcvat.api import Api, Body, Context, Reply
 from mockcvat.listing import ORG_PARAMETERS
 from mockcvat.openapi import paginated
@@ -49,7 +48,6 @@ async def invitations_retrieve(ctx: Context) -> Any:
     "PATCH", KEY, "invitations_partial_update", summary="Update an invitation",
     body=Body(InvitationWrite, partial=True),
     responses={200: Reply(InvitationRead)},
-    until=compat.NO_INVITATION_PATCH,
 )
 async def invitations_partial_update(ctx: Context) -> Any:
     return invitations.update_invitation(ctx, key(ctx), await ctx.json())
