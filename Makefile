@@ -28,8 +28,9 @@ $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
-# Regenerate the committed schema and the coverage checklist after changing operations.
-schema: install
+# Regenerate the committed schema and the coverage checklist after changing operations
+# (the checklist's second column reads the cvat-sdk of the test extras).
+schema: install-test
 	$(BIN)/mockcvat schema dump --cvat-version $(REFERENCE_VERSION) -o openapi/mockcvat-$(REFERENCE_VERSION).yml
 	$(BIN)/mockcvat schema coverage -o COVERAGE.md
 

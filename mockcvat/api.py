@@ -164,13 +164,21 @@ class Context:
         return resolve_org_context(self)
 
 
-def endpoint(op: Operation, mock: MockCVAT) -> Callable[[Request], Awaitable[Response]]:
-    """The ASGI endpoint of one operation: authenticate, run the handler, render."""
+def endpoint(op: Operation, mock: MockCVAT, *, allow: str | None = None
+             ) -> Callable[[Request], Awaitable[Response]]:
+    """The ASGI endpoint of one operation: authenticate, run the handler, render (with
+    ``allow`` as the ``Allow`` header, as DRF adds to every response of a view)."""
     from mockcvat.auth import authenticate, authenticate_bearer
 
     challenge = "Bearer" if op.authenticate == "bearer" else "Token"
 
     async def run(request: Request) -> Response:
+        response = await handle(request)
+        if allow is not None:
+            response.headers["Allow"] = allow
+        return response
+
+    async def handle(request: Request) -> Response:
         try:
             with compat.emulating(mock.compat):
                 if op.negotiate:

@@ -12,7 +12,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Match
 from starlette.types import Scope
 
-from mockcvat import compat, errors
+from mockcvat import compat, errors, metadata
 from mockcvat.api import endpoint
 from mockcvat.middleware import JournalMiddleware
 from mockcvat.routes import control, operations
@@ -32,10 +32,17 @@ def create_app(settings: Settings | None = None, *, mock: MockCVAT | None = None
     app.add_exception_handler(404, _not_found)
     emulated = compat.Compat(settings.cvat_version)
     mounted = [op for op in operations() if op.exists_in(emulated.version)]
+    by_path: dict[str, list[Any]] = {}
     for op in mounted:
-        app.router.add_route(op.path, endpoint(op, mock), methods=[op.method],
+        by_path.setdefault(op.path, []).append(op)
+    for op in mounted:  # every DRF response carries the view's Allow header
+        allow = metadata.allow(other.method for other in by_path[op.path])
+        app.router.add_route(op.path, endpoint(op, mock, allow=allow), methods=[op.method],
                              name=op.operation_id)
     mock.operations = mounted
+    for path, path_ops in by_path.items():  # DRF answers OPTIONS on every view
+        app.router.add_route(path, metadata.options_endpoint(path_ops, mock),
+                             methods=["OPTIONS"], include_in_schema=False)
     app.router.add_route("/api/docs", _swagger_ui, methods=["GET"], include_in_schema=False)
     app.router.add_route("/api/docs/", _swagger_ui, methods=["GET"], include_in_schema=False)
     app.router.add_route("/static/logo.svg", _logo, methods=["GET"], include_in_schema=False)

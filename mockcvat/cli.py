@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from mockcvat.settings import OPTIONS, Settings, env_name, from_env
+from mockcvat.settings import OPTIONS, Settings, check_version, env_name, from_env
 
 REFERENCE_SCHEMA = Path("openapi/cvat-openapi-2.26.2.yml")
 REFERENCE_VERSION = "2.26.2"
@@ -36,10 +36,21 @@ def _schema_parser(sub: argparse._SubParsersAction) -> None:
     dump = actions.add_parser("dump", help="print the schema (YAML) of an emulated version")
     dump.add_argument("--cvat-version", default=REFERENCE_VERSION)
     dump.add_argument("--output", "-o", help="write to this file instead of stdout")
-    diff = actions.add_parser("diff", help="diff our schema against the real CVAT schema")
+    diff = actions.add_parser(
+        "diff", help="diff our schema against the real CVAT schema or a cvat-sdk package",
+        description="Per operation: same, different (with each difference), extra (ours only) "
+        "or missing (not implemented). Exits 1 if an implemented operation differs.")
+    diff.add_argument("--against", choices=("schema", "cvat-sdk"), default="schema",
+                      help="'schema' (default): the OpenAPI file --reference; 'cvat-sdk': the "
+                      "cvat-sdk package importable by --sdk-python, compared with our schema "
+                      "for the SDK's version")
     diff.add_argument("--reference", default=str(REFERENCE_SCHEMA),
                       help="the real schema (default: %(default)s)")
-    diff.add_argument("--cvat-version", default=REFERENCE_VERSION)
+    diff.add_argument("--sdk-python", default=sys.executable,
+                      help="the interpreter whose cvat-sdk is read (default: this one)")
+    diff.add_argument("--cvat-version", default=None,
+                      help=f"the emulated version to diff (default: {REFERENCE_VERSION}, or the "
+                      "cvat-sdk's version)")
     diff.add_argument("--brief", action="store_true", help="list operations only")
     coverage = actions.add_parser(
         "coverage", help="the checklist of CVAT's operations mockcvat implements (COVERAGE.md)"
@@ -72,7 +83,11 @@ def serve(args: argparse.Namespace) -> int:
 
     from mockcvat.app import create_app
 
-    settings = from_env(**{name: getattr(args, name) for name in OPTIONS})
+    try:
+        settings = from_env(**{name: getattr(args, name) for name in OPTIONS})
+    except ValueError as exc:
+        print(f"mockcvat: {exc}", file=sys.stderr)
+        return 2
     app = create_app(settings)
     print(
         f"mockcvat: CVAT {settings.cvat_version} on http://{settings.host}:{settings.port} "
@@ -91,14 +106,28 @@ def schema(args: argparse.Namespace) -> int:
     from mockcvat import schema_diff
     from mockcvat.app import schema_document, schema_yaml
 
+    version = getattr(args, "cvat_version", None)
+    if version is not None:
+        try:
+            check_version(version)
+        except ValueError as exc:
+            print(f"mockcvat: {exc}", file=sys.stderr)
+            return 2
     if args.action == "dump":
         _write(schema_yaml(args.cvat_version), args.output)
         return 0
     if args.action == "diff":
-        results = schema_diff.diff(schema_document(args.cvat_version),
-                                   schema_diff.load(args.reference))
+        if args.against == "cvat-sdk":
+            reference = schema_diff.read_sdk(args.sdk_python)
+            version = args.cvat_version or reference["version"]
+            print(f"mockcvat emulating {version} against cvat-sdk {reference['version']}")
+            results = schema_diff.diff_sdk(
+                schema_diff.sdk_view(schema_document(version)), reference)
+        else:
+            results = schema_diff.diff(schema_document(args.cvat_version or REFERENCE_VERSION),
+                                       schema_diff.load(args.reference))
         print(schema_diff.report(results, verbose=not args.brief))
-        return 0
+        return 1 if any(r.status == "different" for r in results) else 0
     if args.action == "coverage":
         _write(_coverage(args.reference), args.output)
         return 0
@@ -119,7 +148,10 @@ def _coverage(reference: str) -> str:
     from mockcvat.app import schema_document
 
     results = schema_diff.diff(schema_document(REFERENCE_VERSION), schema_diff.load(reference))
-    return schema_diff.coverage(results, REFERENCE_VERSION)
+    sdk = schema_diff.read_sdk(sys.executable)  # the cvat-sdk of the test extras (2.80)
+    sdk_results = schema_diff.diff_sdk(schema_diff.sdk_view(schema_document(sdk["version"])),
+                                       sdk)
+    return schema_diff.coverage(results, REFERENCE_VERSION, sdk_results, sdk["version"])
 
 
 def _write(text: str, output: str | None) -> None:

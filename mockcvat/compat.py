@@ -24,6 +24,13 @@ ABOUT_LOGO_SUBTITLE = "2.30.0"  # About gains logo_url and subtitle
 NO_SIGNATURE_AUTH = "2.47.0"  # ?sign= URLs and /api/auth/signing removed
 ACCESS_TOKENS = "2.48.0"  # personal access tokens, Authorization: Bearer
 SHORT_PLUGINS = "2.59.0"  # Plugins reduced to {"ANALYTICS", "MODELS"}
+# PR 9075 (2.32.0): finished exports are downloaded from ``…/{dataset,backup}/download?rq_id=``
+# (a private endpoint, not in the schema) and kept until their TTL; the legacy GET export
+# endpoints (``…/dataset``, ``…/backup``, ``…/annotations?format=``) are gone
+EXPORT_DOWNLOAD_ENDPOINT = "2.32.0"
+# PR 9230 (2.38.0): the remaining legacy import/status forms go (``rq_id`` on imports, PUT
+# annotations with a file, ``GET /api/projects/{id}/dataset``)
+NO_LEGACY_IMPORTS = "2.38.0"
 
 _current: contextvars.ContextVar[Compat] = contextvars.ContextVar("mockcvat_compat")
 

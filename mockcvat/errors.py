@@ -105,6 +105,12 @@ class Conflict(APIError):
     default_detail = "Conflict."
 
 
+class Gone(ValidationFailed):
+    """410: a request form the emulated CVAT version no longer supports."""
+
+    status_code = 410
+
+
 class UnsupportedMediaType(APIError):
     status_code = 415
 
@@ -143,8 +149,17 @@ def install_handlers(app: FastAPI) -> None:
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
-        if exc.status_code == 405:
-            return render(MethodNotAllowed(request.method))
+        if exc.status_code == 405:  # Django's Allow: every method of the URL, in its order
+            from starlette.routing import Match
+
+            from mockcvat.metadata import allow
+
+            methods = {m for route in request.app.routes
+                       if route.matches(request.scope)[0] != Match.NONE
+                       for m in getattr(route, "methods", None) or ()}
+            response = render(MethodNotAllowed(request.method))
+            response.headers["Allow"] = allow(methods)
+            return response
         return render(APIError(str(exc.detail)) if exc.status_code >= 500 else _generic(exc))
 
     async def request_validation(_: Request, exc: Exception) -> Response:

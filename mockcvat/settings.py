@@ -8,6 +8,20 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_CVAT_VERSION = "2.80.0"  # in the range cvat-sdk 2.80 accepts without a warning
+# The CVAT release lines mockcvat emulates (docs/versions.md): any X.Y.Z of these; a version
+# behaves as the newest behaviour change dated at or before it (the nearest-version rule).
+OLDEST_LINE, NEWEST_LINE = (2, 26), (2, 80)
+_VERSION = __import__("re").compile(r"^\d+\.\d+\.\d+$")
+
+
+def check_version(text: str) -> str:
+    """``text`` if mockcvat can emulate it, else ``ValueError`` naming what it can."""
+    if _VERSION.match(str(text)) and OLDEST_LINE <= parse_version(text)[:2] <= NEWEST_LINE:
+        return str(text)
+    raise ValueError(
+        f"mockcvat cannot emulate CVAT {text!r}: use a version X.Y.Z of the release lines "
+        f"{OLDEST_LINE[0]}.{OLDEST_LINE[1]} to {NEWEST_LINE[0]}.{NEWEST_LINE[1]} "
+        f"(e.g. 2.26.2, 2.40.0, 2.80.0); see docs/versions.md")
 
 
 @dataclasses.dataclass
@@ -24,6 +38,9 @@ class Settings:
     background_mode: str = "thread"
     # Django's default is hundreds of thousands of PBKDF2 rounds; a fake needs fast logins.
     password_iterations: int = 1000
+
+    def __post_init__(self) -> None:
+        check_version(self.cvat_version)
 
     @property
     def admin_username(self) -> str:

@@ -8,14 +8,16 @@ import json
 import threading
 import zipfile
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
 from cvat_sdk.api_client import models
 
 from mockcvat.services import backups
-from tests.conftest import NO_TLS
+from tests.conftest import NO_TLS, raw_task, token_client
 from tests.media_files import make_image
 
 LABELS = [
@@ -216,40 +218,65 @@ def api(cvat_server):
         yield client
 
 
-def test_download_is_served_once_with_cvats_headers(api, task):
-    response = api.post(f"/api/tasks/{task.id}/backup/export", params={"lightweight": "false"})
+@pytest.fixture
+def old_api(mockcvat_server_old):
+    """Token client of the 2.26.2 server, whose backups use the legacy GET download."""
+    mockcvat_server_old.reset()
+    with token_client(mockcvat_server_old, *mockcvat_server_old.admin_credentials) as client:
+        client.timeout = httpx.Timeout(30)
+        yield client
+
+
+def test_download_per_version(versioned_server, versioned_admin):
+    """2.26: the legacy GET with action=download, served once, then the request is gone.
+    2.80: ``…/backup/download?rq_id=``, served as often as asked, the request kept."""
+    task = raw_task(versioned_admin)
+    response = versioned_admin.post(f"/api/tasks/{task['id']}/backup/export",
+                                    params={"lightweight": "false"})
     assert response.status_code == 202
     rq_id = response.json()["rq_id"]
-    assert rq_id.startswith("action=export&target=task&target_id=") or \
-        rq_id == f"export:task-{task.id}-backup-by-1"
-    request = api.get(f"/api/requests/{rq_id}").json()
-    assert request["status"] == "finished"
+    request = versioned_admin.get(f"/api/requests/{rq_id}").json()
+    assert request["status"] == "finished" and request["progress"] == 0
     result_url = request["result_url"]
-    assert result_url.endswith(f"/api/tasks/{task.id}/backup?lightweight=false&action=download")
+    old = versioned_server.settings.cvat_version == "2.26.2"
+    if old:
+        assert rq_id == f"export:task-{task['id']}-backup-by-1"
+        assert result_url.endswith(
+            f"/api/tasks/{task['id']}/backup?lightweight=false&action=download")
+    else:
+        assert rq_id == f"action=export&target=task&target_id={task['id']}&user_id=1" \
+            "&subresource=backup"
+        assert result_url == (f"{versioned_server.url}/api/tasks/{task['id']}/backup/download"
+                              f"?rq_id={quote(rq_id, safe='')}")
+    for attempt in range(2):
+        download = versioned_admin.get(result_url)
+        if old and attempt:
+            assert download.status_code == 400
+            assert download.text.startswith("Unknown export request id.")
+            assert versioned_admin.get(f"/api/requests/{rq_id}").status_code == 404
+            break
+        assert download.status_code == 200
+        assert download.headers["content-type"] == "application/zip"
+        assert download.headers["content-disposition"].startswith(
+            'attachment; filename="task_cars_backup_')
+        assert zipfile.ZipFile(io.BytesIO(download.content)).read("task.json")
+    if not old:
+        assert versioned_admin.get(f"/api/requests/{rq_id}").json()["status"] == "finished"
+        assert versioned_admin.get(f"/api/tasks/{task['id']}/backup").status_code == 404
 
-    first = api.get(result_url)
-    assert first.status_code == 200
-    assert first.headers["content-type"] == "application/zip"
-    disposition = first.headers["content-disposition"]
-    assert disposition.startswith('attachment; filename="task_cars_backup_')
-    assert zipfile.ZipFile(io.BytesIO(first.content)).read("task.json")
 
-    second = api.get(result_url)
-    assert second.status_code == 400
-    assert second.text.startswith("Unknown export request id.")
-    assert api.get(f"/api/requests/{rq_id}").status_code == 404
-
-
-def test_filename_names_the_download(api, task):
-    rq_id = api.post(f"/api/tasks/{task.id}/backup/export",
-                     params={"filename": "my backup.zip"}).json()["rq_id"]
-    result_url = api.get(f"/api/requests/{rq_id}").json()["result_url"]
-    assert "filename=my+backup.zip" in result_url
-    response = api.get(result_url)
+def test_filename_names_the_download(versioned_admin):
+    task = raw_task(versioned_admin)
+    rq_id = versioned_admin.post(f"/api/tasks/{task['id']}/backup/export",
+                                 params={"filename": "my backup.zip"}).json()["rq_id"]
+    result_url = versioned_admin.get(f"/api/requests/{rq_id}").json()["result_url"]
+    response = versioned_admin.get(result_url)
     assert response.headers["content-disposition"] == 'attachment; filename="my backup.zip"'
 
 
-def test_a_running_export_conflicts(api, cvat_server, task, monkeypatch):
+def test_a_running_export_conflicts(old_api, mockcvat_server_old, monkeypatch):
+    api, cvat_server = old_api, mockcvat_server_old
+    task = SimpleNamespace(**raw_task(api))
     release = threading.Event()
     original = backups.write_backup
 
@@ -271,7 +298,9 @@ def test_a_running_export_conflicts(api, cvat_server, task, monkeypatch):
         cvat_server.wait_for_requests()
 
 
-def test_legacy_get_polls_then_downloads(api, task):
+def test_legacy_get_polls_then_downloads(old_api):
+    api = old_api
+    task = SimpleNamespace(**raw_task(api))
     started = api.get(f"/api/tasks/{task.id}/backup")
     assert started.status_code == 202 and "rq_id" in started.json()
     assert api.get(f"/api/tasks/{task.id}/backup").status_code == 201
@@ -283,7 +312,8 @@ def test_legacy_get_polls_then_downloads(api, task):
                                                    "the request"])
 
 
-def test_a_task_without_data(api):
+def test_a_task_without_data(old_api):
+    api = old_api
     task_id = api.post("/api/tasks", json={"name": "empty", "labels": [{"name": "a"}]}).json()["id"]
     legacy = api.get(f"/api/tasks/{task_id}/backup")
     assert (legacy.status_code, legacy.text) == (400, "Backup of a task without data is not "
@@ -402,30 +432,36 @@ def test_restore_needs_the_create_privilege(cvat_server, api, task, tmp_path):
     refused = httpx.post(f"{cvat_server.url}/api/tasks/backup/", headers=headers, **NO_TLS,
                          files={"task_file": ("b.zip", target.read_bytes())})
     assert refused.status_code == 403
-    other = httpx.get(f"{cvat_server.url}/api/tasks/{task.id}/backup", headers=headers,
-                      **NO_TLS)
+    other = httpx.post(f"{cvat_server.url}/api/tasks/{task.id}/backup/export",
+                       headers=headers, **NO_TLS)
     assert other.status_code == 403
 
 
-def test_someone_elses_export_cannot_be_downloaded(cvat_server, api, task):
-    rq_id = api.post(f"/api/tasks/{task.id}/backup/export").json()["rq_id"]
-    result_url = api.get(f"/api/requests/{rq_id}").json()["result_url"]
-    cvat_server.create_user("bob", "Unusual-Passw0rd!", groups=["admin"])
-    response = httpx.post(f"{cvat_server.url}/api/auth/login",
-                          json={"username": "bob", "password": "Unusual-Passw0rd!"}, **NO_TLS)
-    other = httpx.get(result_url, headers={"Authorization": f"Token {response.json()['key']}"},
-                      **NO_TLS)
-    assert other.status_code == 400 and other.text.startswith("Unknown export request id.")
-    assert api.get(result_url).status_code == 200
+def test_someone_elses_export_cannot_be_downloaded(versioned_server, versioned_admin):
+    task = raw_task(versioned_admin)
+    rq_id = versioned_admin.post(f"/api/tasks/{task['id']}/backup/export").json()["rq_id"]
+    result_url = versioned_admin.get(f"/api/requests/{rq_id}").json()["result_url"]
+    versioned_server.create_user("bob", "Unusual-Passw0rd!", groups=["admin"])
+    with token_client(versioned_server, "bob", "Unusual-Passw0rd!") as bob:
+        other = bob.get(result_url)
+    if versioned_server.settings.cvat_version == "2.26.2":  # the rq_id names the caller
+        assert other.status_code == 400 and other.text.startswith("Unknown export request id.")
+    else:  # requests.rego: only the request's owner downloads
+        assert other.status_code == 403
+    assert versioned_admin.get(result_url).status_code == 200
 
 
-def test_legacy_restore_polling(api, task, tmp_path):
+def test_legacy_restore_polling(api, old_api, task, tmp_path):
     target = tmp_path / "backup.zip"
     task.download_backup(str(target))
-    request = _restore(api, target.read_bytes())
-    polled = api.post("/api/tasks/backup/", params={"rq_id": request["id"]})
+    request = _restore(old_api, target.read_bytes())
+    polled = old_api.post("/api/tasks/backup/", params={"rq_id": request["id"]})
     assert (polled.status_code, polled.json()) == (201, {"id": request["result_id"]})
-    assert api.get(f"/api/requests/{request['id']}").status_code == 404
+    assert old_api.get(f"/api/requests/{request['id']}").status_code == 404
+    # 2.80: the status check by rq_id is gone (PR 9230, 2.38)
+    request = _restore(api, target.read_bytes())
+    gone = api.post("/api/tasks/backup/", params={"rq_id": request["id"]})
+    assert gone.status_code == 410
 
 
 def test_video_task_with_a_skeleton(cvat_client, tmp_path):

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 BIN = Path(sys.executable).parent / "mockcvat"
 
@@ -67,3 +68,17 @@ def test_schema_diff_command():
     assert result.returncode == 0
     summary = result.stdout.strip().splitlines()[-1]
     assert summary.startswith("summary: same ") and "different 0, extra 0" in summary
+
+
+def test_unknown_versions_are_refused_with_the_known_ones(capsys):
+    from mockcvat import cli
+    from mockcvat.settings import Settings
+
+    assert cli.main(["serve", "--cvat-version", "3.1.0", "--port", "0"]) == 2
+    message = capsys.readouterr().err
+    assert "cannot emulate CVAT '3.1.0'" in message and "2.26 to 2.80" in message
+    assert cli.main(["schema", "dump", "--cvat-version", "2.25.0"]) == 2
+    for bad in ("2.81.0", "v2.80", "2.80"):
+        with pytest.raises(ValueError, match="docs/versions.md"):
+            Settings(cvat_version=bad)
+    assert Settings(cvat_version="2.31.4").cvat_version == "2.31.4"  # nearest: 2.31 facts

@@ -7,12 +7,14 @@ import json
 import xml.etree.ElementTree as ET
 import zipfile
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from cvat_sdk.api_client import models
 from cvat_sdk.core.exceptions import BackgroundRequestException
 from pycocotools.coco import COCO
 
+from tests.conftest import raw_task
 from tests.media_files import make_image
 
 LABELS = [{"name": "car"}, {"name": "person"}]
@@ -83,30 +85,90 @@ def test_a_broken_file_fails_the_import_and_keeps_the_annotations(task, tmp_path
     assert len(task.get_annotations().shapes) == 2
 
 
-def test_export_errors_and_one_shot_download(admin, task):
+def test_export_errors(admin, task):
     base = f"/api/tasks/{task.id}/dataset/export"
     assert admin.post(base + "?format=Nope").json() == ["Unknown format specified for the request"]
     unsupported = admin.post(base + "?format=LFW+1.0")
     assert unsupported.status_code == 400 and "not supported by mockcvat" in unsupported.text
-    started = admin.post(base + "?format=COCO+1.0&save_images=false")
-    assert started.status_code == 202
-    result_url = admin.get(f"/api/requests/{started.json()['rq_id']}").json()["result_url"]
-    assert result_url.endswith("/annotations?format=COCO+1.0&save_images=false&action=download")
-    first = admin.get(result_url)
-    assert first.status_code == 200 and first.headers["content-disposition"].startswith(
+
+
+def _annotated_task(client) -> dict:
+    task = raw_task(client)
+    label = client.get(f"/api/labels?task_id={task['id']}").json()["results"][0]["id"]
+    shape = {"type": "rectangle", "frame": 0, "label_id": label, "points": [1, 2, 8, 9]}
+    assert client.put(f"/api/tasks/{task['id']}/annotations/",
+                      json={"shapes": [shape]}).status_code == 200
+    return task
+
+
+def _finished_export(client, task_id: int) -> dict:
+    started = client.post(f"/api/tasks/{task_id}/dataset/export?format=COCO+1.0"
+                          "&save_images=false")
+    assert started.status_code == 202, started.text
+    request = client.get(f"/api/requests/{started.json()['rq_id']}").json()
+    assert request["status"] == "finished"
+    assert request["progress"] == 0  # nothing records an export's progress in CVAT
+    return request
+
+
+def _coco_annotations(response) -> list:
+    assert response.status_code == 200, response.text
+    assert response.headers["content-disposition"].startswith(
         'attachment; filename="task_cars_annotations_')
-    assert json.loads(zipfile.ZipFile(__import__("io").BytesIO(first.content))
-                      .read("annotations/instances_default.json"))["annotations"]
-    again = admin.get(result_url)
-    assert again.status_code == 400 and again.text.startswith("Unknown export request id.")
+    archive = zipfile.ZipFile(__import__("io").BytesIO(response.content))
+    return json.loads(archive.read("annotations/instances_default.json"))["annotations"]
 
 
-def test_import_needs_the_uploaded_file(admin, task):
-    response = admin.post(f"/api/tasks/{task.id}/annotations/?format=COCO+1.0")
+def test_export_result_per_version(versioned_server, versioned_admin):
+    """2.26: result_url is the legacy GET with action=download, served once (the request is
+    deleted). 2.80: ``…/dataset/download?rq_id=``, served again and again while the request
+    stays listed with its expiry_date."""
+    task = _annotated_task(versioned_admin)
+    request = _finished_export(versioned_admin, task["id"])
+    url = request["result_url"]
+    if versioned_server.settings.cvat_version == "2.26.2":
+        assert url.endswith("/annotations?format=COCO+1.0&save_images=false&action=download")
+        assert len(_coco_annotations(versioned_admin.get(url))) == 1
+        again = versioned_admin.get(url)
+        assert again.status_code == 400 and again.text.startswith("Unknown export request id.")
+        assert versioned_admin.get(f"/api/requests/{request['id']}").status_code == 404
+        assert versioned_admin.get(f"/api/tasks/{task['id']}/dataset/download"
+                                   f"?rq_id=x").status_code == 404  # no such endpoint
+        return
+    assert url == (f"{versioned_server.url}/api/tasks/{task['id']}/dataset/download?rq_id="
+                   + quote(request["id"], safe=""))
+    for _ in range(2):
+        assert len(_coco_annotations(versioned_admin.get(url))) == 1
+    listed = versioned_admin.get("/api/requests?action=export").json()["results"]
+    assert [(r["id"], r["status"]) for r in listed] == [(request["id"], "finished")]
+    assert listed[0]["expiry_date"] is not None
+    legacy = versioned_admin.get(f"/api/tasks/{task['id']}/dataset?format=COCO+1.0")
+    assert legacy.status_code == 404  # the legacy GET export is gone from 2.32
+
+
+def test_dataset_download_checks(versioned_server, versioned_admin, alice_on):
+    if versioned_server.settings.cvat_version == "2.26.2":
+        pytest.skip("2.26 has no …/dataset/download endpoint")
+    task = _annotated_task(versioned_admin)
+    base = f"/api/tasks/{task['id']}/dataset/download"
+    assert versioned_admin.get(base).json() == ["Missing request id in the query parameters"]
+    assert versioned_admin.get(base + "?rq_id=nope").text == "Unknown export request id"
+    request = _finished_export(versioned_admin, task["id"])
+    other = raw_task(versioned_admin, name="other")
+    wrong = versioned_admin.get(f"/api/tasks/{other['id']}/dataset/download?rq_id="
+                                + quote(request["id"], safe=""))
+    assert wrong.json() == ["Invalid export request id"]
+    assert alice_on(versioned_server).get(request["result_url"]).status_code in (403, 404)
+def test_import_needs_the_uploaded_file(versioned_server, versioned_admin):
+    task = raw_task(versioned_admin)
+    response = versioned_admin.post(f"/api/tasks/{task['id']}/annotations/?format=COCO+1.0")
     assert (response.status_code, response.json()) == (400, "No such file were uploaded")
-    unknown = admin.put(f"/api/tasks/{task.id}/annotations/?format=Nope",
-                        files={"annotation_file": ("a.json", b"{}", "application/json")})
-    assert unknown.json() == ["Unknown input format 'Nope'"]
+    unknown = versioned_admin.put(f"/api/tasks/{task['id']}/annotations/?format=Nope",
+                                  files={"annotation_file": ("a.json", b"{}", "application/json")})
+    if versioned_server.settings.cvat_version == "2.26.2":
+        assert unknown.json() == ["Unknown input format 'Nope'"]
+    else:  # PUT imports were removed in 2.38 (PR 9230)
+        assert unknown.status_code == 410 and "removed in CVAT 2.38" in unknown.json()[0]
 
 
 def test_cli_export_import_and_backup(task, tmp_path, cvat_server, cvat_client):
@@ -223,3 +285,29 @@ def test_archives_over_the_limits_are_refused(task, tmp_path, monkeypatch):
         archive.writestr("annotations.xml", "<annotations>" + " " * 50_000 + "</annotations>")
     assert bomb.stat().st_size < 1000
     assert "too large" in failed_import(task, bomb, "CVAT 1.1")
+
+
+def test_project_import_creates_the_labels_of_a_project_without_labels(versioned_admin):
+    """CVAT's importer makes the dataset's labels (``import_labels_to_project``) when the
+    project has none, then imports the annotations into a task per subset."""
+    task = _annotated_task(versioned_admin)
+    started = versioned_admin.post(f"/api/tasks/{task['id']}/dataset/export"
+                                   "?format=COCO+1.0&save_images=true")
+    request = versioned_admin.get(f"/api/requests/{started.json()['rq_id']}").json()
+    dataset = versioned_admin.get(request["result_url"])
+    assert dataset.status_code == 200
+    project = versioned_admin.post("/api/projects", json={"name": "empty"}).json()
+    assert versioned_admin.get(f"/api/labels?project_id={project['id']}").json()["count"] == 0
+    imported = versioned_admin.post(
+        f"/api/projects/{project['id']}/dataset/?format=COCO+1.0",
+        files={"dataset_file": ("dataset.zip", dataset.content, "application/zip")})
+    assert imported.status_code == 202, imported.text
+    status = versioned_admin.get(f"/api/requests/{imported.json()['rq_id']}").json()
+    assert status["status"] == "finished", status["message"]
+    labels = versioned_admin.get(f"/api/labels?project_id={project['id']}").json()["results"]
+    assert [(label["name"], label["type"]) for label in labels] == [("car", "any")]
+    tasks = versioned_admin.get(f"/api/tasks?project_id={project['id']}").json()["results"]
+    assert len(tasks) == 1
+    shapes = versioned_admin.get(f"/api/tasks/{tasks[0]['id']}/annotations/").json()["shapes"]
+    assert [(s["type"], s["label_id"], s["points"]) for s in shapes] == [
+        ("rectangle", labels[0]["id"], [1.0, 2.0, 8.0, 9.0])]

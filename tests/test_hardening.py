@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 from cvat_sdk.api_client import models
+from cvat_sdk.core.exceptions import BackgroundRequestException
 from PIL import Image
 
 from tests.media_files import make_image
@@ -155,11 +156,24 @@ def test_non_finite_numbers_in_a_body_are_refused(admin, literal, shown):
     assert rq["status"] == "finished"
 
 
-@pytest.mark.parametrize("fmt,write", [
-    ("CVAT 1.1", lambda xml: xml.replace('xtl="1.00"', 'xtl="nan"')),
-    ("CVAT 1.1", lambda xml: xml.replace('ybr="20.00"', 'ybr="inf"')),
+def import_file(cvat_client, task_id: int, fmt: str, name: str, content: bytes,
+                tmp_path: Path) -> str | None:
+    """Imports through cvat-sdk (the upload wrapper, then polling); the failure message, or
+    None when the import finished."""
+    path = tmp_path / name
+    path.write_bytes(content)
+    try:
+        cvat_client.tasks.retrieve(task_id).import_annotations(fmt, str(path))
+    except BackgroundRequestException as exc:
+        return str(exc)
+    return None
+
+
+@pytest.mark.parametrize("write", [
+    lambda xml: xml.replace('xtl="1.00"', 'xtl="nan"'),
+    lambda xml: xml.replace('ybr="20.00"', 'ybr="inf"'),
 ])
-def test_imported_non_finite_coordinates_fail_the_import(admin, fmt, write):
+def test_imported_non_finite_coordinates_fail_the_import(admin, cvat_client, tmp_path, write):
     task = make_task(admin)
     admin.put(f"/api/tasks/{task['id']}/annotations/", json={"shapes": [box(task["label_id"])]})
     started = admin.post(f"/api/tasks/{task['id']}/dataset/export",
@@ -168,15 +182,11 @@ def test_imported_non_finite_coordinates_fail_the_import(admin, fmt, write):
     xml = zipfile.ZipFile(io.BytesIO(admin.get(url).content)).read("annotations.xml").decode()
     poisoned = write(xml)
     assert poisoned != xml
-    admin.delete(f"/api/tasks/{task['id']}/annotations/")
     admin.put(f"/api/tasks/{task['id']}/annotations/",
               json={"shapes": [box(task["label_id"], points=(5, 5, 6, 6))]})
-    answer = admin.put(f"/api/tasks/{task['id']}/annotations/", params={"format": fmt},
-                       files={"annotation_file": ("a.xml", poisoned.encode(), "text/xml")})
-    assert answer.status_code == 202
-    request = admin.get(f"/api/requests/{answer.json()['rq_id']}").json()
-    assert request["status"] == "failed"
-    assert "finite" in request["message"] or "valid number" in request["message"]
+    failure = import_file(cvat_client, task["id"], "CVAT 1.1", "a.xml", poisoned.encode(),
+                          tmp_path)
+    assert failure is not None and "finite" in failure
     assert shapes_of(admin, task["id"]) == [[5, 5, 6, 6]]
 
 
@@ -193,30 +203,25 @@ def _voc_archive(xmin: str, encoding: str = "utf-8", doctype: str = "") -> bytes
     return out.getvalue()
 
 
-def _import_voc(admin, task, content: bytes) -> dict[str, Any]:
-    answer = admin.put(f"/api/tasks/{task['id']}/annotations/", params={"format": "PASCAL VOC 1.1"},
-                       files={"annotation_file": ("voc.zip", content, "application/zip")})
-    assert answer.status_code == 202
-    return admin.get(f"/api/requests/{answer.json()['rq_id']}").json()
-
-
-def test_voc_import_with_nan_fails_and_keeps_annotations(admin):
+def test_voc_import_with_nan_fails_and_keeps_annotations(admin, cvat_client, tmp_path):
     task = make_task(admin)
+    voc = "PASCAL VOC 1.1"
+    assert import_file(cvat_client, task["id"], voc, "ok.zip", _voc_archive("1"),
+                       tmp_path) is None  # the control: the same file with a number imports
     admin.put(f"/api/tasks/{task['id']}/annotations/", json={"shapes": [box(task["label_id"])]})
-    assert _import_voc(admin, task, _voc_archive("1"))["status"] == "finished"  # the control
-    admin.put(f"/api/tasks/{task['id']}/annotations/", json={"shapes": [box(task["label_id"])]})
-    request = _import_voc(admin, task, _voc_archive("nan"))
-    assert request["status"] == "failed" and "finite" in request["message"]
+    failure = import_file(cvat_client, task["id"], voc, "nan.zip", _voc_archive("nan"),
+                          tmp_path)
+    assert failure is not None and "finite" in failure
     assert shapes_of(admin, task["id"]) == [[1, 2, 10, 20]]
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
-def test_voc_entities_are_refused_in_any_encoding(admin, encoding):
+def test_voc_entities_are_refused_in_any_encoding(admin, cvat_client, tmp_path, encoding):
     task = make_task(admin)
     doctype = '<!DOCTYPE a [<!ENTITY x "1">]>\n'
-    request = _import_voc(admin, task, _voc_archive("&x;", encoding, doctype))
-    assert request["status"] == "failed"
-    assert "DTDs and entity declarations are not allowed" in request["message"]
+    failure = import_file(cvat_client, task["id"], "PASCAL VOC 1.1", "voc.zip",
+                          _voc_archive("&x;", encoding, doctype), tmp_path)
+    assert failure is not None and "DTDs and entity declarations are not allowed" in failure
     assert shapes_of(admin, task["id"]) == []
 
 

@@ -127,3 +127,32 @@ def test_append_slash_redirects_like_django(admin):
     response = admin.get("/api/schema?scheme=json", follow_redirects=False)
     assert response.status_code == 301
     assert response.headers["location"] == "/api/schema/?scheme=json"
+
+
+def test_405_carries_allow_and_options_answers_drf_metadata(versioned_server, versioned_admin):
+    with httpx.Client(base_url=versioned_server.url) as anonymous:
+        _check_allow_and_options(anonymous, versioned_admin)
+
+
+def _check_allow_and_options(anonymous, versioned_admin):
+    refused = anonymous.post("/api/server/about")
+    assert refused.status_code == 405
+    assert refused.headers["allow"] == "GET, HEAD, OPTIONS"
+    assert refused.json() == {"detail": 'Method "POST" not allowed.'}
+    wrong = versioned_admin.delete("/api/tasks")
+    assert (wrong.status_code, wrong.headers["allow"]) == (405, "GET, POST, HEAD, OPTIONS")
+    # every answer of a view carries its Allow (DRF's finalize_response)
+    assert versioned_admin.get("/api/tasks").headers["allow"] == "GET, POST, HEAD, OPTIONS"
+    assert anonymous.options("/api/tasks").status_code == 401
+    meta = versioned_admin.options("/api/tasks")
+    assert meta.status_code == 200
+    assert meta.headers["allow"] == "GET, POST, HEAD, OPTIONS"
+    body = meta.json()
+    assert (body["name"], body["renders"]) == ("Task List", ["application/vnd.cvat+json"])
+    assert "multipart/form-data" in body["parses"]
+    name = body["actions"]["POST"]["name"]
+    assert (name["type"], name["required"], name["max_length"]) == ("string", True, 256)
+    detail = versioned_admin.options("/api/tasks/1").json()
+    assert detail["name"] == "Task Instance" and "actions" not in detail
+    about = anonymous.options("/api/server/about")
+    assert about.status_code == 200 and about.headers["allow"] == "GET, HEAD, OPTIONS"

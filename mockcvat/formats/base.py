@@ -75,6 +75,9 @@ class Dataset:
     # the original bytes of a frame's image, and the extension to save it with (".png", ...)
     image: Callable[[Frame], tuple[bytes, str]] = field(repr=False, default=lambda f: (b"", ""))
     meta: dict[str, Any] = field(default_factory=dict)  # created/updated dates, owner, size...
+    # not None: unknown top-level label names are accepted and collected here instead of
+    # failing the import (a project import that makes its labels from the dataset)
+    learned_labels: list[str] | None = None
 
     # --- conveniences for format modules -------------------------------------------------
     def label(self, label_id: int) -> LabelSpec:
@@ -84,6 +87,11 @@ class Dataset:
         for label in self.labels:
             if label.name == name and label.parent_id == parent_id:
                 return label
+        if self.learned_labels is not None and parent_id is None:
+            self.learned_labels.append(name)
+            learned = LabelSpec(id=-len(self.learned_labels), name=name, color="", type="any")
+            self.labels.append(learned)
+            return learned
         return None
 
     def attribute(self, label_id: int, spec_id: int) -> AttributeSpec | None:

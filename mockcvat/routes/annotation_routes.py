@@ -9,12 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from mockcvat import compat
 from mockcvat.api import Api, Body, Context, Reply
+from mockcvat.errors import Gone
 from mockcvat.routes import params, tus
 from mockcvat.schemas.annotations import AnnotationsRead, LabeledData
 from mockcvat.schemas.data import RqId
 from mockcvat.schemas.fields import Serializer
-from mockcvat.services import annotations, datasets
+from mockcvat.services import annotations, datasets, exports
 
 MEDIA = ("application/json", "multipart/form-data")
 BINARY = {"type": "string", "format": "binary"}
@@ -35,7 +37,7 @@ def add_annotation_routes(api: Api, kind: str, variant: Variant) -> None:
     base = f"/api/{kind}s/{{id:pk}}"
 
     async def retrieve(ctx: Context) -> Any:
-        if ctx.params.get("format") is not None:
+        if ctx.params.get("format") is not None and not exports.has_download_endpoint():
             return datasets.legacy_export(ctx, kind, ctx.pk(), save_images=False)
         return annotations.retrieve(ctx, kind, ctx.pk())
 
@@ -43,7 +45,11 @@ def add_annotation_routes(api: Api, kind: str, variant: Variant) -> None:
         return await datasets.receive_import(ctx, kind, ctx.pk())
 
     async def update(ctx: Context) -> Any:
-        if ctx.params.get("format") is not None:
+        if ctx.params.get("format") is not None or ctx.params.get("rq_id") is not None:
+            if ctx.mock.compat.has(since=compat.NO_LEGACY_IMPORTS):
+                raise Gone(["Importing annotations with PUT was removed in CVAT 2.38: use "
+                            f"POST /api/{kind}s/{{id}}/annotations/?format= and poll "
+                            "/api/requests/{rq_id}"])
             return await datasets.put_import(ctx, kind, ctx.pk())
         return annotations.replace(ctx, kind, ctx.pk(), await ctx.json())
 
@@ -58,6 +64,9 @@ def add_annotation_routes(api: Api, kind: str, variant: Variant) -> None:
 
     async def create_dataset_export(ctx: Context) -> Any:
         return datasets.start_export(ctx, kind, ctx.pk())
+
+    async def download_dataset(ctx: Context) -> Any:
+        return datasets.download(ctx, kind, ctx.pk())
 
     api.operation(
         "GET", f"{base}/annotations/", f"{kind}s_retrieve_annotations",
@@ -114,7 +123,11 @@ def add_annotation_routes(api: Api, kind: str, variant: Variant) -> None:
                    202: Reply(description="Exporting has been started"),
                    **variant.no_data_reply,
                    405: Reply(description="Format is not available")},
+        until=compat.EXPORT_DOWNLOAD_ENDPOINT,
     )(retrieve_dataset)
+    # private (excluded from CVAT's schema): the result_url of exports from 2.32
+    api.operation("GET", f"{base}/dataset/download", f"{kind}s_download_dataset",
+                  in_schema=False, since=compat.EXPORT_DOWNLOAD_ENDPOINT)(download_dataset)
     api.operation(
         "POST", f"{base}/dataset/export", f"{kind}s_create_dataset_export",
         summary="Initialize process to export resource as a dataset in a specific format",

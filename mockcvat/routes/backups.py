@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mockcvat import compat
 from mockcvat.api import Api, Body, Context, Reply
 from mockcvat.listing import ORG_PARAMETERS
 from mockcvat.routes import tus
@@ -74,11 +75,17 @@ def add_backup_routes(api: Api, kind: str, restore_body: type[Serializer],
     async def create_backup(ctx: Context) -> Any:
         return await backups.receive_restore(ctx, kind)
 
+    async def download_backup(ctx: Context) -> Any:
+        return backups.download(ctx, kind, ctx.pk())
+
     api.operation(
         "GET", f"/api/{kind}s/{{id:pk}}/backup", f"{kind}s_retrieve_backup",
         summary=f"Back up a {kind}", parameters=legacy_parameters(kind),
-        responses={**LEGACY_REPLIES, **no_data_reply},
+        responses={**LEGACY_REPLIES, **no_data_reply}, until=compat.EXPORT_DOWNLOAD_ENDPOINT,
     )(retrieve_backup)
+    # private (excluded from CVAT's schema): the result_url of backups from 2.32
+    api.operation("GET", f"/api/{kind}s/{{id:pk}}/backup/download", f"{kind}s_download_backup",
+                  in_schema=False, since=compat.EXPORT_DOWNLOAD_ENDPOINT)(download_backup)
     api.operation(
         "POST", f"/api/{kind}s/{{id:pk}}/backup/export", f"{kind}s_create_backup_export",
         summary="Initiate process to backup resource", parameters=EXPORT_PARAMETERS,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mockcvat import compat
 from mockcvat.api import Api, Body, Context, Reply
 from mockcvat.listing import ORG_PARAMETERS
 from mockcvat.openapi import paginated
@@ -79,6 +80,7 @@ async def projects_retrieve_preview(ctx: Context) -> Any:
                202: Reply(description="Dump of annotations has been started"),
                401: Reply(description="Format is not specified"),
                405: Reply(description="Format is not available")},
+    until=compat.EXPORT_DOWNLOAD_ENDPOINT,
 )
 async def projects_retrieve_annotations(ctx: Context) -> Any:
     return datasets.project_annotations(ctx, ctx.pk())
@@ -99,6 +101,7 @@ async def projects_retrieve_annotations(ctx: Context) -> Any:
                201: Reply(description="Output file is ready for downloading"),
                202: Reply(description="Exporting has been started"),
                405: Reply(description="Format is not available")},
+    until=compat.NO_LEGACY_IMPORTS,
 )
 async def projects_retrieve_dataset(ctx: Context) -> Any:
     return datasets.project_dataset(ctx, ctx.pk())
@@ -106,7 +109,7 @@ async def projects_retrieve_dataset(ctx: Context) -> Any:
 
 # CVAT's route also matches without the slash: the export's result_url uses that form
 @api.operation("GET", "/api/projects/{id:pk}/dataset", "projects_retrieve_dataset_noslash",
-               in_schema=False)
+               in_schema=False, until=compat.NO_LEGACY_IMPORTS)
 async def projects_retrieve_dataset_noslash(ctx: Context) -> Any:
     return datasets.project_dataset(ctx, ctx.pk())
 
@@ -139,3 +142,10 @@ tus.add_file_routes(api, "/api/projects/{id:pk}/dataset/", "projects_dataset",
 )
 async def projects_create_dataset_export(ctx: Context) -> Any:
     return datasets.start_export(ctx, "project", ctx.pk())
+
+
+# private (excluded from CVAT's schema): the result_url of exports from 2.32
+@api.operation("GET", "/api/projects/{id:pk}/dataset/download", "projects_download_dataset",
+               in_schema=False, since=compat.EXPORT_DOWNLOAD_ENDPOINT)
+async def projects_download_dataset(ctx: Context) -> Any:
+    return datasets.download(ctx, "project", ctx.pk())

@@ -38,12 +38,20 @@ from starlette.background import BackgroundTask
 from starlette.datastructures import UploadFile
 from starlette.responses import FileResponse, Response
 
-from mockcvat import background, iam, uploads
-from mockcvat.errors import APIError, BadRequestBody, ValidationFailed
+from mockcvat import background, compat, iam, uploads
+from mockcvat.errors import APIError, BadRequestBody, Gone, ValidationFailed
 from mockcvat.http import CvatJSONResponse, content_disposition
 from mockcvat.models import Data, Job, Label, Project, Segment, Task
 from mockcvat.models.users import utcnow
-from mockcvat.services import annotations, labels, projects, task_data, tasks, validation
+from mockcvat.services import (
+    annotations,
+    exports,
+    labels,
+    projects,
+    task_data,
+    tasks,
+    validation,
+)
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -116,12 +124,15 @@ def _result_url(ctx: Context, kind: str, pk: int) -> str:
 
 def _export_work(ctx: Context, kind: str, obj: Task | Project) -> background.Work:
     mock, pk, user_id = ctx.mock, obj.id or 0, ctx.user.id or 0
-    result_url = _result_url(ctx, kind, pk)
+    result_url = exports.result_url_maker(ctx, kind, pk, "backup",
+                                          lambda: _result_url(ctx, kind, pk))
     target = export_path(mock, kind, pk, user_id)
+    name = ctx.params.get("filename") or backup_file_name(kind, obj)  # fixed at enqueue
 
     def run(reporter: background.Reporter) -> background.Result:
         write_backup(mock, kind, pk, target)
-        return background.Result(result_url=result_url)
+        target.with_suffix(".name").write_text(name)
+        return background.Result(result_url=result_url(reporter.rq_id))
 
     return background.Work(
         action="export", target=kind, target_id=pk, subresource="backup",
@@ -147,6 +158,19 @@ def start_export(ctx: Context, kind: str, pk: int) -> Any:
     _check_location(ctx)
     rq_id = ctx.mock.background.submit(_export_work(ctx, kind, obj))
     return CvatJSONResponse({"rq_id": rq_id}, status_code=202)
+
+
+def download(ctx: Context, kind: str, pk: int) -> Any:
+    """``GET /api/{tasks,projects}/{id}/backup/download?rq_id=`` (2.32+)."""
+    with ctx.mock.db.session() as db:
+        _load(ctx, db, kind, pk, "export:backup")
+
+    def locate(view: Any) -> tuple[Path, str]:
+        path = export_path(ctx.mock, kind, pk, view.owner_id)
+        name = path.with_suffix(".name").read_text() if path.exists() else ""
+        return path, content_disposition(name)
+
+    return exports.download(ctx, "backup", exports.is_export_of(kind, pk, ("backup",)), locate)
 
 
 def legacy_export(ctx: Context, kind: str, pk: int) -> Any:
@@ -465,6 +489,9 @@ async def _legacy_poll(ctx: Context, kind: str) -> Any | None:
             rq_id = body["rq_id"]
     if not rq_id:
         return None
+    if ctx.mock.compat.has(since=compat.NO_LEGACY_IMPORTS):  # PR 9230
+        raise Gone([f"POST /api/{kind}s/backup/?rq_id= no longer checks the status of an "
+                    "import: poll /api/requests/{rq_id}"])
     engine = ctx.mock.background
     view = engine.get(rq_id, poll=True)
     if view is None:

@@ -1,10 +1,12 @@
 """Dataset export and annotation import (``DatasetMixin`` and ``dataset_manager``).
 
 An export is a background request that writes the dataset through its format module
-(``mockcvat.formats``) into a zip kept under the data dir; ``result_url`` is the legacy GET
-endpoint with ``action=download``, which serves the file once, to the user who asked, and then
-forgets the request (as CVAT deletes its job). The legacy GET without ``action`` keeps CVAT's
-polling protocol (202 while running, 201 when ready).
+(``mockcvat.formats``) into a zip kept under the data dir. Where it is downloaded from depends on
+the emulated version (``mockcvat.services.exports``): before 2.32, ``result_url`` is the legacy
+GET endpoint with ``action=download``, which serves the file once, to the user who asked, and
+then forgets the request (as CVAT deletes its job); the legacy GET without ``action`` keeps
+CVAT's polling protocol (202 while running, 201 when ready). From 2.32, ``…/dataset/download``
+serves it as often as asked until the request expires.
 
 An import is a background request that reads the uploaded file through the format module and
 replaces the annotations in one transaction: a file the format cannot use fails the request and
@@ -20,14 +22,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
+from sqlalchemy import select
 from starlette.responses import FileResponse, Response
 
 from mockcvat import background, formats, media, uploads
 from mockcvat.errors import APIError, ValidationFailed
 from mockcvat.formats import base
 from mockcvat.http import CvatJSONResponse, content_disposition
-from mockcvat.models import Data, Job, Project, Segment, Task
-from mockcvat.services import annotations, jobs, projects, task_data, tasks
+from mockcvat.models import Data, Job, Label, Project, Segment, Task
+from mockcvat.models.users import utcnow
+from mockcvat.services import annotations, exports, jobs, labels, projects, task_data, tasks
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -185,11 +189,13 @@ def exporter_for(name: str | None) -> Any:
     return module
 
 
-def _export_work(ctx: Context, kind: str, obj: Any, format_name: str, save_images: bool,
-                 result_url: str) -> background.Work:
+def _export_work(ctx: Context, kind: str, obj: Any, format_name: str, save_images: bool
+                 ) -> background.Work:
     mock, user_id = ctx.mock, ctx.user.id or 0
     module = exporter_for(format_name)
     task_id = obj.id if kind == "task" else getattr(obj, "task_id", None)
+    result_url = exports.result_url_maker(
+        ctx, kind, obj.id, "dataset", lambda: _result_url(ctx, kind, obj.id, save_images))
 
     def run(reporter: background.Reporter) -> background.Result:
         with mock.db.session() as db:
@@ -201,14 +207,14 @@ def _export_work(ctx: Context, kind: str, obj: Any, format_name: str, save_image
         with mock.temp_dir() as tmp:
             out = Path(tmp) / "dataset"
             out.mkdir()
+            # no progress reported: CVAT's exporters record none, so a request shows 0
             module.export(dataset, out, save_images=save_images, format_name=format_name)
-            reporter.progress(0.9)
             target = export_path(mock, kind, obj.id, format_name, save_images, user_id)
             target.parent.mkdir(parents=True, exist_ok=True)
             _zip(out, Path(tmp) / "dataset.zip")
             (Path(tmp) / "dataset.zip").replace(target)
             target.with_suffix(".name").write_text(name)
-        return background.Result(result_url=result_url)
+        return background.Result(result_url=result_url(reporter.rq_id))
 
     return background.Work(
         action="export", target=kind, target_id=obj.id, owner_id=user_id,
@@ -264,9 +270,23 @@ def start_export(ctx: Context, kind: str, pk: int) -> Any:
     save_images = _bool(params.get("save_images"))
     format_name = params.get("format") or ""
     exporter_for(format_name)
-    work = _export_work(ctx, kind, obj, format_name, save_images,
-                        _result_url(ctx, kind, pk, save_images))
+    work = _export_work(ctx, kind, obj, format_name, save_images)
     return CvatJSONResponse({"rq_id": ctx.mock.background.submit(work)}, status_code=202)
+
+
+def download(ctx: Context, kind: str, pk: int) -> Any:
+    """``GET /api/{tasks,jobs,projects}/{id}/dataset/download?rq_id=`` (2.32+)."""
+    with ctx.mock.db.session() as db:
+        _load(ctx, db, kind, pk, "export:dataset")
+
+    def locate(view: Any) -> tuple[Path, str]:
+        path = export_path(ctx.mock, kind, pk, view.format or "", view.subresource == "dataset",
+                           view.owner_id)
+        name = path.with_suffix(".name").read_text() if path.exists() else ""
+        return path, content_disposition(name)
+
+    return exports.download(ctx, "dataset", exports.is_export_of(
+        kind, pk, ("dataset", "annotations")), locate)
 
 
 def _result_url(ctx: Context, kind: str, pk: int, save_images: bool) -> str:
@@ -288,8 +308,7 @@ def legacy_export(ctx: Context, kind: str, pk: int, save_images: bool) -> Any:
             return PlainResponse("Exporting a dataset from a task without data is not allowed",
                                  400)
     exporter_for(format_name)
-    work = _export_work(ctx, kind, obj, format_name, save_images,
-                        _result_url(ctx, kind, pk, save_images))
+    work = _export_work(ctx, kind, obj, format_name, save_images)
     engine = ctx.mock.background
     rq_id = engine.rq_id_for(work)
     view = engine.get(rq_id, poll=True)
@@ -395,8 +414,7 @@ def _start_import(ctx: Context, kind: str, obj: Any, path: Path) -> Any:
                 data = module.import_(dataset, source, format_name=format_name)
             except base.ImportFailed as exc:
                 raise background.RequestFailed(f"CvatImportError: {exc}\n") from None
-        reporter.progress(0.8)
-        with mock.db.session() as db:
+        with mock.db.session() as db:  # no progress reported: CVAT's importer records none
             task = db.get(Task, task_id)
             if task is None:
                 raise background.RequestFailed("The task was deleted.")
@@ -497,10 +515,14 @@ def _start_project_import(ctx: Context, project: Project, path: Path) -> Any:
                 if not subsets:
                     raise background.RequestFailed(
                         "ValueError: The dataset has no images to make tasks from\n")
+                learn = _has_no_labels(mock, project.id or 0)
                 for subset, (root, files) in sorted(subsets.items()):
                     plan = _new_task(mock, project.id or 0, owner_id, subset, root, files)
                     created.append(plan.task_id)
                     task_data.process(mock, plan, reporter)
+                    if learn:
+                        _learn_labels(mock, project.id or 0, plan.task_id, module, source,
+                                      format_name)
                     _import_into_task(mock, plan.task_id, module, source, format_name)
         except BaseException:
             _drop_tasks(mock, created)  # nothing half-made
@@ -555,6 +577,35 @@ def _new_task(mock: MockCVAT, project_id: int, owner_id: int, name: str, root: P
         db.add(task)
         return task_data.Plan(task_id=task.id or 0, data_id=data.id or 0, root=root,
                               files=files)
+
+
+def _has_no_labels(mock: MockCVAT, project_id: int) -> bool:
+    with mock.db.session() as db:
+        return db.execute(select(Label.id).where(Label.project_id == project_id).limit(1)
+                          ).first() is None
+
+
+def _learn_labels(mock: MockCVAT, project_id: int, task_id: int, module: Any, source: Path,
+                  format_name: str) -> None:
+    """CVAT's ``import_labels_to_project`` for a project without labels: the dataset's label
+    names become the project's labels (type "any"), before its annotations are imported. The
+    names are learned by a dry run of the importer that accepts unknown labels."""
+    with mock.db.session() as db:
+        dataset = build(mock, db, "task", db.get(Task, task_id))
+    dataset.learned_labels = []
+    try:
+        module.import_(dataset, source, format_name=format_name)
+    except base.ImportFailed:
+        pass  # the real import reports it
+    names = list(dict.fromkeys(dataset.learned_labels))
+    if names:
+        with mock.db.session() as db:
+            labels.create_labels(db, [{"name": name} for name in names],
+                                 {"project_id": project_id, "task_id": None})
+            project = db.get(Project, project_id)
+            if project is not None:
+                project.updated_date = utcnow()
+                db.add(project)
 
 
 def _import_into_task(mock: MockCVAT, task_id: int, module: Any, source: Path,
