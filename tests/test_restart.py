@@ -118,12 +118,32 @@ def _create_task(client: httpx.Client, name: str,
     return task["id"], answer.json()["rq_id"]
 
 
-def _big_import(task_id: int) -> dict:
-    boxes = ('<box label="car" occluded="0" source="manual" xtl="1" ytl="1" xbr="5" ybr="5" '
-             'z_order="0"></box>') * 20000
-    xml = ('<?xml version="1.0"?><annotations><version>1.1</version>'
-           f'<image id="0" name="0.png" width="8" height="8">{boxes}</image></annotations>')
-    return {"annotation_file": ("big.xml", xml.encode(), "text/xml")}
+def _cvat_xml(boxes: int, xtl: int = 1) -> bytes:
+    box = (f'<box label="car" occluded="0" source="manual" xtl="{xtl}" ytl="1" xbr="5" '
+           'ybr="5" z_order="0"></box>')
+    return ('<?xml version="1.0"?><annotations><version>1.1</version>'
+            f'<image id="0" name="0.png" width="8" height="8">{box * boxes}</image>'
+            '</annotations>').encode()
+
+
+def _import(client: httpx.Client, task_id: int, content: bytes) -> str:
+    """An annotation import as cvat-sdk sends it (every version): the upload wrapper with TUS,
+    then ``Upload-Finish``; returns the rq_id."""
+    url = f"/api/tasks/{task_id}/annotations/"
+    params = {"format": "CVAT 1.1", "filename": "a.xml"}
+    assert client.post(url, params=params, headers={"Upload-Start": ""}).status_code == 202
+    created = client.post(url, headers={"Upload-Length": str(len(content)),
+                                        "Upload-Metadata": "filename YS54bWw=",
+                                        "Tus-Resumable": "1.0.0"})
+    assert created.status_code == 201, created.text
+    patched = client.patch(created.headers["location"], content=content, headers={
+        "Content-Type": "application/offset+octet-stream", "Upload-Offset": "0",
+        "Tus-Resumable": "1.0.0"})
+    assert patched.status_code == 204, patched.text
+    finished = client.post(url, params={**params, "filename": created.headers["upload-filename"]},
+                           headers={"Upload-Finish": ""})
+    assert finished.status_code == 202, finished.text
+    return finished.json()["rq_id"]
 
 
 @pytest.fixture
@@ -133,8 +153,8 @@ def data_dir(tmp_path: Path) -> Iterator[Path]:
 
 def test_sigkill_during_import_and_task_creation_then_restart(data_dir: Path) -> None:
     served = Served(data_dir)
+    client = _login(served.url)
     try:
-        client = _login(served.url)
         # a task made before any crash: its media must survive restarts and resets
         kept, rq_id = _create_task(client, "kept", [("0.png", _png()), ("1.png", _png())])
         assert _wait_done(client, rq_id)["status"] == "finished"
@@ -144,9 +164,7 @@ def test_sigkill_during_import_and_task_creation_then_restart(data_dir: Path) ->
                           json={"shapes": [box]}).status_code == 200
 
         # 1. killed during an annotation import
-        answer = client.put(f"/api/tasks/{kept}/annotations/", params={"format": "CVAT 1.1"},
-                            files=_big_import(kept))
-        import_rq = answer.json()["rq_id"]
+        import_rq = _import(client, kept, _cvat_xml(20000))
         _wait_started(client, import_rq)
         served.kill()
 
@@ -179,15 +197,8 @@ def test_sigkill_during_import_and_task_creation_then_restart(data_dir: Path) ->
         assert (media / "data").is_dir()
 
         # a new import into the same task works: nothing holds its request id
-        small = {"annotation_file": ("s.xml", (
-            b'<?xml version="1.0"?><annotations><version>1.1</version>'
-            b'<image id="0" name="0.png" width="8" height="8"><box label="car" occluded="0" '
-            b'xtl="2" ytl="2" xbr="6" ybr="6" z_order="0"></box></image></annotations>'
-        ), "text/xml")}
-        answer = client.put(f"/api/tasks/{kept}/annotations/", params={"format": "CVAT 1.1"},
-                            files=small)
-        assert answer.status_code == 202, answer.text
-        assert _wait_done(client, answer.json()["rq_id"])["status"] == "finished"
+        rq_id = _import(client, kept, _cvat_xml(1, xtl=2))
+        assert _wait_done(client, rq_id)["status"] == "finished"
         # and the failed creation can be retried on the same task
         _, retry_rq = _create_task(client, "again", [("0.png", _png())])
         assert _wait_done(client, retry_rq)["status"] == "finished"
@@ -200,15 +211,15 @@ def test_sigkill_during_import_and_task_creation_then_restart(data_dir: Path) ->
         frame = client.get(f"/api/tasks/{kept}/data/",
                            params={"type": "frame", "number": 1, "quality": "original"})
         assert frame.status_code == 200 and frame.content.startswith(b"\x89PNG")
-        client.close()
     finally:
+        client.close()
         served.stop()
 
 
 def test_ids_survive_a_restart_without_reuse(data_dir: Path) -> None:
     served = Served(data_dir)
+    client = _login(served.url)
     try:
-        client = _login(served.url)
         first = client.post("/api/projects", json={"name": "a"}).json()["id"]
         second = client.post("/api/projects", json={"name": "b"}).json()["id"]
         assert client.delete(f"/api/projects/{second}").status_code == 204
@@ -217,6 +228,6 @@ def test_ids_survive_a_restart_without_reuse(data_dir: Path) -> None:
         client = _rebind(client, served.url)
         third = client.post("/api/projects", json={"name": "c"}).json()["id"]
         assert (first, second, third) == (first, first + 1, first + 2)
-        client.close()
     finally:
+        client.close()
         served.stop()
