@@ -24,6 +24,9 @@ ABOUT_LOGO_SUBTITLE = "2.30.0"  # About gains logo_url and subtitle
 NO_SIGNATURE_AUTH = "2.47.0"  # ?sign= URLs and /api/auth/signing removed
 ACCESS_TOKENS = "2.48.0"  # personal access tokens, Authorization: Bearer
 SHORT_PLUGINS = "2.59.0"  # Plugins reduced to {"ANALYTICS", "MODELS"}
+# ProviderTypeEnum loses GOOGLE_DRIVE (never implemented by CVAT); estimated: the 2.26.2 schema
+# has it, the cvat-sdk 2.80 model does not, the release in between was not found
+NO_GOOGLE_DRIVE = "2.27.0"
 
 _current: contextvars.ContextVar[Compat] = contextvars.ContextVar("mockcvat_compat")
 

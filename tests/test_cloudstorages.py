@@ -1,0 +1,231 @@
+"""Cloud storages against real object-storage servers: moto (S3), Azurite (Azure) and
+gcp-storage-emulator (GCS), through cvat-sdk 2.80 and raw HTTP."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from cvat_sdk.api_client import models
+from cvat_sdk.api_client.exceptions import ApiException
+from PIL import Image
+
+from tests.cloud_servers import unique_bucket
+from tests.conftest import STRONG_PASSWORD, token_client
+
+
+def jpeg(color: tuple[int, int, int] = (200, 30, 30), size: tuple[int, int] = (32, 24)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, color).save(out, format="JPEG")
+    return out.getvalue()
+
+
+def manifest(names_sizes: list[tuple[str, int, int]]) -> bytes:
+    """CVAT's image manifest (manifest.jsonl)."""
+    lines = [{"version": "1.1"}, {"type": "images"}]
+    for name, width, height in names_sizes:
+        stem, _, ext = name.rpartition(".")
+        lines.append({"name": stem, "extension": f".{ext}", "width": width, "height": height,
+                      "meta": {"related_images": []}})
+    return "".join(json.dumps(line) + "\n" for line in lines).encode()
+
+
+def s3_spec(s3_server, bucket: str, **extra) -> dict:
+    return {"provider_type": "AWS_S3_BUCKET", "resource": bucket, "display_name": "Bucket",
+            "credentials_type": "KEY_SECRET_KEY_PAIR", "key": "testing", "secret_key": "testing",
+            "specific_attributes": f"endpoint_url={s3_server.endpoint}&region=us-east-1",
+            **extra}
+
+
+# --- CRUD and browsing ---------------------------------------------------------------------
+def test_s3_storage_through_the_sdk(cvat_client, s3_server):
+    bucket = s3_server.make_bucket()
+    for i in range(5):
+        s3_server.put(bucket, f"images/{i:02d}.jpg", jpeg())
+    s3_server.put(bucket, "images/deep/x.jpg", jpeg())
+    s3_server.put(bucket, "readme.txt", b"hello")
+    s3_server.put(bucket, "manifest.jsonl", manifest([("images/00.jpg", 32, 24)]))
+    api = cvat_client.api_client.cloudstorages_api
+    created, _ = api.create(models.CloudStorageWriteRequest(
+        **s3_spec(s3_server, bucket, manifests=["manifest.jsonl"], description="raw data")))
+    assert created.provider_type.value == "AWS_S3_BUCKET"
+    assert created.resource == bucket and created.manifests == ["manifest.jsonl"]
+    assert created.owner.username == "admin" and created.organization is None
+    body = created.to_dict()
+    assert not {"key", "secret_key", "session_token", "credentials"} & set(body)
+
+    page, _ = api.list(provider_type="AWS_S3_BUCKET")
+    assert [s.id for s in page.results] == [created.id]
+    status, _ = api.retrieve_status(created.id)
+    assert status == "AVAILABLE"
+
+    root, _ = api.retrieve_content_v2(created.id)
+    assert [(c.name, c.type.value, c.mime_type) for c in root.content] == [
+        ("images", "DIR", "DIR"), ("manifest.jsonl", "REG", "unknown"),
+        ("readme.txt", "REG", "unknown")]
+    first, _ = api.retrieve_content_v2(created.id, prefix="images/", page_size=3)
+    assert [c.name for c in first.content] == ["00.jpg", "01.jpg", "02.jpg"]
+    assert first.next
+    second, _ = api.retrieve_content_v2(created.id, prefix="images/", page_size=3,
+                                        next_token=first.next)
+    assert [(c.name, c.mime_type) for c in second.content] == [("deep", "DIR"),
+                                                                 ("03.jpg", "image"),
+                                                                 ("04.jpg", "image")]
+    assert second.next is None
+    listed, _ = api.retrieve_content_v2(created.id, manifest_path="manifest.jsonl")
+    assert [(c.name, c.type.value) for c in listed.content] == [("images", "DIR")]
+
+    _, preview = api.retrieve_preview(created.id, _parse_response=False)
+    assert preview.headers["Content-Type"] == "image/jpeg"
+    assert Image.open(io.BytesIO(preview.data)).size == (32, 24)
+
+    updated, _ = api.partial_update(created.id, patched_cloud_storage_write_request=models.
+                                    PatchedCloudStorageWriteRequest(display_name="Renamed"))
+    assert updated.display_name == "Renamed"
+    api.destroy(created.id)
+    with pytest.raises(ApiException) as caught:
+        api.retrieve(created.id)
+    assert caught.value.status == 404
+
+
+def test_creation_checks_the_bucket_first(admin, s3_server):
+    missing = admin.post("/api/cloudstorages", json=s3_spec(s3_server, unique_bucket()))
+    assert missing.status_code == 400
+    assert missing.headers["content-type"].startswith("text/html")
+    assert missing.text.startswith("resource: The resource bucket-")
+    assert "not found. It may have been deleted." in missing.text
+    bucket = s3_server.make_bucket()
+    no_manifest = admin.post("/api/cloudstorages",
+                             json=s3_spec(s3_server, bucket, manifests=["m.jsonl"]))
+    assert no_manifest.status_code == 400
+    assert no_manifest.text == (f"manifests: The 'm.jsonl' file does not exist on '{bucket}' "
+                                "cloud storage\n")
+    bad_name = admin.post("/api/cloudstorages", json=s3_spec(s3_server, "Bad_Name"))
+    assert bad_name.status_code == 400 and bad_name.text.startswith("resource: Invalid characters")
+    half = admin.post("/api/cloudstorages", json={**s3_spec(s3_server, bucket), "secret_key": ""})
+    assert half.status_code == 400 and half.text == "Insufficient data for authentication\n"
+    assert admin.get("/api/cloudstorages").json()["count"] == 0
+
+
+def test_a_deleted_bucket_reports_not_found(admin, s3_server):
+    bucket = s3_server.make_bucket()
+    s3_server.put(bucket, "a.jpg", jpeg())
+    created = admin.post("/api/cloudstorages", json=s3_spec(s3_server, bucket)).json()
+    s3_server.delete_bucket(bucket)
+    assert admin.get(f"/api/cloudstorages/{created['id']}/status").json() == "NOT_FOUND"
+    listing = admin.get(f"/api/cloudstorages/{created['id']}/content-v2")
+    assert listing.status_code == 400
+    assert listing.json() == f"The resource {bucket} not found. It may have been deleted."
+
+
+def test_revoked_credentials_report_forbidden(admin, s3_server):
+    bucket = s3_server.make_bucket()
+    iam = s3_server.client("iam")
+    user, key, secret = s3_server.iam_user(bucket)
+    spec = {**s3_spec(s3_server, bucket), "key": key, "secret_key": secret}
+    s3_server.require_auth(True)
+    try:
+        wrong = admin.post("/api/cloudstorages", json={**spec, "secret_key": "x" * 40})
+        assert wrong.status_code == 400
+        assert wrong.text == (f"credentials: Cannot create resource {bucket} with specified "
+                              "credentials. Access forbidden.\n")
+        created = admin.post("/api/cloudstorages", json=spec)
+        assert created.status_code == 201, created.text
+        storage_id = created.json()["id"]
+        assert admin.get(f"/api/cloudstorages/{storage_id}/status").json() == "AVAILABLE"
+        s3_server.require_auth(False)
+        iam.delete_access_key(UserName=user, AccessKeyId=key)
+        s3_server.require_auth(True)
+        assert admin.get(f"/api/cloudstorages/{storage_id}/status").json() == "FORBIDDEN"
+        listing = admin.get(f"/api/cloudstorages/{storage_id}/content-v2")
+        assert listing.status_code == 400
+        assert listing.json() == (f"The resource {bucket} is no longer available. "
+                                  "Access forbidden.")
+    finally:
+        s3_server.require_auth(False)
+
+
+def test_azure_container_with_a_connection_string_and_a_sas(admin, azure_server):
+    container = azure_server.make_container()
+    for i in range(3):
+        azure_server.put(container, f"frames/{i}.png", jpeg())
+    spec = {"provider_type": "AZURE_CONTAINER", "resource": container, "display_name": "C",
+            "credentials_type": "CONNECTION_STRING",
+            "connection_string": azure_server.connection_string}
+    created = admin.post("/api/cloudstorages", json=spec)
+    assert created.status_code == 201, created.text
+    storage_id = created.json()["id"]
+    page = admin.get(f"/api/cloudstorages/{storage_id}/content-v2",
+                     params={"prefix": "frames/", "page_size": 2}).json()
+    assert [c["name"] for c in page["content"]] == ["0.png", "1.png"] and page["next"]
+    rest = admin.get(f"/api/cloudstorages/{storage_id}/content-v2",
+                     params={"prefix": "frames/", "next_token": page["next"]}).json()
+    assert [c["name"] for c in rest["content"]] == ["2.png"] and rest["next"] is None
+    assert admin.get(f"/api/cloudstorages/{storage_id}/actions").json() is None
+
+    sas = admin.post("/api/cloudstorages", json={
+        **spec, "connection_string": azure_server.sas_connection_string()})
+    assert sas.status_code == 201, sas.text
+    wrong = admin.post("/api/cloudstorages", json={
+        **spec, "connection_string": azure_server.connection_string.replace("Eby8", "AAAA")})
+    assert wrong.status_code == 400 and wrong.text.startswith("credentials: Cannot create")
+    no_account = admin.post("/api/cloudstorages", json={**spec, "connection_string": ""})
+    assert no_account.text == ("non_field_errors: Account name or connection string for Azure "
+                               "container was not specified\n")
+
+
+def test_gcs_bucket_through_the_emulator(admin, gcs_server):
+    bucket = gcs_server.make_bucket()
+    gcs_server.put(bucket, "a/b.jpg", jpeg())
+    created = admin.post("/api/cloudstorages", json={
+        "provider_type": "GOOGLE_CLOUD_STORAGE", "resource": bucket, "display_name": "G",
+        "credentials_type": "ANONYMOUS_ACCESS",
+        "specific_attributes": f"endpoint_url={gcs_server.endpoint}"})
+    assert created.status_code == 201, created.text
+    storage_id = created.json()["id"]
+    assert admin.get(f"/api/cloudstorages/{storage_id}/status").json() == "AVAILABLE"
+    content = admin.get(f"/api/cloudstorages/{storage_id}/content-v2",
+                        params={"prefix": "a/"}).json()
+    assert content == {"next": None, "content": [
+        {"name": "b.jpg", "type": "REG", "mime_type": "image"}]}
+
+
+def test_secrets_are_write_only_and_patch_checks_the_bucket(admin, s3_server):
+    bucket = s3_server.make_bucket()
+    created = admin.post("/api/cloudstorages", json=s3_spec(s3_server, bucket)).json()
+    assert "secret_key" not in json.dumps(created) and "testing" not in json.dumps(created)
+    moved = admin.patch(f"/api/cloudstorages/{created['id']}", json={"resource": "gone-bucket"})
+    assert moved.status_code == 400
+    assert moved.json() == {"resource": "The resource gone-bucket not found. It may have been "
+                                        "deleted."}
+    assert admin.get(f"/api/cloudstorages/{created['id']}").json()["resource"] == bucket
+    bad = admin.patch(f"/api/cloudstorages/{created['id']}",
+                      json={"specific_attributes": "region"})
+    assert bad.status_code == 400
+    assert bad.json() == {"specific_attributes": ["Invalid specific attributes"]}
+
+
+def test_organization_storages_are_private(cvat_server, admin, s3_server):
+    for name in ("olga", "max", "walt", "nina"):
+        cvat_server.create_user(name, STRONG_PASSWORD)
+    cvat_server.create_organization("acme", "olga", members={"max": "maintainer",
+                                                            "walt": "worker"})
+    bucket = s3_server.make_bucket()
+    with token_client(cvat_server, "max", STRONG_PASSWORD) as max_, \
+            token_client(cvat_server, "walt", STRONG_PASSWORD) as walt, \
+            token_client(cvat_server, "nina", STRONG_PASSWORD) as nina:
+        created = max_.post("/api/cloudstorages", json=s3_spec(s3_server, bucket),
+                            headers={"X-Organization": "acme"})
+        assert created.status_code == 201, created.text
+        storage_id = created.json()["id"]
+        assert walt.post("/api/cloudstorages", json=s3_spec(s3_server, bucket),
+                         headers={"X-Organization": "acme"}).status_code == 403
+        assert walt.get("/api/cloudstorages", headers={"X-Organization": "acme"}
+                        ).json()["count"] == 0
+        assert walt.get(f"/api/cloudstorages/{storage_id}").status_code == 403
+        assert nina.get(f"/api/cloudstorages/{storage_id}").status_code == 403
+        assert nina.get("/api/cloudstorages", headers={"X-Organization": "acme"}
+                        ).status_code == 403
+        assert nina.get("/api/cloudstorages").json()["count"] == 0
+        assert admin.get(f"/api/cloudstorages/{storage_id}/status").json() == "AVAILABLE"
