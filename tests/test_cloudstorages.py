@@ -229,3 +229,92 @@ def test_organization_storages_are_private(cvat_server, admin, s3_server):
                         ).status_code == 403
         assert nina.get("/api/cloudstorages").json()["count"] == 0
         assert admin.get(f"/api/cloudstorages/{storage_id}/status").json() == "AVAILABLE"
+
+
+# --- task data from a bucket ---------------------------------------------------------------
+def _bucket_with_images(s3_server, count: int = 4) -> tuple[str, list[bytes]]:
+    bucket = s3_server.make_bucket()
+    bodies = [jpeg((40 * i, 10, 200), (30 + i, 20)) for i in range(count)]
+    for i, body in enumerate(bodies):
+        s3_server.put(bucket, f"data/img_{i}.jpg", body)
+    s3_server.put(bucket, "data/notes.txt", b"not media")
+    return bucket, bodies
+
+
+@pytest.mark.parametrize("use_cache", [True, False])
+@pytest.mark.parametrize("with_manifest", [True, False])
+def test_task_from_bucket_images(cvat_client, s3_server, use_cache, with_manifest):
+    from cvat_sdk.core.proxies.tasks import ResourceType
+
+    bucket, bodies = _bucket_with_images(s3_server)
+    if with_manifest:
+        s3_server.put(bucket, "data/manifest.jsonl", manifest(
+            [(f"img_{i}.jpg", 30 + i, 20) for i in range(len(bodies))]))
+    api = cvat_client.api_client.cloudstorages_api
+    storage, _ = api.create(models.CloudStorageWriteRequest(**s3_spec(s3_server, bucket)))
+    files = ["data/manifest.jsonl"] if with_manifest else ["data/"]
+    task = cvat_client.tasks.create_from_data(
+        {"name": "from bucket", "labels": [{"name": "car"}], "segment_size": 2},
+        resource_type=ResourceType.SHARE, resources=files,
+        data_params={"cloud_storage_id": storage.id, "use_cache": use_cache,
+                     "image_quality": 80, "sorting_method": "natural"})
+    assert task.size == 4
+    meta = task.get_meta()
+    assert [(f.name, f.width) for f in meta.frames] == [
+        (f"data/img_{i}.jpg", 30 + i) for i in range(4)]
+    assert len(task.get_jobs()) == 2
+    data = cvat_client.api_client.tasks_api.retrieve(task.id)[0]
+    assert str(data.data_original_chunk_type) == "imageset"
+    frame = task.get_frame(2, quality="original")
+    assert frame.read() == bodies[2]
+    if use_cache:  # read from the bucket, not from a copy: a changed object shows
+        s3_server.put(bucket, "data/img_3.jpg", jpeg((0, 255, 0), (33, 20)))
+        assert Image.open(task.get_frame(3, quality="original")).getpixel((1, 1))[1] > 200
+
+
+def test_task_from_bucket_selection(cvat_client, admin, s3_server):
+    bucket, _ = _bucket_with_images(s3_server, 5)
+    s3_server.put(bucket, "data/sub/extra.jpg", jpeg())
+    storage = admin.post("/api/cloudstorages", json=s3_spec(s3_server, bucket)).json()
+    task = admin.post("/api/tasks", json={"name": "t", "labels": [{"name": "a"}]}).json()
+    started = admin.post(f"/api/tasks/{task['id']}/data/", json={
+        "image_quality": 70, "cloud_storage_id": storage["id"], "use_cache": True,
+        "server_files": ["data/"], "server_files_exclude": ["data/img_0.jpg", "data/sub/"]})
+    assert started.status_code == 202, started.text
+    names = [f["name"] for f in admin.get(f"/api/tasks/{task['id']}/data/meta").json()["frames"]]
+    assert names == [f"data/img_{i}.jpg" for i in range(1, 5)]
+
+    task2 = admin.post("/api/tasks", json={"name": "t2", "labels": [{"name": "a"}]}).json()
+    admin.post(f"/api/tasks/{task2['id']}/data/", json={
+        "image_quality": 70, "cloud_storage_id": storage["id"], "use_cache": True,
+        "server_files": [], "filename_pattern": "data/img_[23].jpg"}).raise_for_status()
+    names = [f["name"] for f in admin.get(f"/api/tasks/{task2['id']}/data/meta").json()["frames"]]
+    assert names == ["data/img_2.jpg", "data/img_3.jpg"]
+
+
+def test_unknown_or_foreign_cloud_storage_ids_are_refused(cvat_server, admin, s3_server):
+    task = admin.post("/api/tasks", json={"name": "t", "labels": [{"name": "a"}]}).json()
+    unknown = admin.post(f"/api/tasks/{task['id']}/data/", json={
+        "image_quality": 70, "cloud_storage_id": 999, "server_files": ["a.jpg"]})
+    assert unknown.status_code == 400
+    assert unknown.json() == ["CloudStorage matching query does not exist."]
+    for key in ("source_storage", "target_storage"):
+        refused = admin.post("/api/tasks", json={
+            "name": "t", "labels": [{"name": "a"}],
+            key: {"location": "cloud_storage", "cloud_storage_id": 999}})
+        assert refused.status_code == 400, refused.text
+        assert admin.post("/api/projects", json={
+            "name": "p", key: {"location": "cloud_storage", "cloud_storage_id": 999}}
+        ).status_code == 400
+    export = admin.post(f"/api/tasks/{task['id']}/dataset/export", params={
+        "format": "COCO 1.0", "location": "cloud_storage", "cloud_storage_id": 999})
+    assert export.status_code == 400
+
+    cvat_server.create_user("paul", STRONG_PASSWORD)
+    bucket = s3_server.make_bucket()
+    theirs = admin.post("/api/cloudstorages", json=s3_spec(s3_server, bucket)).json()
+    with token_client(cvat_server, "paul", STRONG_PASSWORD) as paul:
+        own = paul.post("/api/tasks", json={"name": "t", "labels": [{"name": "a"}]}).json()
+        denied = paul.post(f"/api/tasks/{own['id']}/data/", json={
+            "image_quality": 70, "cloud_storage_id": theirs["id"], "server_files": ["a.jpg"]})
+        assert denied.status_code == 403

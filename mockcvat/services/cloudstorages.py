@@ -147,7 +147,7 @@ def for_transfer(ctx: Context, db: Session, storage_id: Any, *, is_default: bool
 
 
 def check_references(ctx: Context, db: Session, raw: Any, organization_id: int | None,
-                     *keys: str) -> None:
+                     keys: Iterable[str] = ("source_storage", "target_storage")) -> None:
     """The ``cloud_storage_id`` of each ``source_storage``/``target_storage`` in a request
     body, checked before anything else as CVAT's permission layer does."""
     if not isinstance(raw, Mapping):

@@ -82,7 +82,7 @@ def _frames(mock: MockCVAT, db: Session, task: Task, offset: int = 0
     data = db.get(Data, task.data_id) if task.data_id else None
     if data is None or data.size == 0:
         return [], None
-    store = task_data.frame_store(mock, data.id or 0)
+    store = task_data.frame_store(mock, data.id or 0, task_data.media_source(db, data))
     deleted = set(data.deleted_frames or [])
     subset = task.subset
     return [base.Frame(frame=offset + i, name=f.name, width=f.width, height=f.height,
