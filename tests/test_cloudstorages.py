@@ -318,3 +318,93 @@ def test_unknown_or_foreign_cloud_storage_ids_are_refused(cvat_server, admin, s3
         denied = paul.post(f"/api/tasks/{own['id']}/data/", json={
             "image_quality": 70, "cloud_storage_id": theirs["id"], "server_files": ["a.jpg"]})
         assert denied.status_code == 403
+
+
+# --- exports, imports and backups through a bucket ------------------------------------------
+def _wait(admin, rq_id: str) -> dict:
+    request = admin.get(f"/api/requests/{rq_id}").json()
+    assert request["status"] == "finished", request
+    return request
+
+
+def test_export_import_and_backup_through_a_bucket(cvat_client, admin, s3_server):
+    from cvat_sdk.core.proxies.tasks import ResourceType
+
+    bucket = s3_server.make_bucket()
+    s3_server.put(bucket, "in/a.jpg", jpeg(size=(40, 30)))
+    s3_server.put(bucket, "in/b.jpg", jpeg(size=(40, 30)))
+    storage = admin.post("/api/cloudstorages", json=s3_spec(s3_server, bucket)).json()
+    task = cvat_client.tasks.create_from_data(
+        {"name": "cats", "labels": [{"name": "cat"}]}, resource_type=ResourceType.SHARE,
+        resources=["in/"], data_params={"cloud_storage_id": storage["id"], "image_quality": 90,
+                                        "use_cache": True})
+    label = task.get_labels()[0].id
+    task.set_annotations(models.LabeledDataRequest(shapes=[models.LabeledShapeRequest(
+        type="rectangle", frame=0, label_id=label, points=[1, 2, 10, 12])]))
+
+    # a COCO dataset into the bucket, through the SDK's low-level API
+    rq, _ = cvat_client.api_client.tasks_api.create_dataset_export(
+        "COCO 1.0", task.id, save_images=True, location="cloud_storage",
+        cloud_storage_id=storage["id"], filename="out/coco.zip")
+    assert _wait(admin, rq.rq_id)["result_url"] is None
+    assert "out/coco.zip" in s3_server.keys(bucket)
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(s3_server.get(bucket, "out/coco.zip"))) as archive:
+        coco = json.loads(archive.read("annotations/instances_default.json"))
+    assert [a["bbox"] for a in coco["annotations"]] == [[1.0, 2.0, 9.0, 10.0]]
+
+    # the task's target storage as the default location
+    admin.patch(f"/api/tasks/{task.id}", json={
+        "target_storage": {"location": "cloud_storage", "cloud_storage_id": storage["id"]},
+        "source_storage": {"location": "cloud_storage", "cloud_storage_id": storage["id"]},
+    }).raise_for_status()
+    default = admin.post(f"/api/tasks/{task.id}/dataset/export",
+                         params={"format": "CVAT for images 1.1", "filename": "default.zip"})
+    _wait(admin, default.json()["rq_id"])
+    assert "default.zip" in s3_server.keys(bucket)
+
+    # annotations back from the bucket (the source storage by default)
+    task.remove_annotations()
+    assert task.get_annotations().shapes == []
+    imported = admin.post(f"/api/tasks/{task.id}/annotations/",
+                          params={"format": "COCO 1.0", "filename": "out/coco.zip"})
+    assert imported.status_code == 202, imported.text
+    _wait(admin, imported.json()["rq_id"])
+    assert [s.points for s in task.get_annotations().shapes] == [[1.0, 2.0, 10.0, 12.0]]
+
+    # data in a bucket cannot be backed up (CVAT's NotImplementedError); a local task can
+    failed = admin.post(f"/api/tasks/{task.id}/backup/export",
+                        params={"location": "cloud_storage", "cloud_storage_id": storage["id"]})
+    request = admin.get(f"/api/requests/{failed.json()['rq_id']}").json()
+    assert request["status"] == "failed"
+    assert "backing up tasks with data from cloud storage" in request["message"]
+    local = cvat_client.tasks.create_from_data(
+        {"name": "local", "labels": [{"name": "dog"}]}, resources=[_write(jpeg())])
+    exported = admin.post(f"/api/tasks/{local.id}/backup/export", params={
+        "location": "cloud_storage", "cloud_storage_id": storage["id"],
+        "filename": "backups/local.zip"})
+    assert _wait(admin, exported.json()["rq_id"])["result_url"] is None
+    assert "backups/local.zip" in s3_server.keys(bucket)
+    restored = admin.post("/api/tasks/backup/", params={
+        "location": "cloud_storage", "cloud_storage_id": storage["id"],
+        "filename": "backups/local.zip"})
+    assert restored.status_code == 202, restored.text
+    new_id = _wait(admin, restored.json()["rq_id"])["result_id"]
+    copy = admin.get(f"/api/tasks/{new_id}").json()
+    assert copy["name"] == "local" and copy["size"] == 1
+
+    missing = admin.post("/api/tasks/backup/", params={
+        "location": "cloud_storage", "cloud_storage_id": storage["id"], "filename": "nope.zip"})
+    assert missing.status_code == 404
+    assert missing.json() == {"detail": f"The file 'nope.zip' not found on the cloud storage "
+                                        f"'{bucket}'"}
+
+
+def _write(body: bytes):
+    import tempfile
+    from pathlib import Path
+
+    path = Path(tempfile.mkdtemp()) / "one.jpg"
+    path.write_bytes(body)
+    return path

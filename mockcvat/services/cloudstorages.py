@@ -27,7 +27,7 @@ from sqlalchemy import select, update
 from starlette.responses import Response
 
 from mockcvat import compat, iam, listing, storage
-from mockcvat.errors import PermissionDenied, ValidationFailed
+from mockcvat.errors import NotFound, PermissionDenied, ValidationFailed
 from mockcvat.http import CvatJSONResponse, PlainResponse
 from mockcvat.jsonlogic import FilterField
 from mockcvat.media import images, sources
@@ -465,3 +465,59 @@ def preview(ctx: Context, storage_id: int) -> Any:
         return CvatJSONResponse(f"Failed to read the image file '{key}'", status_code=400)
     return Response(thumbnail, media_type="image/jpeg")
 
+
+
+# --- exports to and imports from a bucket ----------------------------------------------------
+def location(ctx: Context, db: Session, default_storage_id: int | None,
+             organization_id: int | None, *, source: bool) -> CloudStorage | None:
+    """Where an export goes or an import comes from (CVAT's ``get_location_configuration``):
+    the ``location``/``cloud_storage_id`` query, else the object's ``target_storage`` (exports)
+    or ``source_storage`` (imports). Returns the cloud storage, or None for local."""
+    from mockcvat.models import Storage
+
+    params = ctx.params
+    if params.get("cloud_storage_id"):  # checked by CVAT's permission layer, in the object's org
+        for_use(ctx, db, params["cloud_storage_id"], organization_id)
+    where, storage_id = params.get("location"), params.get("cloud_storage_id")
+    is_default = where is None
+    if is_default:
+        default = db.get(Storage, default_storage_id) if default_storage_id else None
+        where = default.location if default is not None else "local"
+        storage_id = default.cloud_storage_id if default is not None else None
+    if where not in ("local", "cloud_storage"):
+        raise ValidationFailed([f"The specified location {where} is not supported"])
+    if where == "local":
+        return None
+    if not storage_id:
+        raise ValidationFailed([f"Cloud storage location was selected as the "
+                                f"{'source' if source else 'destination'}, but cloud storage "
+                                "id was not specified"])
+    row = for_transfer(ctx, db, storage_id, is_default=is_default)
+    db.expunge(row)
+    return row
+
+
+def upload(mock: Any, storage_id: int, key: str, path: Any) -> None:
+    """Put a finished export into the bucket (in the background request)."""
+    from mockcvat import background
+
+    with mock.db.session() as db:
+        row = db.get(CloudStorage, storage_id)
+        if row is None:
+            raise background.RequestFailed("The cloud storage was deleted.")
+        bucket = store_of(row)
+    try:
+        bucket.put_file(key, path)
+    except storage.StoreError as exc:
+        raise background.RequestFailed(bucket_error(bucket, exc)[0]) from None
+
+
+def fetch(row: CloudStorage, key: str, path: Any) -> None:
+    """Download an import's file from the bucket (``filename`` is its key)."""
+    bucket = store_of(row)
+    try:
+        bucket.download(key, path)
+    except storage.StoreError as exc:
+        message, code = bucket_error(bucket, exc)
+        raise (NotFound(message) if code == 404 else PermissionDenied(message) if code == 403
+               else ValidationFailed([message])) from None
