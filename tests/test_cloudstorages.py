@@ -408,3 +408,28 @@ def _write(body: bytes):
     path = Path(tempfile.mkdtemp()) / "one.jpg"
     path.write_bytes(body)
     return path
+
+
+def test_project_dataset_export_and_import_through_a_bucket(cvat_client, admin, s3_server):
+    bucket = s3_server.make_bucket()
+    storage = admin.post("/api/cloudstorages", json=s3_spec(s3_server, bucket)).json()
+    source = cvat_client.projects.create({"name": "src", "labels": [{"name": "cat"}]})
+    task = cvat_client.tasks.create_from_data(
+        {"name": "t", "project_id": source.id, "subset": "train"},
+        resources=[_write(jpeg(size=(16, 12)))])
+    label = source.get_labels()[0].id
+    task.set_annotations(models.LabeledDataRequest(shapes=[models.LabeledShapeRequest(
+        type="rectangle", frame=0, label_id=label, points=[1, 1, 5, 5])]))
+    exported = admin.post(f"/api/projects/{source.id}/dataset/export", params={
+        "format": "COCO 1.0", "save_images": True, "location": "cloud_storage",
+        "cloud_storage_id": storage["id"], "filename": "project.zip"})
+    _wait(admin, exported.json()["rq_id"])
+    target = admin.post("/api/projects", json={
+        "name": "dst", "labels": [{"name": "cat"}],
+        "source_storage": {"location": "cloud_storage", "cloud_storage_id": storage["id"]}}).json()
+    imported = admin.post(f"/api/projects/{target['id']}/dataset/",
+                          params={"format": "COCO 1.0", "filename": "project.zip"})
+    assert imported.status_code == 202, imported.text
+    _wait(admin, imported.json()["rq_id"])
+    tasks = admin.get("/api/tasks", params={"project_id": target["id"]}).json()["results"]
+    assert [(t["subset"], t["size"]) for t in tasks] == [("train", 1)]

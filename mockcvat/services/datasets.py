@@ -492,7 +492,12 @@ async def receive_project_import(ctx: Context, pk: int) -> Any:
     ``dataset_file``, then a background import that creates one task per subset."""
     with ctx.mock.db.session() as db:
         project = projects.load(ctx, db, pk, "import:dataset")
+        bucket = None if uploads.wants(ctx.request, "upload-length") else \
+            cloudstorages.location(ctx, db, project.source_storage_id, project.organization_id,
+                                   source=True)
     area = project_import_area(ctx.mock, pk)
+    if bucket is not None:  # the file is the bucket's key ``filename``
+        return _start_project_import(ctx, project, _from_bucket(ctx, bucket, area))
 
     async def finish() -> Any:
         name = ctx.params.get("filename") or ""
