@@ -433,3 +433,25 @@ def test_project_dataset_export_and_import_through_a_bucket(cvat_client, admin, 
     _wait(admin, imported.json()["rq_id"])
     tasks = admin.get("/api/tasks", params={"project_id": target["id"]}).json()["results"]
     assert [(t["subset"], t["size"]) for t in tasks] == [("train", 1)]
+
+
+def test_task_from_an_azure_container_through_the_sdk(cvat_client, azure_server):
+    from cvat_sdk.core.proxies.tasks import ResourceType
+
+    container = azure_server.make_container()
+    bodies = [jpeg((10, 20 * i, 30), (24, 16)) for i in range(3)]
+    for i, body in enumerate(bodies):
+        azure_server.put(container, f"shots/{i}.jpg", body)
+    api = cvat_client.api_client.cloudstorages_api
+    # an account name and a SAS token (endpoint_url points the account at Azurite)
+    storage, _ = api.create(models.CloudStorageWriteRequest(
+        provider_type="AZURE_CONTAINER", resource=container, display_name="shots",
+        credentials_type="ACCOUNT_NAME_TOKEN_PAIR", account_name="devstoreaccount1",
+        session_token=azure_server.sas_token(),
+        specific_attributes=f"endpoint_url={azure_server.blob_endpoint}"))
+    assert api.retrieve_status(storage.id)[0] == "AVAILABLE"
+    task = cvat_client.tasks.create_from_data(
+        {"name": "azure", "labels": [{"name": "car"}]}, resource_type=ResourceType.SHARE,
+        resources=["shots/"], data_params={"cloud_storage_id": storage.id, "use_cache": True})
+    assert task.size == 3
+    assert task.get_frame(1, quality="original").read() == bodies[1]
