@@ -18,7 +18,6 @@ subresource of an unknown id), mockcvat answers 400 or 404 with the message (see
 
 from __future__ import annotations
 
-import io
 import os
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -460,7 +459,7 @@ def preview(ctx: Context, storage_id: int) -> Any:
     except sources.MediaError as exc:
         return CvatJSONResponse(exc.message, status_code=400)
     try:
-        thumbnail = images.preview_jpeg(images.load(io.BytesIO(body)))
+        thumbnail = images.preview_jpeg(images.load(body))
     except Exception:  # Pillow raises many types for a file that is not an image
         return CvatJSONResponse(f"Failed to read the image file '{key}'", status_code=400)
     return Response(thumbnail, media_type="image/jpeg")
