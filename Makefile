@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 REFERENCE_VERSION := 2.26.2
 
-.PHONY: run test install install-test schema coverage lint bench fuzz clean
+.PHONY: run test install install-test azurite schema coverage lint bench fuzz clean
 
 run: install
 	$(BIN)/mockcvat serve
@@ -16,7 +16,16 @@ test: install-test
 
 install: $(VENV)/.installed
 
-install-test: $(VENV)/.installed-test
+install-test: $(VENV)/.installed-test azurite
+
+# Azurite, Azure's official storage emulator (npm), for the cloud-storage tests, into a local
+# folder. Without npm the Azure tests skip and say why (.ci/run installs node and npm first).
+AZURITE := .azurite/node_modules/.bin/azurite-blob
+azurite:
+	@if [ -x $(AZURITE) ]; then :; \
+	elif command -v npm >/dev/null 2>&1; then \
+	  npm install --silent --no-audit --no-fund --prefix .azurite azurite@3; \
+	else echo "npm not found: Azurite not installed, the Azure cloud-storage tests will skip"; fi
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +54,7 @@ bench: install-test
 	$(BIN)/python bench/foundation.py
 	$(BIN)/python bench/tasks.py
 	$(BIN)/python bench/datasets.py
+	$(BIN)/python bench/cloud.py
 
 clean:
-	rm -rf $(VENV) .mockcvat .pytest_cache
+	rm -rf $(VENV) .mockcvat .pytest_cache .azurite

@@ -31,6 +31,9 @@ EXPORT_DOWNLOAD_ENDPOINT = "2.32.0"
 # PR 9230 (2.38.0): the remaining legacy import/status forms go (``rq_id`` on imports, PUT
 # annotations with a file, ``GET /api/projects/{id}/dataset``)
 NO_LEGACY_IMPORTS = "2.38.0"
+# ProviderTypeEnum loses GOOGLE_DRIVE (never implemented by CVAT); estimated: the 2.26.2 schema
+# has it, the cvat-sdk 2.80 model does not, the release in between was not found
+NO_GOOGLE_DRIVE = "2.27.0"
 
 _current: contextvars.ContextVar[Compat] = contextvars.ContextVar("mockcvat_compat")
 

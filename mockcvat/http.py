@@ -39,6 +39,13 @@ class CvatJSONResponse(Response):
         return dumps(content)
 
 
+class PlainResponse(Response):
+    """CVAT's plain Django responses (``HttpResponseBadRequest``, ``HttpResponseNotFound``)."""
+
+    def __init__(self, text: str, status: int) -> None:
+        super().__init__(text, status_code=status, media_type="text/html; charset=utf-8")
+
+
 class PkConvertor(Convertor[str]):
     """A DRF router lookup (``[^/.]+``): ``/api/users/abc`` reaches the view and gets a JSON
     404, as in CVAT, instead of missing the route."""

@@ -501,9 +501,10 @@ class EnginePolicy:
             raise PermissionDenied()
 
     # --- list visibility (SQL) --------------------------------------------------------------
-    def scoped(self, organization_column: Any, staff: Any) -> Any:
+    def scoped(self, organization_column: Any, staff: Any, sees_all: str = "maintainer") -> Any:
         """The rows a list shows: the caller's own (``staff``) and, in an organization, all of
-        it for maintainers and owners; the org filter of the request applies on top."""
+        it for ``sees_all`` and higher roles (with the ``user`` privilege); the org filter of
+        the request applies on top."""
         org = self.ctx.org
         if org.organization is not None:
             in_org = organization_column == org.organization.id
@@ -511,7 +512,7 @@ class EnginePolicy:
                 return in_org
             if org.role is None:
                 raise PermissionDenied()
-            if role_at_least(org.role, "maintainer") and self.priv("user"):
+            if role_at_least(org.role, sees_all) and self.priv("user"):
                 return in_org
             return in_org & staff
         condition = true() if self.admin else staff
@@ -571,6 +572,68 @@ def engine(ctx: Context) -> EnginePolicy:
     return EnginePolicy(ctx)
 
 
+# --- cloud storages (cvat/apps/engine/rules/cloudstorages.rego) ------------------------------
+class CloudStoragesPolicy:
+    """create: ``user`` privilege; in an org, maintainer or owner. list: anyone; in an org its
+    members: supervisors and up (``user`` privilege) see all of the org's storages, others
+    their own. view/list:content: the owner (in an org, a member), org supervisors and up.
+    update/delete: the owner (``worker`` privilege or higher; in an org, a member), org
+    maintainers and up. Each is judged in a context, the organization and the caller's role
+    there: the storage's own for its endpoints, the task's or project's when another
+    resource names the storage (so only storages of the same workspace can be used there)."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.me = ctx.user
+        self.admin = is_admin(ctx)
+
+    def visible(self) -> Any:
+        from mockcvat.models import CloudStorage
+
+        return engine(self.ctx).scoped(CloudStorage.organization_id,
+                                       CloudStorage.owner_id == self.me.id, "supervisor")
+
+    def check_create(self, role: str | None) -> None:
+        organization = self.ctx.org.organization
+        if self.admin or has_privilege(self.ctx, "user") and (
+                organization is None or role_at_least(role, "maintainer")):
+            return
+        raise PermissionDenied()
+
+    def allow(self, scope: str, storage: Any, organization_id: int | None,
+              role: str | None) -> bool:
+        """``scope`` on ``storage`` judged in the context ``organization_id``/``role``."""
+        if self.admin:
+            return True
+        owner = storage.owner_id == self.me.id
+        if organization_id is None:  # the sandbox: only the owner counts
+            if scope in ("view", "list:content"):
+                return owner
+            return scope in ("update", "delete") and owner and has_privilege(self.ctx, "worker")
+        if organization_id != storage.organization_id or role is None:
+            return False
+        if scope in ("view", "list:content"):
+            return owner or has_privilege(self.ctx, "user") and role_at_least(role, "supervisor")
+        if scope in ("update", "delete"):
+            return (owner and has_privilege(self.ctx, "worker")
+                    or has_privilege(self.ctx, "user") and role_at_least(role, "maintainer"))
+        return False
+
+    def check(self, connection: Any, scope: str, storage: Any,
+              organization_id: Any = "own") -> None:
+        """403 unless allowed; judged in the storage's own organization unless another
+        context (an organization id, or None for the sandbox) is given."""
+        if organization_id == "own":
+            organization_id = storage.organization_id
+        role = role_in(connection, self.me.id, organization_id) if organization_id else None
+        if not self.allow(scope, storage, organization_id, role):
+            raise PermissionDenied()
+
+
+def cloudstorages(ctx: Context) -> CloudStoragesPolicy:
+    return CloudStoragesPolicy(ctx)
+
+
 # --- requests (cvat/apps/engine/permissions.py: RequestPermission; from the redis_handler
 # refactoring on, cvat/apps/redis_handler/rules/requests.rego) -------------------------------
 class RequestsPolicy:
@@ -623,6 +686,7 @@ ENGINE_ROWS = ("in an org: all of it for admin and owner/maintainer (user privil
                "the caller's own there; no org: own ones in every workspace (admin: all); "
                "org='': personal ones; non-members naming the org: 403")
 ENGINE_DETAIL = "judged in the object's own org, whatever the request names: 403, never 404"
+CLOUDSTORAGES_REGO = "cvat/apps/engine/rules/cloudstorages.rego"
 
 RULES: tuple[dict[str, str], ...] = (
     {"resource": "users", "scope": "list", "allow": "any user",
@@ -739,6 +803,24 @@ RULES: tuple[dict[str, str], ...] = (
      "rows": "own = labels of projects/tasks the caller is staff of; " + ENGINE_ROWS
              + "; task_id/project_id/job_id: that object's view (403), all its labels",
      "source": LABELS_SOURCE},
+    {"resource": "cloudstorages", "scope": "list", "allow": "any user; in an org its members",
+     "rows": "own = owned by the caller; in an org: all of it for admin and supervisor and up "
+             "(user privilege), else own ones there; no org: own ones (admin: all)",
+     "source": CLOUDSTORAGES_REGO},
+    {"resource": "cloudstorages", "scope": "create",
+     "allow": "user privilege; in an org maintainer or owner", "rows": "",
+     "source": CLOUDSTORAGES_REGO},
+    {"resource": "cloudstorages", "scope": "view/list:content/status/preview/actions",
+     "allow": "admin, the owner (org member), org supervisor and up (user privilege)",
+     "rows": ENGINE_DETAIL, "source": CLOUDSTORAGES_REGO},
+    {"resource": "cloudstorages", "scope": "update/delete",
+     "allow": "admin, the owner (>= worker; org member), org maintainer and up (user)",
+     "rows": ENGINE_DETAIL, "source": CLOUDSTORAGES_REGO},
+    {"resource": "cloudstorages", "scope": "use (cloud_storage_id of task data, storages, "
+                                           "exports, imports)",
+     "allow": "view judged in the task's or project's workspace: sandbox: the owner; org: "
+              "same org, owner or supervisor and up",
+     "rows": "unknown id: 400; denied: 403", "source": CLOUDSTORAGES_REGO},
     {"resource": "labels", "scope": "view/update/delete",
      "allow": "the owning project's or task's view / update:desc", "rows": ENGINE_DETAIL,
      "source": LABELS_SOURCE},

@@ -11,6 +11,9 @@ import pytest
 
 from mockcvat.testing import MockCVATServer
 
+# session fixtures s3_server, azure_server, gcs_server: real object-storage servers
+pytest_plugins = ["tests.cloud_servers"]
+
 STRONG_PASSWORD = "Unusual-Passw0rd!"
 # The server speaks plain HTTP; skipping TLS set-up saves ~40 ms (loading CA certificates)
 # per client, which adds up over hundreds of table-driven cases.

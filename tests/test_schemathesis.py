@@ -80,6 +80,10 @@ schema = (
     # ("Unsupported type: 'Binary'"); tests/test_annotations.py and test_datasets.py cover them
     .exclude(operation_id="jobs_update_annotations")
     .exclude(operation_id="tasks_update_annotations")
+    # they contact the bucket the body names (by default on the providers' public endpoints):
+    # the tests talk only to local servers; tests/test_cloudstorages.py covers them
+    .exclude(operation_id="cloudstorages_create")
+    .exclude(operation_id="cloudstorages_partial_update")
 )
 
 

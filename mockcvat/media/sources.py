@@ -273,18 +273,29 @@ def apply_upload_file_order(files: Sequence[str], order: Sequence[str]) -> list[
     return list(order)
 
 
-def read_manifest_order(path: Path, name: str) -> list[str]:
-    """The image names, in order, of an uploaded dataset manifest (.jsonl)."""
+def parse_manifest(data: bytes, name: str) -> list[dict]:
+    """CVAT's image manifest (``manifest.jsonl``): the images in order, each as
+    ``{"name": "dir/a.jpg", "width": w, "height": h}`` (sizes may be missing)."""
     try:
-        lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    except (OSError, UnicodeDecodeError, ValueError):
+        lines = [json.loads(line) for line in data.decode().splitlines() if line.strip()]
+    except (UnicodeDecodeError, ValueError):
         raise MediaError("Invalid manifest was uploaded") from None
     if len(lines) < 2 or not all(isinstance(x, dict) for x in lines) or "version" not in lines[0]:
         raise MediaError("Invalid manifest was uploaded")
     if lines[1].get("type") != "images":
         raise MediaError("Can't recognize a dataset manifest file in the uploaded file "
                          f"'{os.path.basename(name)}'")
-    return [f"{item.get('name', '')}{item.get('extension', '')}" for item in lines[2:]]
+    return [{"name": f"{item.get('name', '')}{item.get('extension', '')}",
+             "width": item.get("width"), "height": item.get("height")} for item in lines[2:]]
+
+
+def read_manifest_order(path: Path, name: str) -> list[str]:
+    """The image names, in order, of an uploaded dataset manifest (.jsonl)."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        raise MediaError("Invalid manifest was uploaded") from None
+    return [entry["name"] for entry in parse_manifest(data, name)]
 
 
 def restore_manifest_order(names: list[str], manifest_names: list[str]) -> list[str]:

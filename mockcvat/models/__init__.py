@@ -9,6 +9,7 @@ from mockcvat.models.annotations import (
 from mockcvat.models.auth import AccessToken, AuthToken, OutboxMessage, ServerSetting, Session
 from mockcvat.models.engine import (
     AttributeSpec,
+    CloudStorage,
     Data,
     Job,
     Label,
@@ -27,6 +28,7 @@ __all__ = [
     "LabeledTrack",
     "TrackedShape",
     "AttributeSpec",
+    "CloudStorage",
     "Data",
     "Job",
     "Label",

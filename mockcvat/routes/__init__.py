@@ -10,6 +10,7 @@ def operations() -> list[Operation]:
     from mockcvat.routes import (
         auth,
         backups,
+        cloudstorages,
         invitations,
         jobs,
         labels,
@@ -24,7 +25,7 @@ def operations() -> list[Operation]:
     )
 
     modules = (auth, users, server, schema, organizations, memberships, invitations,
-               requests, projects, tasks, jobs, labels, backups)
+               requests, projects, tasks, jobs, labels, backups, cloudstorages)
     # a module serves one tag (``api``), or several (``apis``: e.g. backups of tasks and projects)
     return [op for module in modules for api in (getattr(module, "apis", None) or [module.api])
             for op in api.operations]

@@ -449,13 +449,25 @@ class ChoiceField(Field):
     """
 
     def __init__(self, choices: Iterable[str | tuple[str, str]], *, enum_name: str,
-                 allow_blank: bool = False, **kwargs: Any) -> None:
+                 allow_blank: bool = False,
+                 choice_versions: Mapping[str, tuple[str | None, str | None]] | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         pairs = [c if isinstance(c, tuple) else (c, c) for c in choices]
-        self.choices = [value for value, _ in pairs]
+        self.all_choices = [value for value, _ in pairs]
         self.labels = dict(pairs)
         self.enum_name = enum_name
         self.allow_blank = allow_blank
+        # value -> (since, until): choices only some CVAT versions have
+        self.choice_versions = dict(choice_versions or {})
+
+    @property
+    def choices(self) -> list[str]:
+        if not self.choice_versions:
+            return self.all_choices
+        version = compat.current()
+        return [c for c in self.all_choices
+                if c not in self.choice_versions or version.has(*self.choice_versions[c])]
 
     def to_internal(self, value: Any) -> Any:
         if value == "" and self.allow_blank:

@@ -45,6 +45,7 @@ from mockcvat.models import Data, Job, Label, Project, Segment, Task
 from mockcvat.models.users import utcnow
 from mockcvat.services import (
     annotations,
+    cloudstorages,
     exports,
     labels,
     projects,
@@ -122,7 +123,9 @@ def _result_url(ctx: Context, kind: str, pk: int) -> str:
             + urlencode([*query, ("action", "download")]))
 
 
-def _export_work(ctx: Context, kind: str, obj: Task | Project) -> background.Work:
+def _export_work(ctx: Context, kind: str, obj: Task | Project,
+                 cloud: int | None = None) -> background.Work:
+    """``cloud``: the storage the backup goes to (under ``filename``, or its generated name)."""
     mock, pk, user_id = ctx.mock, obj.id or 0, ctx.user.id or 0
     result_url = exports.result_url_maker(ctx, kind, pk, "backup",
                                           lambda: _result_url(ctx, kind, pk))
@@ -131,6 +134,10 @@ def _export_work(ctx: Context, kind: str, obj: Task | Project) -> background.Wor
 
     def run(reporter: background.Reporter) -> background.Result:
         write_backup(mock, kind, pk, target)
+        if cloud is not None:
+            cloudstorages.upload(mock, cloud, name, target)
+            target.unlink(missing_ok=True)
+            return background.Result(result_url=None)
         target.with_suffix(".name").write_text(name)
         return background.Result(result_url=result_url(reporter.rq_id))
 
@@ -155,8 +162,10 @@ def start_export(ctx: Context, kind: str, pk: int) -> Any:
     request fails in the worker, as in CVAT."""
     with ctx.mock.db.session() as db:
         obj = _load(ctx, db, kind, pk, "export:backup")
-    _check_location(ctx)
-    rq_id = ctx.mock.background.submit(_export_work(ctx, kind, obj))
+        bucket = cloudstorages.location(ctx, db, obj.target_storage_id, obj.organization_id,
+                                        source=False)
+    rq_id = ctx.mock.background.submit(
+        _export_work(ctx, kind, obj, bucket.id if bucket is not None else None))
     return CvatJSONResponse({"rq_id": rq_id}, status_code=202)
 
 
@@ -283,6 +292,9 @@ def _write_task(mock: MockCVAT, archive: zipfile.ZipFile, task_id: int, prefix: 
         data = db.get(Data, task.data_id) if task.data_id else None
         if data is None:  # TaskExporter.export_to reads task.data.storage_method
             raise AttributeError("'NoneType' object has no attribute 'storage_method'")
+        if data.storage == "cloud_storage":
+            raise NotImplementedError(
+                "We don't currently support backing up tasks with data from cloud storage")
         if data.storage_method == "file_system" and data.storage == "share":
             raise Exception(  # noqa: TRY002 (CVAT's own exception type)
                 "The task cannot be exported because it does not contain any raw data")
@@ -412,10 +424,19 @@ async def receive_restore(ctx: Context, kind: str) -> Any:
     legacy = await _legacy_poll(ctx, kind)
     if legacy is not None:
         return legacy
-    if (ctx.params.get("location") or "local") == "cloud_storage":
-        raise UnsupportedByMock(
-            ["Restoring a backup from a cloud storage is not supported by mockcvat"])
     area = upload_area(ctx.mock, kind, ctx.user.id or 0)
+    if (ctx.params.get("location") or "local") == "cloud_storage":  # the key ``filename``
+        with ctx.mock.db.session() as db:
+            organization = ctx.org.organization
+            bucket = cloudstorages.location(ctx, db, None, organization.id if organization
+                                            else None, source=True)
+        key = ctx.params.get("filename")
+        if not key or bucket is None:
+            raise ValidationFailed(["The filename was not specified"])
+        area.start()
+        path = area.files_dir / f"cloud-{uuid.uuid4().hex}.zip"
+        cloudstorages.fetch(bucket, key, path)
+        return _start_restore(ctx, kind, path)
     endpoint = ctx.absolute(f"/api/{kind}s/backup/")
 
     async def finish() -> Any:

@@ -52,7 +52,14 @@ def _data(db: Session, task: Task) -> Data | None:
 
 
 def _store(ctx: Context, data: Data) -> media.FrameStore:
-    return task_data.frame_store(ctx.mock, data.id or 0)
+    source = None
+    if data.storage == "cloud_storage":  # the images are read from the bucket
+        with ctx.mock.db.session() as db:
+            try:
+                source = task_data.media_source(db, data)
+            except media.MediaError as exc:
+                raise BadRequestBody(exc.message) from None
+    return task_data.frame_store(ctx.mock, data.id or 0, source)
 
 
 def _params(ctx: Context, *, job: bool = False) -> tuple[str, int | None, int | None, str]:

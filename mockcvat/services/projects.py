@@ -12,7 +12,7 @@ from mockcvat.jsonlogic import FilterField
 from mockcvat.models import Project, Task
 from mockcvat.models.users import utcnow
 from mockcvat.schemas.projects import ProjectRead, ProjectWrite
-from mockcvat.services import labels, resources
+from mockcvat.services import cloudstorages, labels, resources
 from mockcvat.services.organizations import username_of
 from mockcvat.services.users import basic_users
 
@@ -106,6 +106,7 @@ def create(ctx: Context, raw: Any) -> dict[str, Any]:
     organization = ctx.org.organization
     policy.check(policy.allow_create(organization.id if organization else None, ctx.org.role))
     with ctx.mock.db.session() as db:
+        cloudstorages.check_references(ctx, db, raw, organization.id if organization else None)
         data = ProjectWrite.validate(raw)
         project = Project(
             name=data["name"], owner_id=ctx.user.id,
@@ -139,6 +140,7 @@ def update(ctx: Context, project_id: int, raw: Any) -> dict[str, Any]:
         standing = resources.standing_for_project(ctx, db, project)
         for scope in resources.scopes(raw, SCOPES):
             policy.check(policy.allow_project(scope, standing))
+        cloudstorages.check_references(ctx, db, raw, project.organization_id)
         data = ProjectWrite.validate(raw, partial=True)
         if "name" in data:
             project.name = data["name"]

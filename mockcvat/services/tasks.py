@@ -15,7 +15,7 @@ from mockcvat.jsonlogic import FilterField
 from mockcvat.models import Data, Job, Label, Project, Task
 from mockcvat.models.users import utcnow
 from mockcvat.schemas.tasks import TaskRead, TaskWrite
-from mockcvat.services import labels, resources, task_data
+from mockcvat.services import cloudstorages, labels, resources, task_data
 from mockcvat.services.organizations import username_of
 from mockcvat.services.users import basic_users
 
@@ -157,6 +157,7 @@ def create(ctx: Context, raw: Any) -> dict[str, Any]:
         standing = (resources.standing_for_project(ctx, db, project)
                     if project is not None else None)
         policy.check(policy.allow_create(org_id, ctx.org.role, standing))
+        cloudstorages.check_references(ctx, db, raw, org_id)
         data = TaskWrite.validate(raw)
         if data.get("project_id") is not None:
             if data.get("labels"):
@@ -211,6 +212,7 @@ def retrieve(ctx: Context, task_id: int) -> dict[str, Any]:
 def update(ctx: Context, task_id: int, raw: Any) -> dict[str, Any]:
     with ctx.mock.db.session() as db:
         task = load(ctx, db, task_id, *resources.scopes(raw, SCOPES))
+        cloudstorages.check_references(ctx, db, raw, task.organization_id)
         data = TaskWrite.validate(raw, partial=True)
         for key in ("name", "bug_tracker", "subset"):
             if key in data:
