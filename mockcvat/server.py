@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from mockcvat.compat import Compat
 from mockcvat.db import Database
+from mockcvat.events import EventStream
 from mockcvat.settings import Settings
 
 if TYPE_CHECKING:
@@ -46,9 +47,19 @@ class MockCVAT:
         from mockcvat.background import Background
 
         self.background = Background(self)  # long operations, recorded as CVAT requests
+        self.events = self._event_stream()  # every state change, announced once
         if self._is_empty():
             self.seed()
         self.db.take_snapshot(self.seed)
+
+    def _event_stream(self) -> EventStream:
+        """The domain-event stream and its subscribers: the event log, webhook delivery."""
+        from mockcvat.services import event_log, webhooks
+
+        stream = EventStream(self)
+        stream.subscribe(event_log.record)
+        stream.subscribe(lambda db, event: webhooks.on_event(self, db, event))
+        return stream
 
     # --- seeding -----------------------------------------------------------------------
     def _is_empty(self) -> bool:

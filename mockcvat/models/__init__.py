@@ -20,6 +20,7 @@ from mockcvat.models.engine import (
 from mockcvat.models.organizations import Invitation, Membership, Organization
 from mockcvat.models.requests import BackgroundRequest
 from mockcvat.models.users import User, UserGroup
+from mockcvat.models.webhooks import EventRecord, Webhook, WebhookDelivery
 
 __all__ = [
     "LabeledImage",
@@ -44,4 +45,7 @@ __all__ = [
     "Storage",
     "User",
     "UserGroup",
+    "EventRecord",
+    "Webhook",
+    "WebhookDelivery",
 ]

@@ -10,6 +10,7 @@ def operations() -> list[Operation]:
     from mockcvat.routes import (
         auth,
         backups,
+        events,
         invitations,
         jobs,
         labels,
@@ -21,10 +22,11 @@ def operations() -> list[Operation]:
         server,
         tasks,
         users,
+        webhooks,
     )
 
     modules = (auth, users, server, schema, organizations, memberships, invitations,
-               requests, projects, tasks, jobs, labels, backups)
+               requests, projects, tasks, jobs, labels, backups, webhooks, events)
     # a module serves one tag (``api``), or several (``apis``: e.g. backups of tasks and projects)
     return [op for module in modules for api in (getattr(module, "apis", None) or [module.api])
             for op in api.operations]

@@ -18,6 +18,7 @@ from mockcvat.errors import ValidationFailed
 from mockcvat.models import AttributeSpec, Job, Label, Segment, Task
 from mockcvat.models.annotations import LabeledImage, LabeledShape, LabeledTrack, TrackedShape
 from mockcvat.models.users import utcnow
+from mockcvat.services import event_log
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -433,14 +434,21 @@ def _write(ctx: Any, kind: str, pk: int, raw: Any, action: str) -> dict[str, Any
             result = write_job(db, job.id or 0, data, action, book)
             if has_any(data):
                 touch(db, job)
-            return result
-        return write_task(db, task, data, action, book)
+        else:
+            result = write_task(db, task, data, action, book)
+        announced = data if action == "delete" else result
+        event_log.annotations_changed(ctx, db, "create" if action == "put" else action,
+                                      announced, task=task, job_id=job.id if job else None)
+        return result
 
 
 def destroy(ctx: Any, kind: str, pk: int) -> None:
     with ctx.mock.db.session() as db:
         task, job = _target(ctx, db, kind, pk, "delete:annotations")
         pairs = [(job, None)] if job is not None else annotation_jobs(db, task.id or 0)
+        book = LabelBook(db, task)
         for one, _ in pairs:
+            gone = read_job(db, one.id or 0, book)
             remove(db, one.id or 0)
             touch(db, one)
+            event_log.annotations_changed(ctx, db, "delete", gone, task=task, job_id=one.id)
