@@ -161,7 +161,8 @@ def _checked_events(data: dict[str, Any], webhook_type: str) -> None:
         return
     allowed = {key for key, _, _ in events_of_type(webhook_type) or ()}
     if not set(events) <= allowed:
-        raise ValidationFailed([f"Invalid events list for {webhook_type} webhook"])
+        raise ValidationFailed({"non_field_errors": [
+            f"Invalid events list for {webhook_type} webhook"]})
 
 
 def create(ctx: Context, raw: Any) -> dict[str, Any]:
