@@ -246,8 +246,8 @@ def render_rq_id(work: Work, *, new_format: bool) -> str:
     format, subresource; empty values left out; spaces as ``_`` and dots as ``~``.
     """
     identifier: Any = work.target_id
-    if work.action == "import" and work.subresource == "backup":
-        identifier = work.target_uuid
+    if work.action == "import" and work.subresource == "backup" or work.target == "events":
+        identifier = work.target_uuid  # no object yet (a restore), or none at all (events)
     export = work.action == "export"
     if new_format:
         pairs = {

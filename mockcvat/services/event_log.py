@@ -22,13 +22,14 @@ import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from sqlalchemy import select
 from starlette.background import BackgroundTask
 from starlette.responses import FileResponse, Response
 
 from mockcvat import background, iam
-from mockcvat.errors import NotFound, ValidationFailed
+from mockcvat.errors import NotFound, PermissionDenied, ValidationFailed
 from mockcvat.http import CvatJSONResponse
 from mockcvat.models import EventRecord
 from mockcvat.models.users import utcnow
@@ -187,7 +188,10 @@ def query_of(ctx: Context, *, last_30_days: bool) -> dict[str, Any]:
                 query[name] = int(raw)
             except ValueError:  # CVAT's ClickHouse query fails with a 500
                 raise ValidationFailed({name: ["A valid integer is required."]}) from None
-    query.update(iam.events(ctx).dump_filter())
+    for name, value in iam.events(ctx).dump_filter().items():
+        if query.get(name, value) != value:  # asking for someone else's events
+            raise PermissionDenied()
+        query[name] = value
     start, end = _when(params.get("from"), "from"), _when(params.get("to"), "to")
     if start and end and start > end:
         raise ValidationFailed("'from' must be before than 'to'")
@@ -205,9 +209,9 @@ def write_csv(mock: MockCVAT, query: Mapping[str, Any], path: Path) -> None:
         if query.get(name) is not None:
             statement = statement.where(getattr(row_t, name) == query[name])
     if query.get("from") is not None:
-        statement = statement.where(row_t.timestamp >= _naive(query["from"]))
+        statement = statement.where(row_t.timestamp >= query["from"])
     if query.get("to") is not None:
-        statement = statement.where(row_t.timestamp <= _naive(query["to"]))
+        statement = statement.where(row_t.timestamp <= query["to"])
     with mock.db.read() as connection:
         rows = list(connection.execute(statement.order_by(row_t.timestamp, row_t.pk)))
     text = io.StringIO()
@@ -219,13 +223,11 @@ def write_csv(mock: MockCVAT, query: Mapping[str, Any], path: Path) -> None:
     path.write_text(text.getvalue(), encoding="utf-8")
 
 
-def _naive(value: dt.datetime) -> dt.datetime:
-    return value.astimezone(dt.UTC).replace(tzinfo=None)
-
-
 def _cell(value: Any) -> Any:
-    if isinstance(value, dt.datetime):  # ClickHouse DateTime64(3, 'Etc/UTC') as Python prints it
-        return _naive(value).isoformat(sep=" ") if value.tzinfo else value.isoformat(sep=" ")
+    if isinstance(value, dt.datetime):  # ClickHouse's DateTime64 in UTC, as Python prints it
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        return value.isoformat(sep=" ")
     return value
 
 
@@ -315,10 +317,9 @@ def start_export(ctx: Context) -> Response:
 
     def run(reporter: background.Reporter) -> background.Result:
         write_csv(mock, query, path)
-        url = ctx.absolute(f"/api/events/download?rq_id={holder['rq_id']}")
-        if filename:
-            url += f"&filename={filename}"
-        return background.Result(result_url=url)
+        args = {"rq_id": holder["rq_id"], **({"filename": filename} if filename else {})}
+        return background.Result(
+            result_url=ctx.absolute(f"/api/events/download?{urlencode(args)}"))
 
     work = background.Work(
         action="export", target="events", target_id=0, owner_id=ctx.user.id or 0,
