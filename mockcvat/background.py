@@ -351,6 +351,7 @@ class Background:
         self._threads: list[threading.Thread] = []
         self._generation = 0
         self._closed = False
+        self.polled = PolledJobs(self)
 
     # --- controls for test authors ---------------------------------------------------------
     def set_mode(self, mode: str) -> None:
@@ -683,6 +684,7 @@ class Background:
             self._state.pending.clear()
             self._state.deferred.clear()
             self.mode, self._hold, self._faults = self.mock.settings.background_mode, 0, []
+            self.polled.states.clear()
             if not self._cond.wait_for(
                     lambda: not self._state.running and not self._state.deferring, timeout):
                 log.warning("reset: background requests still running after %s s: %s",
@@ -699,3 +701,31 @@ class Background:
             self._state.pending.clear()
             self._state.deferred.clear()
             self._cond.notify_all()
+
+
+class PolledJobs:
+    """Deferred work its client polls by a key of its own, which CVAT never lists in
+    ``/api/requests`` (2.26's CSV event export, analytics report computation): a key is
+    ``queued`` until its work returns, then ``finished`` with the work's value, or ``failed``
+    with the error's text."""
+
+    def __init__(self, background: Background) -> None:
+        self.background = background
+        self.states: dict[str, tuple[str, Any]] = {}
+
+    def start(self, key: str, run: Callable[[], Any]) -> None:
+        self.states[key] = ("queued", None)
+
+        def work() -> None:
+            try:
+                self.states[key] = ("finished", run())
+            except Exception as exc:  # reported to the next poll, as CVAT reports exc_info
+                self.states[key] = ("failed", f"{type(exc).__name__}: {exc}")
+
+        self.background.defer(work, label=key)
+
+    def state(self, key: str) -> tuple[str, Any] | None:
+        return self.states.get(key)
+
+    def drop(self, key: str) -> None:
+        self.states.pop(key, None)

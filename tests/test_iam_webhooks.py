@@ -12,9 +12,12 @@ from typing import Any
 
 import pytest
 
+from tests import test_iam_organizations as organizations
 from tests.conftest import STRONG_PASSWORD, token_client
 from tests.policy_table import Expected, check
-from tests.test_iam_organizations import ACME, Action, World, case, world  # noqa: F401
+from tests.test_iam_organizations import ACME, Action, World, case
+
+world = organizations.world  # the same world, as a fixture of this module
 
 DEAD = "http://127.0.0.1:9/hook"  # nothing listens: deliveries fail fast with a 502
 LABELS = [{"name": "car"}]

@@ -1,5 +1,6 @@
 """SQLModel tables. Table and column names follow CVAT's Django models where they exist."""
 
+from mockcvat.models.analytics import AnalyticsReport
 from mockcvat.models.annotations import (
     LabeledImage,
     LabeledShape,
@@ -23,6 +24,7 @@ from mockcvat.models.users import User, UserGroup
 from mockcvat.models.webhooks import EventRecord, Webhook, WebhookDelivery
 
 __all__ = [
+    "AnalyticsReport",
     "LabeledImage",
     "LabeledShape",
     "LabeledTrack",

@@ -8,6 +8,7 @@ from mockcvat.api import Operation
 def operations() -> list[Operation]:
     """Every operation mockcvat implements, in every CVAT version it knows."""
     from mockcvat.routes import (
+        analytics,
         auth,
         backups,
         events,
@@ -26,7 +27,8 @@ def operations() -> list[Operation]:
     )
 
     modules = (auth, users, server, schema, organizations, memberships, invitations,
-               requests, projects, tasks, jobs, labels, backups, webhooks, events)
+               requests, projects, tasks, jobs, labels, backups, webhooks, events,
+               analytics)
     # a module serves one tag (``api``), or several (``apis``: e.g. backups of tasks and projects)
     return [op for module in modules for api in (getattr(module, "apis", None) or [module.api])
             for op in api.operations]

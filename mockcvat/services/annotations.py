@@ -10,6 +10,7 @@ is always 0, as in CVAT.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select
@@ -310,13 +311,17 @@ def _track_start(track: dict[str, Any]) -> int:
 
 
 def write_task(db: Session, task: Task, data: dict[str, Any], action: str,
-               book: LabelBook) -> dict[str, Any]:
+               book: LabelBook, written: Callable[[Job, dict[str, Any]], None] | None = None
+               ) -> dict[str, Any]:
+    """``written(job, data)``: told what each job got (what it lost, for ``delete``)."""
     pairs = annotation_jobs(db, task.id or 0)
     results = []
     for index, (job, segment) in enumerate(pairs):
         part = slice_for(data, segment.start_frame, segment.stop_frame, index == 0)
         results.append(write_job(db, job.id or 0, part, action, book))
         touch(db, job)
+        if written is not None:
+            written(job, part if action == "delete" else results[-1])
     return merge(results, task.overlap or 0, [segment.start_frame for _, segment in pairs])
 
 
@@ -430,15 +435,17 @@ def _write(ctx: Any, kind: str, pk: int, raw: Any, action: str) -> dict[str, Any
         task, job = _target(ctx, db, kind, pk, scope)
         data = _validated(raw)
         book = LabelBook(db, task)
-        if job is not None:
-            result = write_job(db, job.id or 0, data, action, book)
-            if has_any(data):
-                touch(db, job)
-        else:
-            result = write_task(db, task, data, action, book)
-        announced = data if action == "delete" else result
-        event_log.annotations_changed(ctx, db, "create" if action == "put" else action,
-                                      announced, task=task, job_id=job.id if job else None)
+
+        def written(one: Job, what: dict[str, Any]) -> None:  # CVAT logs per job
+            event_log.annotations_changed(ctx, db, "create" if action == "put" else action,
+                                          what, task=task, job_id=one.id)
+
+        if job is None:
+            return write_task(db, task, data, action, book, written)
+        result = write_job(db, job.id or 0, data, action, book)
+        if has_any(data):
+            touch(db, job)
+        written(job, data if action == "delete" else result)
         return result
 
 

@@ -249,21 +249,8 @@ def default_filename() -> str:
     return f"logs_{dt.datetime.now().strftime('%Y_%m_%d_%H_%M_%S')}.csv"
 
 
-# --- GET /api/events (the legacy export: 202, 201, then ?action=download) ----------------------
-class _Legacy:
-    """The legacy export's jobs (CVAT: ``export:csv-logs-<query_id>-by-<user>`` in RQ, never
-    listed in ``/api/requests``), run as deferred work of the background engine."""
-
-    def __init__(self) -> None:
-        self.jobs: dict[str, str] = {}  # key -> "queued" | "finished" | failure text
-
-
-def _legacy(mock: MockCVAT) -> _Legacy:
-    if not hasattr(mock, "_events_legacy"):
-        mock._events_legacy = _Legacy()  # type: ignore[attr-defined]
-    return mock._events_legacy  # type: ignore[attr-defined,no-any-return]
-
-
+# --- GET /api/events (the legacy export: 202, 201, then ?action=download; CVAT's RQ job
+# ``export:csv-logs-<query_id>-by-<user>``) --------------------------------------------------------
 def legacy_export(ctx: Context) -> Response:
     if ctx.params.get("cloud_storage_id") or ctx.params.get("location") == "cloud_storage":
         raise ValidationFailed("This endpoint does not support exporting events to cloud storage")
@@ -273,30 +260,20 @@ def legacy_export(ctx: Context) -> Response:
         raise ValidationFailed("Unexpected action specified for the request")
     query_id = ctx.params.get("query_id") or str(uuid.uuid4())
     key = f"export:csv-logs-{query_id}-by-{ctx.user.username}"
-    jobs = _legacy(ctx.mock).jobs
+    jobs = ctx.mock.background.polled
     path = exports_dir(ctx.mock) / f"{query_id}.csv"
-    state = jobs.get(key)
-    if state == "finished" and path.exists():
+    state = jobs.state(key)
+    if state is not None and state[0] == "finished" and path.exists():
         if action == "download":
-            jobs.pop(key, None)
+            jobs.drop(key)
             return _serve(path, ctx.params.get("filename") or default_filename())
         return Response(status_code=201)
-    if state not in (None, "finished", "queued"):
-        jobs.pop(key, None)
-        return CvatJSONResponse(state, status_code=500)
-    if state == "queued":
-        return CvatJSONResponse({"query_id": query_id}, status_code=202)
-    jobs[key] = "queued"
-    mock = ctx.mock
-
-    def run() -> None:
-        try:
-            write_csv(mock, query, path)
-            jobs[key] = "finished"
-        except Exception as exc:  # noqa: BLE001 - reported to the next poll, as CVAT does
-            jobs[key] = f"{type(exc).__name__}: {exc}"
-
-    ctx.mock.background.defer(run, label=key)
+    if state is not None and state[0] == "failed":
+        jobs.drop(key)
+        return CvatJSONResponse(state[1], status_code=500)
+    if state is None or state[0] == "finished":  # new, or its file is gone: (re)start
+        mock = ctx.mock
+        jobs.start(key, lambda: write_csv(mock, query, path))
     return CvatJSONResponse({"query_id": query_id}, status_code=202)
 
 
