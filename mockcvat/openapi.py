@@ -42,7 +42,10 @@ def _materialized(parameter: dict[str, Any]) -> dict[str, Any]:
     enum = schema.get("enum")
     if enum is None or isinstance(enum, list):
         return parameter
-    return {**parameter, "schema": {**schema, "enum": list(enum)}}
+    values = list(enum)  # none in this version: no enum
+    resolved = {**schema, "enum": values} if values else {
+        k: v for k, v in schema.items() if k != "enum"}
+    return {**parameter, "schema": resolved}
 
 
 class _Builder:

@@ -7,17 +7,20 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from starlette.convertors import Convertor, register_url_convertor
 
+from mockcvat import compat
 from mockcvat.api import Api, Body, Context, Reply
-from mockcvat.listing import ORG_PARAMETERS
+from mockcvat.listing import ORG_PARAMETERS, VersionedChoices
 from mockcvat.openapi import paginated
 from mockcvat.routes import params
 from mockcvat.schemas.webhooks import (
     REQUEST_EVENTS,
+    SERVER_WEBHOOKS,
     EventsGrouped,
     EventsPlain,
     WebhookDeliveryRead,
     WebhookRead,
     WebhookWrite,
+    webhook_types,
 )
 from mockcvat.services import webhooks
 
@@ -39,6 +42,12 @@ class DigitsConvertor(Convertor[str]):
 register_url_convertor("digits", DigitsConvertor())
 ITEM = "/api/webhooks/{id:pk}"
 DELIVERY = ITEM + "/deliveries/{delivery_id:digits}"
+
+
+# the events' ``type`` parameter lists its values from the release with server webhooks
+TYPE_PARAMETER = params.query("type", {"type": "string", "enum": VersionedChoices(
+    lambda: (*webhook_types(), "all") if compat.current().has(since=SERVER_WEBHOOKS) else ())},
+    "Type of webhook")
 
 
 def delivery_id(ctx: Context) -> str:
@@ -66,7 +75,7 @@ async def webhooks_create(ctx: Context) -> Any:
 @api.operation(
     "GET", "/api/webhooks/events", "webhooks_retrieve_events",
     summary="List available webhook events",
-    parameters=[params.query("type", {"type": "string"}, "Type of webhook")],
+    parameters=[TYPE_PARAMETER],
     responses={200: Reply(EventsPlain)}, until=REQUEST_EVENTS,
 )
 async def webhooks_retrieve_events(ctx: Context) -> Any:
@@ -76,7 +85,7 @@ async def webhooks_retrieve_events(ctx: Context) -> Any:
 api.operation(
     "GET", "/api/webhooks/events", "webhooks_retrieve_events",
     summary="List available webhook events",
-    parameters=[params.query("type", {"type": "string"}, "Type of webhook")],
+    parameters=[TYPE_PARAMETER],
     responses={200: Reply(EventsGrouped)}, since=REQUEST_EVENTS,
 )(webhooks_retrieve_events)
 

@@ -223,7 +223,7 @@ class WebhooksEventGroup(Serializer):
 class WebhooksEvent(Serializer):
     fields: ClassVar[dict[str, Field]] = {
         "key": CharField(read_only=True),
-        "group": NestedField(WebhooksEventGroup),
+        "group": NestedField(WebhooksEventGroup, required=False),
     }
 
 
