@@ -40,6 +40,7 @@ from mockcvat.models import (
 from mockcvat.models.users import utcnow
 from mockcvat.schemas.events import AnalyticsReport as AnalyticsReportRead
 from mockcvat.schemas.events import AnalyticsReportCreate
+from mockcvat.services.event_log import parse_when
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -377,20 +378,10 @@ def create_report(ctx: Context, raw: Any) -> Response:
     return CvatJSONResponse({"rq_id": rq_id}, status_code=201)
 
 
-def _when(raw: str | None, name: str) -> dt.datetime | None:
-    if not raw:
-        return None
-    try:
-        value = dt.datetime.fromisoformat(raw.strip().replace("Z", "+00:00").replace(" ", "+"))
-    except ValueError:
-        raise ValidationFailed(f"Cannot parse '{name}' datetime parameter: {raw}") from None
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
 def get_report(ctx: Context) -> dict[str, Any]:
     _allowed(ctx, "worker")
     params = ctx.params
-    start, end = _when(params.get("start_date"), "start_date"), _when(
+    start, end = parse_when(params.get("start_date"), "start_date"), parse_when(
         params.get("end_date"), "end_date")
     if start and end and start > end:
         raise ValidationFailed("'start_date' must be before than 'end_date'")

@@ -166,7 +166,8 @@ def create_client_events(ctx: Context, raw: Any) -> Response:
 
 
 # --- the CSV -----------------------------------------------------------------------------------
-def _when(raw: str | None, name: str) -> dt.datetime | None:
+def parse_when(raw: str | None, name: str) -> dt.datetime | None:
+    """A datetime query parameter (``dateutil.parser.parse`` in CVAT), with its 400."""
     if not raw:
         return None
     try:
@@ -192,7 +193,7 @@ def query_of(ctx: Context, *, last_30_days: bool) -> dict[str, Any]:
         if query.get(name, value) != value:  # asking for someone else's events
             raise PermissionDenied()
         query[name] = value
-    start, end = _when(params.get("from"), "from"), _when(params.get("to"), "to")
+    start, end = parse_when(params.get("from"), "from"), parse_when(params.get("to"), "to")
     if start and end and start > end:
         raise ValidationFailed("'from' must be before than 'to'")
     if start is None and end is None:
