@@ -293,3 +293,35 @@ def test_sdk_models_accept_every_event_the_server_lists(cvat_client):
     catalog, _ = cvat_client.api_client.webhooks_api.retrieve_events(type="all")
     allowed = set(models.EventsEnum.allowed_values[("value",)].values())
     assert {e.key for e in catalog.events} == allowed
+
+
+def test_large_answers_are_dropped_and_ssrf_checks_refuse_local_targets(cvat_server,
+                                                                      cvat_client, receiver):
+    receiver.answer = b"x" * (1024 * 1024 + 1)  # one byte over CVAT's limit
+    project = cvat_client.projects.create({"name": "p", "labels": LABELS})
+    hook = project_webhook(cvat_client, project.id, receiver.url, ["update:project"])
+    cvat_client.projects.retrieve(project.id).update({"name": "q"})
+    api = cvat_client.api_client.webhooks_api
+    assert api.list_deliveries(hook.id)[0].results[0].response == ""
+    cvat_server.mock.settings.webhook_ssrf_checks = True
+    try:
+        cvat_client.projects.retrieve(project.id).update({"name": "r"})
+    finally:
+        cvat_server.mock.settings.webhook_ssrf_checks = False
+    refused = api.list_deliveries(hook.id)[0].results[0]
+    assert refused.status_code == 502 and "Egress proxying is denied" in refused.response
+    assert len(receiver.received) == 1
+
+
+def test_outbound_headers_and_signature_match_what_requests_sends():
+    from mockcvat import outbound
+    from mockcvat.services.webhooks import signature
+
+    body = outbound.body_of({"event": "ping", "n": [1, 2]})
+    assert body == b'{"event": "ping", "n": [1, 2]}'  # json.dumps' default separators
+    headers = outbound.headers_for(body, signature("mykey", b""))
+    assert headers["X-Signature-256"] == (
+        "sha256=e1b24265bf2e0b20c81837993b4f1415f7b68c503114d100a40601eca6a2745f")
+    assert headers["Content-Length"] == str(len(body))
+    assert outbound.blocked_address("http://127.0.0.1/x") is not None
+    assert outbound.blocked_address("http://8.8.8.8/x") is None
