@@ -38,11 +38,11 @@ def signed(body: bytes, secret: str = SECRET) -> str:
 def test_project_webhook_hears_task_and_job_changes(cvat_client, receiver, tmp_path):
     project = cvat_client.projects.create({"name": "cars", "labels": LABELS})
     hook = project_webhook(cvat_client, project.id, receiver.url,
-                           ["create:task", "update:task", "update:job", "delete:task"],
-                           secret=SECRET, description="pipeline")
+                           ["create:task", "update:task", "create:job", "update:job",
+                            "delete:task"], secret=SECRET, description="pipeline")
     assert hook.type.value == "project" and hook.project_id == project.id
     assert [e.value for e in hook.events] == [
-        "create:task", "delete:task", "update:job", "update:task"]
+        "create:job", "create:task", "delete:task", "update:job", "update:task"]
     assert "secret" not in hook.to_dict() and "last_status" not in hook.to_dict()
 
     images = [str(make_image(tmp_path / f"{i}.png", (32, 24))) for i in range(2)]
@@ -61,6 +61,12 @@ def test_project_webhook_hears_task_and_job_changes(cvat_client, receiver, tmp_p
     assert body["task"]["url"] == f"{cvat_client.api_map.host}/api/tasks/{task.id}"
     assert body["sender"]["username"] == "admin" and set(body["sender"]) == {
         "url", "id", "username", "first_name", "last_name"}
+    # the data's processing (a background request) made the job and updated the task
+    assert receiver.events() == ["create:task", "create:job", "update:task"]
+    processed = receiver.received[2].json
+    assert processed["before_update"]["size"] == 0 and processed["task"]["size"] == 2
+    assert processed["before_update"]["mode"] == "" and processed["task"]["mode"] == "annotation"
+    assert receiver.received[1].json["job"]["task_id"] == task.id
 
     task.update({"name": "renamed"})
     renamed = receiver.received[-1].json
@@ -80,7 +86,7 @@ def test_project_webhook_hears_task_and_job_changes(cvat_client, receiver, tmp_p
 
     deliveries, _ = cvat_client.api_client.webhooks_api.list_deliveries(hook.id)
     assert [d.event for d in deliveries.results] == [
-        "delete:task", "update:job", "update:task", "create:task"]
+        "delete:task", "update:job", "update:task", "update:task", "create:job", "create:task"]
     newest = deliveries.results[0]
     assert newest.status_code == 200 and newest.response == "received"
     assert newest.redelivery is False and newest.attempt == 1
