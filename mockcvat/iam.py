@@ -879,6 +879,10 @@ RULES: tuple[dict[str, str], ...] = (
      "allow": "admin; no org: >= worker privilege; org: members (>= worker)",
      "rows": "no org: own events (admin: all); org: all of it for admin and owner/maintainer "
              "(user privilege), else own events there", "source": EVENTS_REGO},
+    {"resource": "analytics_reports", "scope": "list/create",
+     "allow": "list: >= worker privilege; create: >= user; and the target's view (2.26)",
+     "rows": "unknown target: 404", "source": "cvat/apps/analytics_report/rules/"
+                                               "analytics_reports.rego"},
     {"resource": "labels", "scope": "list", "allow": "any user; in an org its members",
      "rows": "own = labels of projects/tasks the caller is staff of; " + ENGINE_ROWS
              + "; task_id/project_id/job_id: that object's view (403), all its labels",
