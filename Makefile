@@ -55,6 +55,7 @@ bench: install-test
 	$(BIN)/python bench/tasks.py
 	$(BIN)/python bench/datasets.py
 	$(BIN)/python bench/cloud.py
+	$(BIN)/python bench/webhooks.py
 
 clean:
 	rm -rf $(VENV) .mockcvat .pytest_cache .azurite

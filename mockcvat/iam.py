@@ -671,6 +671,125 @@ def requests(ctx: Context) -> RequestsPolicy:
     return RequestsPolicy(ctx)
 
 
+# --- webhooks (cvat/apps/webhooks/rules/webhooks.rego, permissions.py) ------------------------
+class WebhooksPolicy:
+    """Org owners/maintainers manage an org's webhooks; a project's owner manages its project
+    webhooks (and a webhook's owner, their own); admins everything. Creation names a scope
+    per type (``create@project``, ``create@organization``; server webhooks and unknown types:
+    admins only). Detail actions compare the *request's* org with the webhook's: in the
+    personal workspace only the owner rules apply."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.me = ctx.user
+        self.admin = is_admin(ctx)
+        self.org = ctx.org
+
+    def _role_at_least(self, least: str) -> bool:
+        return role_at_least(self.org.role, least)
+
+    def visible(self) -> Any:
+        """The list's rows (rego ``filter``); non-members naming an org get 403."""
+        from mockcvat.models import Project, Webhook
+
+        project_owner = Webhook.project_id.in_(
+            select(Project.id).where(Project.owner_id == self.me.id))
+        mine = (Webhook.owner_id == self.me.id) | project_owner
+        organization = self.org.organization
+        if organization is None:
+            condition = true() if self.admin else mine
+            if self.org.explicit:  # org="": personal ones only
+                condition = condition & Webhook.organization_id.is_(None)
+            return condition
+        in_org = Webhook.organization_id == organization.id
+        if self.admin or (self._role_at_least("maintainer") and has_privilege(self.ctx,
+                                                                              "worker")):
+            return in_org
+        if self.org.role is None:
+            raise PermissionDenied()
+        return in_org & mine
+
+    def check_create(self, webhook_type: Any, project_owner_id: int | None) -> None:
+        """``project_owner_id``: the owner of the named project (None: no project)."""
+        if self.admin:
+            return
+        org = self.org.organization
+        project_owner = project_owner_id is not None and project_owner_id == self.me.id
+        if webhook_type == "project":
+            if org is None:
+                allowed = has_privilege(self.ctx, "user") and project_owner
+            else:
+                allowed = has_privilege(self.ctx, "worker") and (
+                    self._role_at_least("maintainer")
+                    or self._role_at_least("worker") and project_owner)
+        elif webhook_type == "organization":
+            allowed = org is not None and has_privilege(self.ctx, "worker") and \
+                self._role_at_least("maintainer")
+        else:
+            allowed = False
+        if not allowed:
+            raise PermissionDenied()
+
+    def check(self, scope: str, webhook: Any, project_owner_id: int | None) -> None:
+        """view, update (PUT/PATCH, ping, redelivery), delete of one webhook."""
+        if self.admin:
+            return
+        owner = webhook.owner_id == self.me.id
+        project_owner = project_owner_id is not None and project_owner_id == self.me.id
+        worker = has_privilege(self.ctx, "worker")
+        org = self.org.organization
+        if org is None:  # the personal workspace: owners only, whatever the webhook's org
+            allowed = (owner or project_owner) and (scope == "view" or worker)
+        elif org.id != webhook.organization_id:
+            allowed = False
+        elif worker and self._role_at_least("maintainer"):
+            allowed = True
+        elif scope == "view":
+            allowed = self._role_at_least("worker") and (owner or project_owner)
+        else:
+            allowed = worker and self._role_at_least("worker") and (owner or project_owner)
+        if not allowed:
+            raise PermissionDenied()
+
+
+def webhooks(ctx: Context) -> WebhooksPolicy:
+    return WebhooksPolicy(ctx)
+
+
+# --- events (cvat/apps/events/rules/events.rego) -----------------------------------------------
+class EventsPolicy:
+    """send:events: anyone logged in. dump:events (the CSV): admins; in the personal workspace
+    any worker or higher, their own events; in an org its members: owners/maintainers (user
+    privilege) the whole org, others their own events there."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.me = ctx.user
+        self.admin = is_admin(ctx)
+        self.org = ctx.org
+
+    def dump_filter(self) -> dict[str, int]:
+        """The column filters the export gets (rego ``filter``); 403 if it may not dump."""
+        organization = self.org.organization
+        if organization is None:
+            if self.admin:
+                return {}
+            if not has_privilege(self.ctx, "worker"):
+                raise PermissionDenied()
+            return {"user_id": self.me.id or 0}
+        if self.admin:
+            return {"org_id": organization.id or 0}
+        if not (has_privilege(self.ctx, "worker") and role_at_least(self.org.role, "worker")):
+            raise PermissionDenied()
+        if role_at_least(self.org.role, "maintainer") and has_privilege(self.ctx, "user"):
+            return {"org_id": organization.id or 0}
+        return {"user_id": self.me.id or 0, "org_id": organization.id or 0}
+
+
+def events(ctx: Context) -> EventsPolicy:
+    return EventsPolicy(ctx)
+
+
 # --- the rule table (served by GET /api/auth/rules, documented in docs/iam.md) -----------------
 ORGANIZATIONS_REGO = "cvat/apps/organizations/rules/organizations.rego"
 MEMBERSHIPS_REGO = "cvat/apps/organizations/rules/memberships.rego"
@@ -682,6 +801,8 @@ TASKS_REGO = "cvat/apps/engine/rules/tasks.rego"
 JOBS_REGO = "cvat/apps/engine/rules/jobs.rego"
 LABELS_SOURCE = ("cvat/apps/engine/rules/labels.rego; "
                  "cvat/apps/engine/permissions.py: LabelPermission")
+WEBHOOKS_REGO = "cvat/apps/webhooks/rules/webhooks.rego"
+EVENTS_REGO = "cvat/apps/events/rules/events.rego"
 ENGINE_ROWS = ("in an org: all of it for admin and owner/maintainer (user privilege), else "
                "the caller's own there; no org: own ones in every workspace (admin: all); "
                "org='': personal ones; non-members naming the org: 403")
@@ -799,6 +920,33 @@ RULES: tuple[dict[str, str], ...] = (
     {"resource": "jobs", "scope": "create/delete",
      "allow": "admin, task staff (user; in an org supervisor+), org owner/maintainer (user)",
      "rows": "only ground-truth jobs are deleted (else 400)", "source": JOBS_REGO},
+    {"resource": "webhooks", "scope": "list", "allow": "any user; in an org its members",
+     "rows": "no org: own ones or of own projects (admin: all); org: all of it for admin and "
+             "owner/maintainer, else own ones there", "source": WEBHOOKS_REGO},
+    {"resource": "webhooks", "scope": "create@project",
+     "allow": "admin; no org: the project's owner (user privilege); org: owner/maintainer, or "
+              "a member owning the project", "rows": "project view needed; unknown project: "
+              "400", "source": WEBHOOKS_REGO},
+    {"resource": "webhooks", "scope": "create@organization",
+     "allow": "admin; in an org its owner/maintainer", "rows": "no org: admins only (400)",
+     "source": WEBHOOKS_REGO},
+    {"resource": "webhooks", "scope": "view",
+     "allow": "admin; the webhook's or its project's owner; org owner/maintainer",
+     "rows": "judged in the request's org: another org's webhook is 403",
+     "source": WEBHOOKS_REGO},
+    {"resource": "webhooks", "scope": "update/delete/ping/redelivery",
+     "allow": "as view, owners need >= worker privilege", "rows": "",
+     "source": WEBHOOKS_REGO},
+    {"resource": "events", "scope": "send:events", "allow": "any user", "rows": "",
+     "source": EVENTS_REGO},
+    {"resource": "events", "scope": "dump:events",
+     "allow": "admin; no org: >= worker privilege; org: members (>= worker)",
+     "rows": "no org: own events (admin: all); org: all of it for admin and owner/maintainer "
+             "(user privilege), else own events there", "source": EVENTS_REGO},
+    {"resource": "analytics_reports", "scope": "list/create",
+     "allow": "list: >= worker privilege; create: >= user; and the target's view (2.26)",
+     "rows": "unknown target: 404", "source": "cvat/apps/analytics_report/rules/"
+                                               "analytics_reports.rego"},
     {"resource": "labels", "scope": "list", "allow": "any user; in an org its members",
      "rows": "own = labels of projects/tasks the caller is staff of; " + ENGINE_ROWS
              + "; task_id/project_id/job_id: that object's view (403), all its labels",

@@ -40,6 +40,19 @@ _TRUE = {"true", "1", "True"}
 _FALSE = {"false", "0", "False"}
 
 
+class VersionedChoices(Sequence[str]):
+    """Choices of a simple filter that depend on the emulated CVAT version (read when used)."""
+
+    def __init__(self, values: Callable[[], Sequence[str]]) -> None:
+        self.values = values
+
+    def __getitem__(self, index: Any) -> Any:
+        return self.values()[index]
+
+    def __len__(self) -> int:
+        return len(self.values())
+
+
 @dataclass(frozen=True)
 class Listing:
     """What one list endpoint may filter, search and sort by (CVAT's view attributes)."""
@@ -71,7 +84,10 @@ class Listing:
         for name in self.simple_filters:
             schema: dict[str, Any] = {"type": _SIMPLE_TYPES[self.fields[name].type]}
             if name in self.simple_filter_choices:
-                schema["enum"] = list(self.simple_filter_choices[name])
+                choices = self.simple_filter_choices[name]
+                # versioned choices stay lazy: the schema builder reads them per version
+                schema["enum"] = choices if isinstance(choices, VersionedChoices) else list(
+                    choices)
             params.append(
                 {
                     "name": name,

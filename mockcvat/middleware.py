@@ -29,20 +29,29 @@ class JournalMiddleware:
             return
         started = time.perf_counter()
         status = 0
+        recorded = False
+
+        def record() -> None:
+            nonlocal recorded
+            if not recorded:
+                recorded = True
+                self.mock.record({
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "query": scope.get("query_string", b"").decode("latin-1"),
+                    "status": status,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                })
 
         async def record_status(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                record()  # before the client can see the end of the answer
             await send(message)
 
         try:
             await self.app(scope, receive, record_status)
         finally:
-            self.mock.record({
-                "method": scope["method"],
-                "path": scope["path"],
-                "query": scope.get("query_string", b"").decode("latin-1"),
-                "status": status,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 3),
-            })
+            record()

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from mockcvat.compat import Compat
 from mockcvat.db import Database
+from mockcvat.events import EventStream
 from mockcvat.settings import Settings
 
 if TYPE_CHECKING:
@@ -47,6 +48,7 @@ class MockCVAT:
         from mockcvat.background import Background
 
         self.background = Background(self)  # long operations, recorded as CVAT requests
+        self.events = self._event_stream()  # every state change, announced once
         if self._is_empty():  # a new state: media left by an earlier one belongs to nothing
             shutil.rmtree(self.media_dir, ignore_errors=True)
             self.seed()
@@ -56,6 +58,15 @@ class MockCVAT:
         self.db.take_snapshot(self._reseed)
         # the media the snapshot's objects own: a reset keeps these, and drops everything newer
         self._snapshot_media = set(self._media_entries())
+
+    def _event_stream(self) -> EventStream:
+        """The domain-event stream and its subscribers: the event log, webhook delivery."""
+        from mockcvat.services import event_log, webhooks
+
+        stream = EventStream(self)
+        stream.subscribe(event_log.record)
+        stream.subscribe(lambda db, event: webhooks.on_event(self, db, event))
+        return stream
 
     # --- seeding -----------------------------------------------------------------------
     def _is_empty(self) -> bool:

@@ -38,6 +38,10 @@ class Settings:
     background_mode: str = "thread"
     # Django's default is hundreds of thousands of PBKDF2 rounds; a fake needs fast logins.
     password_iterations: int = 1000
+    # webhook deliveries: seconds before a receiver counts as timed out (None: CVAT's), and
+    # whether CVAT's SSRF protection (its egress proxy's rules) applies to target URLs
+    webhook_timeout: float | None = None
+    webhook_ssrf_checks: bool = False
 
     def __post_init__(self) -> None:
         check_version(self.cvat_version)
@@ -76,6 +80,9 @@ OPTIONS: dict[str, str] = {
     "share_dir": "directory served as CVAT's share (/api/server/share); default: DATA_DIR/share",
     "background_mode": "'thread' (default): background requests run as in CVAT; 'immediate': "
     "they are finished before the request that queued them answers",
+    "webhook_timeout": "seconds a webhook receiver has to answer (default: CVAT's 10)",
+    "webhook_ssrf_checks": "'true': refuse webhook deliveries to private, loopback and link-local "
+    "addresses, as CVAT's egress proxy does (default: any target)",
 }
 
 
@@ -103,6 +110,11 @@ def from_env(**overrides: Any) -> Settings:
     values.update({k: v for k, v in overrides.items() if v is not None})
     if "port" in values:
         values["port"] = int(values["port"])
+    if isinstance(values.get("webhook_timeout"), str):
+        values["webhook_timeout"] = float(values["webhook_timeout"])
+    if isinstance(values.get("webhook_ssrf_checks"), str):
+        values["webhook_ssrf_checks"] = values["webhook_ssrf_checks"].lower() in (
+            "1", "true", "yes", "on")
     for key in ("data_dir", "share_dir"):
         if key in values:
             values[key] = Path(values[key])

@@ -168,6 +168,12 @@ class MockCVATServer:
         """Until no background request is queued or running (``TimeoutError`` otherwise)."""
         self.mock.background.wait(timeout)
 
+    def wait_for_deliveries(self, timeout: float = 30) -> None:
+        """Until every queued webhook delivery (and other deferred work) has been attempted
+        (``TimeoutError`` otherwise). In ``immediate`` mode deliveries are made before the
+        request causing them answers, so there is nothing to wait for."""
+        self.mock.background.wait_deferred(timeout)
+
     def record_requests(self, enabled: bool = True) -> None:
         """Start (or stop) recording every request in ``journal``; clears it either way."""
         self.mock.journal_enabled = enabled

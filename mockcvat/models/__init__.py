@@ -1,5 +1,6 @@
 """SQLModel tables. Table and column names follow CVAT's Django models where they exist."""
 
+from mockcvat.models.analytics import AnalyticsReport
 from mockcvat.models.annotations import (
     LabeledImage,
     LabeledShape,
@@ -21,8 +22,10 @@ from mockcvat.models.engine import (
 from mockcvat.models.organizations import Invitation, Membership, Organization
 from mockcvat.models.requests import BackgroundRequest
 from mockcvat.models.users import User, UserGroup
+from mockcvat.models.webhooks import EventRecord, Webhook, WebhookDelivery
 
 __all__ = [
+    "AnalyticsReport",
     "LabeledImage",
     "LabeledShape",
     "LabeledTrack",
@@ -47,4 +50,7 @@ __all__ = [
     "Storage",
     "User",
     "UserGroup",
+    "EventRecord",
+    "Webhook",
+    "WebhookDelivery",
 ]

@@ -8,9 +8,11 @@ from mockcvat.api import Operation
 def operations() -> list[Operation]:
     """Every operation mockcvat implements, in every CVAT version it knows."""
     from mockcvat.routes import (
+        analytics,
         auth,
         backups,
         cloudstorages,
+        events,
         invitations,
         jobs,
         labels,
@@ -22,10 +24,12 @@ def operations() -> list[Operation]:
         server,
         tasks,
         users,
+        webhooks,
     )
 
     modules = (auth, users, server, schema, organizations, memberships, invitations,
-               requests, projects, tasks, jobs, labels, backups, cloudstorages)
+               requests, projects, tasks, jobs, labels, backups, cloudstorages, webhooks,
+               events, analytics)
     # a module serves one tag (``api``), or several (``apis``: e.g. backups of tasks and projects)
     return [op for module in modules for api in (getattr(module, "apis", None) or [module.api])
             for op in api.operations]

@@ -76,6 +76,19 @@ def router(mock: MockCVAT) -> APIRouter:
                 return JSONResponse({"detail": str(exc)}, status_code=504)
         return JSONResponse(background_status(mock))
 
+    @control.post("/webhooks/wait")
+    async def wait_for_deliveries(request: Request) -> JSONResponse:
+        """{"timeout": seconds} (default 30): until every queued webhook delivery has been
+        attempted; 504 if some are still queued or running then."""
+        spec = await read_json(request) if await request.body() else {}
+        timeout = _number((spec or {}).get("timeout", 30), "timeout") if isinstance(
+            spec, dict) else 30.0
+        try:
+            await run_in_threadpool(mock.background.wait_deferred, timeout)
+        except TimeoutError as exc:
+            return JSONResponse({"detail": str(exc)}, status_code=504)
+        return JSONResponse({"busy": False})
+
     @control.get("/journal")
     async def journal() -> dict[str, Any]:
         return {"enabled": mock.journal_enabled, "entries": mock.journal}

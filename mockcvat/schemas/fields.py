@@ -268,8 +268,22 @@ class EmailField(CharField):
         return [] if _EMAIL_RE.match(text) else ["Enter a valid email address."]
 
 
+# Django's URLValidator (DRF's URLField): http(s)/ftp(s), a host that is localhost, an IPv4 or
+# IPv6 address or a dotted domain name with a TLD, an optional port, no whitespace
+_URL_RE = re.compile(
+    r"^(?:http|ftp)s?://(?:[^\s:@/]+(?::[^\s:@/]*)?@)?"
+    r"(?:localhost|(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}"
+    r"|\[[0-9a-fA-F:.]+\]"
+    r"|(?:[a-zA-Z0-9\u00a1-\uffff](?:[a-zA-Z0-9\u00a1-\uffff-]{0,61}[a-zA-Z0-9\u00a1-\uffff])?\.)+"
+    r"(?:[a-zA-Z\u00a1-\uffff-]{2,63}|xn--[a-zA-Z0-9]{1,59})\.?)"
+    r"(?::\d{1,5})?(?:[/?#][^\s]*)?$", re.IGNORECASE)
+
+
 class URLField(CharField):
     openapi_format = "uri"
+
+    def extra_checks(self, text: str) -> list[str]:
+        return [] if _URL_RE.match(text) else ["Enter a valid URL."]
 
 
 STORABLE_INT = 2**31 - 1  # PostgreSQL's integer, the type of CVAT's integer columns

@@ -145,6 +145,9 @@ def register(ctx: Context, raw: Any) -> tuple[dict[str, Any], LoginResult]:
                 data["username"], candidate.first_name, candidate.last_name)
             user.password = make_password(data["password1"], ctx.mock.settings.password_iterations)
         user.last_login = _now()
+        db.flush()
+        ctx.mock.events.emit(ctx, db, "create:user", users.user_event_payload(ctx, user),
+                             user=user, obj_name=user.username)
         result = start_session(ctx.mock, db, user)
         body = RegisterSerializerEx.dump(
             {**user.model_dump(), "email_verification_required": False, "key": result.key}

@@ -154,6 +154,7 @@ def update(ctx: Context, job_id: int, raw: Any) -> dict[str, Any]:
     with ctx.mock.db.session() as db:
         job, task = load(ctx, db, job_id, *resources.scopes(raw, SCOPES))
         data = JobWrite.validate(raw, partial=True)
+        before = payloads(ctx, db, [job])[0]
         if "stage" in data and data["stage"] != job.stage:
             job.stage = data["stage"]
             if "state" not in data:
@@ -167,7 +168,10 @@ def update(ctx: Context, job_id: int, raw: Any) -> dict[str, Any]:
         job.updated_date = utcnow()
         db.add(job)
         db.flush()
-        return payloads(ctx, db, [job])[0]
+        updated = payloads(ctx, db, [job])[0]
+        ctx.mock.events.emit(ctx, db, "update:job", updated, before=before,
+                             **ids_of(job, task))
+        return updated
 
 
 def destroy(ctx: Context, job_id: int) -> None:
@@ -179,6 +183,7 @@ def destroy(ctx: Context, job_id: int) -> None:
 
         validation.check_gt_job_removable(db, task)
         validation.clear_layout(db, task)  # CVAT deletes the task's validation layout too
+        deleted = deletion_snapshots(ctx, db, [job])
         segment = db.get(Segment, job.segment_id)
         ctx.mock.remove_media_of("job", job_id)
         ctx.mock.background.forget_objects(db, "job", [job_id])
@@ -187,3 +192,16 @@ def destroy(ctx: Context, job_id: int) -> None:
             db.delete(segment)
         task.updated_date = utcnow()
         db.add(task)
+        db.flush()
+        resources.announce(ctx, db, deleted)
+
+
+def ids_of(job: Job, task: Any) -> dict[str, int | None]:
+    return {"project_id": task.project_id, "task_id": task.id, "job_id": job.id}
+
+
+def deletion_snapshots(ctx: Context, db: Session, jobs: list[Job]) -> list[resources.Snapshot]:
+    tasks = {t.id: t for t in db.execute(select(Task).where(
+        Task.id.in_({j.task_id for j in jobs}))).scalars()} if jobs else {}
+    return [resources.Snapshot("delete:job", read, None, ids_of(job, tasks[job.task_id]))
+            for job, read in zip(jobs, payloads(ctx, db, jobs), strict=True)]

@@ -125,7 +125,10 @@ def create(ctx: Context, raw: Any) -> dict[str, Any]:
         labels.create_labels(db, data.get("labels") or [],
                              labels.owner_of(project_id=project.id))
         db.flush()
-        return payloads(ctx, db, [project])[0]
+        created = payloads(ctx, db, [project])[0]
+        ctx.mock.events.emit(ctx, db, "create:project", created, project_id=project.id,
+                             obj_name=project.name)
+        return created
 
 
 def retrieve(ctx: Context, project_id: int) -> dict[str, Any]:
@@ -142,6 +145,7 @@ def update(ctx: Context, project_id: int, raw: Any) -> dict[str, Any]:
             policy.check(policy.allow_project(scope, standing))
         cloudstorages.check_references(ctx, db, raw, project.organization_id)
         data = ProjectWrite.validate(raw, partial=True)
+        before = payloads(ctx, db, [project])[0]
         if "name" in data:
             project.name = data["name"]
         if "bug_tracker" in data:
@@ -160,7 +164,10 @@ def update(ctx: Context, project_id: int, raw: Any) -> dict[str, Any]:
         project.updated_date = utcnow()
         db.add(project)
         db.flush()
-        return payloads(ctx, db, [project])[0]
+        updated = payloads(ctx, db, [project])[0]
+        ctx.mock.events.emit(ctx, db, "update:project", updated, before=before,
+                             project_id=project.id, obj_name=project.name)
+        return updated
 
 
 def destroy(ctx: Context, project_id: int) -> None:
@@ -168,8 +175,15 @@ def destroy(ctx: Context, project_id: int) -> None:
 
     with ctx.mock.db.session() as db:
         project = load(ctx, db, project_id, "delete")
-        for task_id in db.execute(select(Task.id).where(Task.project_id == project.id)).scalars():
+        task_ids = list(db.execute(select(Task.id).where(Task.project_id == project.id))
+                        .scalars())
+        deleted = tasks.deletion_snapshots(ctx, db, task_ids) + [resources.Snapshot(
+            "delete:project", payloads(ctx, db, [project])[0], project.name,
+            {"project_id": project.id})]
+        for task_id in task_ids:
             tasks.remove_files(ctx.mock, db, task_id)
         ctx.mock.remove_media_of("project", project_id)
         ctx.mock.background.forget_objects(db, "project", [project_id])
         db.delete(project)
+        db.flush()
+        resources.announce(ctx, db, deleted)

@@ -4,6 +4,7 @@ policy, user references, storages, and the field → permission-scope maps of th
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -104,3 +105,22 @@ def storages(db: Any, ids: Iterable[int | None]) -> dict[int, dict[str, Any]]:
     rows = db.execute(select(*Storage.__table__.columns).where(Storage.id.in_(wanted)))
     return {s.id: {"id": s.id, "location": s.location, "cloud_storage_id": s.cloud_storage_id}
             for s in rows}
+
+
+# --- deletions -----------------------------------------------------------------------------------
+@dataclass
+class Snapshot:
+    """An object's read shape taken before it is deleted, to announce the deletion after."""
+
+    scope: str  # delete:<resource>
+    obj: dict[str, Any]
+    name: str | None
+    ids: dict[str, int | None] = field(default_factory=dict)  # project_id, task_id, job_id
+
+
+def announce(ctx: Context, db: Session, snapshots: Iterable[Snapshot]) -> None:
+    """Emit the deletions (once the rows are gone, so the webhooks that went with them, e.g. a
+    deleted project's own, hear nothing, as in CVAT)."""
+    for snapshot in snapshots:
+        ctx.mock.events.emit(ctx, db, snapshot.scope, snapshot.obj, obj_name=snapshot.name,
+                             **snapshot.ids)

@@ -27,6 +27,8 @@ from mockcvat.models.users import utcnow
 from mockcvat.services import validation
 
 if TYPE_CHECKING:
+    from sqlmodel import Session
+
     from mockcvat.api import Context
     from mockcvat.server import MockCVAT
 
@@ -188,17 +190,19 @@ def start(ctx: Context, task: Task, params: dict[str, Any], client_files: list[s
             action="create", target="task", target_id=current.id or 0,
             owner_id=ctx.user.id or 0, organization_id=current.organization_id,
             project_id=current.project_id, task_id=current.id,
-            run=lambda reporter: process(mock, plan, reporter),
+            run=lambda reporter: process(mock, plan, reporter, ctx),
         )
     return mock.background.submit(work)
 
 
 # --- the background work ---------------------------------------------------------------------
-def process(mock: MockCVAT, plan: Plan, reporter: background.Reporter) -> None:
+def process(mock: MockCVAT, plan: Plan, reporter: background.Reporter,
+            ctx: Context | None = None) -> None:
     """The creation request's work. Whatever happens, the uploaded files go (their copy is
-    under the data dir now); on failure, what was extracted goes too, as CVAT cleans up."""
+    under the data dir now); on failure, what was extracted goes too, as CVAT cleans up.
+    ``ctx``: the request that queued the work, whose caller and host the events carry."""
     try:
-        _process(mock, plan, reporter)
+        _process(mock, plan, reporter, ctx)
     except BaseException:
         shutil.rmtree(data_dir(mock, plan.data_id), ignore_errors=True)
         raise
@@ -206,7 +210,8 @@ def process(mock: MockCVAT, plan: Plan, reporter: background.Reporter) -> None:
         upload_area(mock, plan.task_id).clear()
 
 
-def _process(mock: MockCVAT, plan: Plan, reporter: background.Reporter) -> None:
+def _process(mock: MockCVAT, plan: Plan, reporter: background.Reporter,
+             ctx: Context | None) -> None:
     validation.check_params(mock, plan.task_id, plan.validation_params)
     if plan.remote_urls:
         plan.files += download(plan.remote_urls, plan.root)
@@ -234,6 +239,7 @@ def _process(mock: MockCVAT, plan: Plan, reporter: background.Reporter) -> None:
         data = db.get(Data, plan.data_id)
         if task is None or data is None:
             raise background.RequestFailed("The task was deleted while its data was processed.")
+        before = _read(ctx, db, task)
         size = len(manifest.frames)
         data.size = size
         if plan.cloud_storage_id and not plan.use_cache_kept:
@@ -251,16 +257,39 @@ def _process(mock: MockCVAT, plan: Plan, reporter: background.Reporter) -> None:
             task.segment_size, task.overlap, ranges = segments(
                 size, task.segment_size, task.overlap, video)
         db.execute(delete(Segment).where(Segment.task_id == task.id))
+        made = []
         for start_frame, stop_frame in ranges:
             segment = Segment(task_id=task.id or 0, start_frame=start_frame,
                               stop_frame=stop_frame)
             db.add(segment)
             db.flush()
-            db.add(Job(segment_id=segment.id or 0, task_id=task.id or 0))
+            made.append(Job(segment_id=segment.id or 0, task_id=task.id or 0))
+            db.add(made[-1])
         db.flush()
         validation.create_at_creation(db, task, data, manifest, plan.validation_params)
         task.updated_date = utcnow()
         db.add_all([task, data])
+        db.flush()
+        _announce(ctx, db, task, made, before)
+
+
+def _read(ctx: Context | None, db: Session, task: Task) -> dict[str, Any] | None:
+    from mockcvat.services import tasks
+
+    return tasks.payload(ctx, db, task) if ctx is not None else None
+
+
+def _announce(ctx: Context | None, db: Session, task: Task, made: list[Job],
+              before: dict[str, Any] | None) -> None:
+    """What CVAT's saves during processing announce: each new job, then the task's update."""
+    from mockcvat.services import jobs, tasks
+
+    if ctx is None:
+        return
+    for job, read in zip(made, jobs.payloads(ctx, db, made), strict=True):
+        ctx.mock.events.emit(ctx, db, "create:job", read, **jobs.ids_of(job, task))
+    ctx.mock.events.emit(ctx, db, "update:task", tasks.payload(ctx, db, task), before=before,
+                         obj_name=task.name, **tasks.ids_of(task))
 
 
 def from_cloud(mock: MockCVAT, plan: Plan, target: Path,

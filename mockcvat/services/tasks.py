@@ -191,7 +191,10 @@ def create(ctx: Context, raw: Any) -> dict[str, Any]:
         if project is None:
             labels.create_labels(db, data["labels"], labels.owner_of(task_id=task.id))
         db.flush()
-        return payload(ctx, db, task)
+        created = payload(ctx, db, task)
+        ctx.mock.events.emit(ctx, db, "create:task", created, obj_name=task.name,
+                             **ids_of(task))
+        return created
 
 
 def _project_in(db: Session, raw: Any) -> Project | None:
@@ -214,6 +217,7 @@ def update(ctx: Context, task_id: int, raw: Any) -> dict[str, Any]:
         task = load(ctx, db, task_id, *resources.scopes(raw, SCOPES))
         cloudstorages.check_references(ctx, db, raw, task.organization_id)
         data = TaskWrite.validate(raw, partial=True)
+        before = payload(ctx, db, task)
         for key in ("name", "bug_tracker", "subset"):
             if key in data:
                 setattr(task, key, data[key])
@@ -238,7 +242,10 @@ def update(ctx: Context, task_id: int, raw: Any) -> dict[str, Any]:
         task.updated_date = utcnow()
         db.add(task)
         db.flush()
-        return payload(ctx, db, task)
+        updated = payload(ctx, db, task)
+        ctx.mock.events.emit(ctx, db, "update:task", updated, before=before,
+                             obj_name=task.name, **ids_of(task))
+        return updated
 
 
 def move_to_project(db: Session, task: Task, project_id: int) -> None:
@@ -273,8 +280,30 @@ def remove_files(mock: MockCVAT, db: Session, task_id: int) -> None:
     mock.background.forget_objects(db, "task", [task_id])  # job requests name their task
 
 
+def ids_of(task: Task) -> dict[str, int | None]:
+    return {"project_id": task.project_id, "task_id": task.id}
+
+
+def deletion_snapshots(ctx: Context, db: Session, task_ids: list[int]
+                       ) -> list[resources.Snapshot]:
+    """The tasks' jobs, then the tasks, as they read before a deletion takes them."""
+    from mockcvat.services import jobs
+
+    found = list(db.execute(select(Task).where(Task.id.in_(task_ids)).order_by(Task.id))
+                 .scalars()) if task_ids else []
+    out = jobs.deletion_snapshots(ctx, db, list(db.execute(
+        select(Job).where(Job.task_id.in_(task_ids)).order_by(Job.id)).scalars())
+        if task_ids else [])
+    for task, read in zip(found, payloads(ctx, db, found), strict=True):
+        out.append(resources.Snapshot("delete:task", read, task.name, ids_of(task)))
+    return out
+
+
 def destroy(ctx: Context, task_id: int) -> None:
     with ctx.mock.db.session() as db:
         task = load(ctx, db, task_id, "delete")
+        deleted = deletion_snapshots(ctx, db, [task.id or 0])
         remove_files(ctx.mock, db, task.id or 0)
         db.delete(task)
+        db.flush()
+        resources.announce(ctx, db, deleted)

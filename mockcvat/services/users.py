@@ -231,12 +231,15 @@ def update(ctx: Context, user_id: int, raw: Any) -> dict[str, Any]:
         if not full:
             _refuse_unknown_fields(raw)
         groups = data.pop("groups", None)
+        before = user_event_payload(ctx, user)
         if groups is not None:
             set_groups(session, user, groups)
         for key, value in data.items():
             setattr(user, key, value)
         session.add(user)
         session.flush()
+        ctx.mock.events.emit(ctx, session, "update:user", user_event_payload(ctx, user),
+                             before=before, obj_name=user.username)
         return represent(ctx, [_row(session, user)], full=full)[0]
 
 
@@ -258,4 +261,14 @@ def destroy(ctx: Context, user_id: int) -> None:
     with ctx.mock.db.session() as session:
         user = get(session, user_id)
         policy.check_change(user)
+        snapshot = user_event_payload(ctx, user)
         session.delete(user)
+        session.flush()
+        ctx.mock.events.emit(ctx, session, "delete:user", snapshot, obj_name=user.username)
+
+
+def user_event_payload(ctx: Context, user: User) -> dict[str, Any]:
+    """The shape events carry for a user (``BasicUserSerializer`` in CVAT's event handlers)."""
+    return BasicUser.dump({"url": ctx.absolute(f"/api/users/{user.id}"), "id": user.id,
+                           "username": user.username, "first_name": user.first_name,
+                           "last_name": user.last_name}) or {}

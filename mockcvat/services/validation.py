@@ -246,7 +246,9 @@ def create_job(ctx: Context, raw: Any) -> dict[str, Any]:
             ctx, db, "assignee", body.get("assignee"), task.organization_id)
         job = add_gt_job(db, task, data, frames, assignee_id=assignee,
                          stage=body.get("stage"), state=body.get("state"))
-        return jobs.payloads(ctx, db, [job])[0]
+        created = jobs.payloads(ctx, db, [job])[0]
+        ctx.mock.events.emit(ctx, db, "create:job", created, **jobs.ids_of(job, task))
+        return created
 
 
 def _choose(db: Session, task: Task, data: Data, body: Mapping[str, Any]) -> list[int]:
