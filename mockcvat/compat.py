@@ -24,6 +24,8 @@ ABOUT_LOGO_SUBTITLE = "2.30.0"  # About gains logo_url and subtitle
 NO_SIGNATURE_AUTH = "2.47.0"  # ?sign= URLs and /api/auth/signing removed
 ACCESS_TOKENS = "2.48.0"  # personal access tokens, Authorization: Bearer
 SHORT_PLUGINS = "2.59.0"  # Plugins reduced to {"ANALYTICS", "MODELS"}
+ASSET_FORM_GUIDE_ID = "2.38.0"  # POST /api/assets documents guide_id (required) beside file
+GROWTH = "2.74.0"  # /api/growth (the growth app: GitHub star prompt state per user)
 
 _current: contextvars.ContextVar[Compat] = contextvars.ContextVar("mockcvat_compat")
 

@@ -17,6 +17,11 @@ from mockcvat.api import Body, Operation, Reply
 from mockcvat.schemas.fields import ChoiceField, Field, ListField, NestedField, Serializer
 
 _PATH_PARAM = re.compile(r"{(\w+)(?::(\w+))?}")
+# path parameter schemas by Starlette converter (DRF documents a lookup by its model field)
+PATH_SCHEMAS: dict[str, dict[str, Any]] = {
+    "int": {"type": "integer"}, "pk": {"type": "integer"},
+    "uuidpk": {"type": "string", "format": "uuid"},
+}
 _KEY_ORDER = ("operationId", "description", "summary", "parameters", "tags", "requestBody",
               "security", "deprecated", "responses")
 
@@ -83,7 +88,7 @@ class _Builder:
                 {
                     "in": "path",
                     "name": name,
-                    "schema": {"type": "integer" if converter in ("int", "pk") else "string"},
+                    "schema": dict(PATH_SCHEMAS.get(converter, {"type": "string"})),
                     "required": True,
                 }
             )

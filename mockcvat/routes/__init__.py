@@ -8,9 +8,14 @@ from mockcvat.api import Operation
 def operations() -> list[Operation]:
     """Every operation mockcvat implements, in every CVAT version it knows."""
     from mockcvat.routes import (
+        assets,
         auth,
         backups,
+        comments,
+        growth,
+        guides,
         invitations,
+        issues,
         jobs,
         labels,
         memberships,
@@ -24,7 +29,8 @@ def operations() -> list[Operation]:
     )
 
     modules = (auth, users, server, schema, organizations, memberships, invitations,
-               requests, projects, tasks, jobs, labels, backups)
+               requests, projects, tasks, jobs, labels, backups, issues, comments,
+               guides, assets, growth)
     # a module serves one tag (``api``), or several (``apis``: e.g. backups of tasks and projects)
     return [op for module in modules for api in (getattr(module, "apis", None) or [module.api])
             for op in api.operations]

@@ -9,10 +9,10 @@ from sqlalchemy import func, select
 
 from mockcvat import iam, listing
 from mockcvat.jsonlogic import FilterField
-from mockcvat.models import Project, Task
+from mockcvat.models import AnnotationGuide, Project, Task
 from mockcvat.models.users import utcnow
 from mockcvat.schemas.projects import ProjectRead, ProjectWrite
-from mockcvat.services import labels, resources
+from mockcvat.services import guides, labels, resources
 from mockcvat.services.organizations import username_of
 from mockcvat.services.users import basic_users
 
@@ -68,12 +68,13 @@ def payloads(ctx: Context, db: Any, projects: Iterable[Any]) -> list[dict[str, A
             if dimension:
                 dimensions.setdefault(project_id, dimension)
     tasks_url, labels_url = ctx.absolute("/api/tasks"), ctx.absolute("/api/labels")
+    _, project_guides = guides.guide_ids(db, project_ids=ids)
     out = []
     for p in projects:
         out.append(ProjectRead.dump({
             "url": ctx.absolute(f"/api/projects/{p.id}"), "id": p.id, "name": p.name,
             "owner": people.get(p.owner_id), "assignee": people.get(p.assignee_id),
-            "guide_id": None, "bug_tracker": p.bug_tracker,
+            "guide_id": project_guides.get(p.id), "bug_tracker": p.bug_tracker,
             "task_subsets": subsets.get(p.id, []),
             "created_date": p.created_date, "updated_date": p.updated_date,
             "status": p.status, "dimension": dimensions.get(p.id),
@@ -168,4 +169,5 @@ def destroy(ctx: Context, project_id: int) -> None:
         project = load(ctx, db, project_id, "delete")
         for task_id in db.execute(select(Task.id).where(Task.project_id == project.id)).scalars():
             tasks.remove_files(ctx.mock, db, task_id)
+        guides.remove_asset_files(ctx.mock, db, AnnotationGuide.project_id == project.id)
         db.delete(project)
