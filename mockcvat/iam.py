@@ -755,6 +755,14 @@ TASKS_REGO = "cvat/apps/engine/rules/tasks.rego"
 JOBS_REGO = "cvat/apps/engine/rules/jobs.rego"
 LABELS_SOURCE = ("cvat/apps/engine/rules/labels.rego; "
                  "cvat/apps/engine/permissions.py: LabelPermission")
+ISSUES_REGO = "cvat/apps/engine/rules/issues.rego"
+COMMENTS_REGO = "cvat/apps/engine/rules/comments.rego"
+GUIDES_REGO = ("cvat/apps/engine/rules/annotationguides.rego; "
+               "cvat/apps/engine/permissions.py: GuideAssetPermission")
+GROWTH_REGO = "cvat/apps/growth/rules/growth.rego (2.74+)"
+IN_REQUEST_CONTEXT = ("judged in the request's org context: none -> the staff, wherever the "
+                      "object is; the object's org -> its owner/maintainer (user) and staff "
+                      "who are members; another org -> 403")
 ENGINE_ROWS = ("in an org: all of it for admin and owner/maintainer (user privilege), else "
                "the caller's own there; no org: own ones in every workspace (admin: all); "
                "org='': personal ones; non-members naming the org: 403")
@@ -878,6 +886,47 @@ RULES: tuple[dict[str, str], ...] = (
     {"resource": "labels", "scope": "view/update/delete",
      "allow": "the owning project's or task's view / update:desc", "rows": ENGINE_DETAIL,
      "source": LABELS_SOURCE},
+    # issue staff: the job's staff, the issue's owner and assignee; issue admin: the task's
+    # staff and the issue's owner; comment staff: the issue's staff and the comment's owner
+    {"resource": "issues", "scope": "list", "allow": "any user; in an org its members",
+     "rows": "own = issues the caller owns, is assigned to, or whose job they are staff of; "
+             + ENGINE_ROWS, "source": ISSUES_REGO},
+    {"resource": "issues", "scope": "create@job",
+     "allow": "the job's staff (>= worker); in the job's org its owner/maintainer (user)",
+     "rows": IN_REQUEST_CONTEXT + "; an assignee needs users.rego view", "source": ISSUES_REGO},
+    {"resource": "issues", "scope": "view",
+     "allow": "admin, issue staff (org members), org owner/maintainer (user)",
+     "rows": ENGINE_DETAIL, "source": ISSUES_REGO},
+    {"resource": "issues", "scope": "update",
+     "allow": "as view, staff need >= worker", "rows": ENGINE_DETAIL, "source": ISSUES_REGO},
+    {"resource": "issues", "scope": "delete",
+     "allow": "admin, issue admin (>= worker; org members), org owner/maintainer (user)",
+     "rows": ENGINE_DETAIL, "source": ISSUES_REGO},
+    {"resource": "comments", "scope": "list", "allow": "any user; in an org its members",
+     "rows": "own = the caller's comments and those on issues they are staff of; "
+             + ENGINE_ROWS, "source": COMMENTS_REGO},
+    {"resource": "comments", "scope": "create@issue",
+     "allow": "the issue's staff (>= worker); in its org its owner/maintainer (user)",
+     "rows": IN_REQUEST_CONTEXT, "source": COMMENTS_REGO},
+    {"resource": "comments", "scope": "view/update/delete",
+     "allow": "admin, comment staff (org members; >= worker to change), org owner/maintainer "
+              "(user)", "rows": ENGINE_DETAIL, "source": COMMENTS_REGO},
+    {"resource": "guides", "scope": "create",
+     "allow": "the target task's/project's owner or assignee (user); in its org its "
+              "owner/maintainer (user)", "rows": IN_REQUEST_CONTEXT, "source": GUIDES_REGO},
+    {"resource": "guides", "scope": "view",
+     "allow": "admin, the target's owner/assignee or anyone with a task or job in it (>= "
+              "worker; org members), org owner/maintainer (user)",
+     "rows": ENGINE_DETAIL, "source": GUIDES_REGO},
+    {"resource": "guides", "scope": "update/delete",
+     "allow": "admin, the target's owner/assignee (user; org members), org owner/maintainer "
+              "(user)", "rows": ENGINE_DETAIL, "source": GUIDES_REGO},
+    {"resource": "assets", "scope": "create/view/delete",
+     "allow": "the guide's update (create: in the request's context) / view / update",
+     "rows": "anonymous view: 401 (404 for an unknown uuid)", "source": GUIDES_REGO},
+    {"resource": "growth", "scope": "list/view/update",
+     "allow": "any user / the owner and admins",
+     "rows": "own row (made on first request); admins: every row", "source": GROWTH_REGO},
 )
 
 

@@ -1,20 +1,17 @@
-"""Shared test helpers. The server fixtures (cvat_server, cvat_client) come from mockcvat's
-own pytest plugin, registered through its pytest11 entry point."""
+"""Shared test fixtures; the helpers are in ``tests/clients.py`` (re-exported here). The server
+fixtures (cvat_server, cvat_client) come from mockcvat's own pytest plugin, registered through
+its pytest11 entry point."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import pytest
 
 from mockcvat.testing import MockCVATServer
-
-STRONG_PASSWORD = "Unusual-Passw0rd!"
-# The server speaks plain HTTP; skipping TLS set-up saves ~40 ms (loading CA certificates)
-# per client, which adds up over hundreds of table-driven cases.
-NO_TLS: dict[str, Any] = {"verify": False}
+from tests.clients import NO_TLS, STRONG_PASSWORD, token_client
+from tests.engine_world import built_world, world  # noqa: F401  (the policy tables' world)
 
 
 @pytest.fixture
@@ -22,15 +19,6 @@ def http(cvat_server: MockCVATServer) -> Iterator[httpx.Client]:
     """An anonymous raw HTTP client for the server."""
     with httpx.Client(base_url=cvat_server.url, **NO_TLS) as client:
         yield client
-
-
-def token_client(server: MockCVATServer, username: str, password: str) -> httpx.Client:
-    """A raw HTTP client authenticated with the legacy token from a password login."""
-    response = httpx.post(f"{server.url}/api/auth/login",
-                          json={"username": username, "password": password}, **NO_TLS)
-    assert response.status_code == 200, response.text
-    return httpx.Client(base_url=server.url, **NO_TLS,
-                        headers={"Authorization": f"Token {response.json()['key']}"})
 
 
 @pytest.fixture
@@ -46,3 +34,4 @@ def alice(cvat_server: MockCVATServer) -> Iterator[httpx.Client]:
                             first_name="Alice", last_name="Liddell")
     with token_client(cvat_server, "alice", STRONG_PASSWORD) as client:
         yield client
+
