@@ -19,6 +19,7 @@ import re
 import shutil
 import unicodedata
 import uuid as uuidlib
+import zipfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -408,3 +409,73 @@ def destroy_asset(ctx: Context, raw_uuid: str) -> None:
         iam.engine(ctx).check(_allowed(ctx, db, guide, "update"))
         shutil.rmtree(asset_dir(ctx.mock, asset.uuid), ignore_errors=True)
         db.delete(asset)
+
+
+# --- backups: CVAT's ``_write_annotation_guide``, ``_read_annotation_guide`` and
+# ``_import_annotation_guide`` (``engine/backup.py``) ------------------------------------------
+GUIDE_FILE = "annotation_guide.md"
+ASSETS_DIR = "assets"
+
+
+def write_to_backup(mock: MockCVAT, db: Session, archive: zipfile.ZipFile, condition: Any,
+                    prefix: str) -> None:
+    """``<prefix>annotation_guide.md`` with its asset links rewritten to the archive's
+    ``<prefix>assets/<filename>``, and those files; nothing when there is no guide."""
+    guide = db.execute(select(AnnotationGuide).where(condition)).scalars().first()
+    if guide is None:
+        return
+    markdown = guide.markdown
+    for asset in db.execute(select(Asset).where(Asset.guide_id == guide.id)
+                            .order_by(Asset.created_date)).scalars():
+        name = f"{prefix}{ASSETS_DIR}/{asset.filename}"
+        markdown = markdown.replace(f"/api/assets/{asset.uuid}", name)
+        path = asset_dir(mock, asset.uuid) / asset.filename
+        if path.is_file():
+            archive.write(path, name)
+    archive.writestr(prefix + GUIDE_FILE, markdown)
+
+
+def read_from_backup(archive: zipfile.ZipFile, prefix: str
+                     ) -> tuple[str | None, list[tuple[str, bytes]]]:
+    """The guide's markdown (None: the archive has none) and its assets, checked against the
+    limits of uploads (``ValidationFailed`` with CVAT's messages)."""
+    names = archive.namelist()
+    if prefix + GUIDE_FILE not in names:
+        return None, []
+    infos = [info for info in archive.infolist()
+             if info.filename.startswith(f"{prefix}{ASSETS_DIR}/") and not info.is_dir()]
+    if len(infos) > ASSET_MAX_COUNT_PER_GUIDE:
+        raise ValidationFailed(["Maximum number of assets per guide reached"])
+    assets = []
+    for info in infos:
+        if info.file_size / (1024 * 1024) > ASSET_MAX_SIZE_MB:
+            raise ValidationFailed([f"Maximum size of asset is {ASSET_MAX_SIZE_MB} MB"])
+        if mimetypes.guess_type(info.filename)[0] not in ASSET_SUPPORTED_TYPES:
+            raise ValidationFailed(["File is not supported as an asset. Supported are "
+                                    f"{ASSET_SUPPORTED_TYPES!r}"])
+        assets.append((info.filename, archive.read(info)))
+    markdown = archive.read(prefix + GUIDE_FILE).decode("utf-8")
+    return markdown, assets
+
+
+def restore_from_backup(mock: MockCVAT, db: Session, markdown: str,
+                        assets: list[tuple[str, bytes]], owner_id: int, *,
+                        task_id: int | None = None, project_id: int | None = None) -> None:
+    """The guide of a restored task or project: assets stored as they are in the archive,
+    the markdown's archive paths rewritten to their new uuids. (CVAT 2.26 leaves such assets
+    without an owner, which ``AssetRead`` cannot show; later releases give them the user who
+    restores, as here.)"""
+    guide = AnnotationGuide(task_id=task_id, project_id=project_id, markdown=markdown)
+    db.add(guide)
+    db.flush()
+    for name, data in assets:
+        filename = _filename(name)
+        asset = Asset(uuid=str(uuidlib.uuid4()), filename=filename, owner_id=owner_id,
+                      guide_id=guide.id or 0)
+        folder = asset_dir(mock, asset.uuid)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / filename).write_bytes(data)
+        db.add(asset)
+        guide.markdown = guide.markdown.replace(name, f"/api/assets/{asset.uuid}")
+    db.add(guide)
+    db.flush()

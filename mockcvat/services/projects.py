@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
     from mockcvat.api import Context
+    from mockcvat.server import MockCVAT
 
 STATUSES = ("annotation", "validation", "completed")
 
@@ -162,12 +163,17 @@ def update(ctx: Context, project_id: int, raw: Any) -> dict[str, Any]:
         return payloads(ctx, db, [project])[0]
 
 
-def destroy(ctx: Context, project_id: int) -> None:
+def remove_files(mock: MockCVAT, db: Session, project_id: int) -> None:
+    """What a project keeps on disk: its tasks' media and its guide's assets."""
     from mockcvat.services import tasks
 
+    for task_id in db.execute(select(Task.id).where(Task.project_id == project_id)).scalars():
+        tasks.remove_files(mock, db, task_id)
+    guides.remove_asset_files(mock, db, AnnotationGuide.project_id == project_id)
+
+
+def destroy(ctx: Context, project_id: int) -> None:
     with ctx.mock.db.session() as db:
         project = load(ctx, db, project_id, "delete")
-        for task_id in db.execute(select(Task.id).where(Task.project_id == project.id)).scalars():
-            tasks.remove_files(ctx.mock, db, task_id)
-        guides.remove_asset_files(ctx.mock, db, AnnotationGuide.project_id == project.id)
+        remove_files(ctx.mock, db, project.id or 0)
         db.delete(project)
