@@ -464,7 +464,7 @@ def test_video_task_with_a_skeleton(cvat_client, tmp_path):
     assert f'data-label-id="{restored_body.sublabels[0].id}"' in restored_body.svg
 
 
-# --- annotation guides travel in backups; issues do not (CVAT's exporter leaves them out) ----------
+# --- annotation guides travel in backups; issues do not (CVAT's exporter leaves them out) ---
 PDF = b"%PDF-1.4\n%%EOF\n"
 
 
