@@ -16,7 +16,9 @@ from mockcvat.schemas.fields import Serializer
 @dataclass(frozen=True)
 class Model:
     """One viewset: its names (``issue``/``issues``), serializers and service functions; a
-    ``listing`` adds the list operation, ``org_create`` the org parameters of the create."""
+    ``listing`` adds the list operation; ``org_create``: the create documents the org
+    parameters and a required body (drf-spectacular's output for CVAT's create views with
+    ``ORGANIZATION_OPEN_API_PARAMETERS``; guides have neither)."""
 
     noun: str
     plural: str
