@@ -17,8 +17,7 @@ from mockcvat.schemas.fields import Serializer
 class Model:
     """One viewset: its names (``issue``/``issues``), serializers and service functions; a
     ``listing`` adds the list operation; ``org_create``: the create documents the org
-    parameters and a required body (drf-spectacular's output for CVAT's create views with
-    ``ORGANIZATION_OPEN_API_PARAMETERS``; guides have neither)."""
+    parameters (CVAT's ``ORGANIZATION_OPEN_API_PARAMETERS``; guides have none)."""
 
     noun: str
     plural: str
@@ -37,6 +36,12 @@ class Model:
         return "an" if self.noun[0] in "aeiou" else "a"
 
 
+def _has_required(serializer: type[Serializer]) -> bool:
+    """drf-spectacular marks a request body required when its serializer has a required
+    field (a guide's has none)."""
+    return any(f.required and not f.read_only for f in serializer.fields.values())
+
+
 def add_crud_routes(api: Api, path: str, model: Model) -> None:
     tag, item = api.tag, path + "/{id:pk}"
     if model.listing is not None and model.list_ is not None:
@@ -50,7 +55,7 @@ def add_crud_routes(api: Api, path: str, model: Model) -> None:
 
     @api.operation("POST", path, f"{tag}_create", summary=f"Create {model.a} {model.noun}",
                    parameters=ORG_PARAMETERS if model.org_create else [],
-                   body=Body(model.write, required=model.org_create), status=201,
+                   body=Body(model.write, required=_has_required(model.write)), status=201,
                    responses={201: Reply(model.read)})
     async def create(ctx: Context) -> Any:
         return model.create(ctx, await ctx.json())
