@@ -57,6 +57,8 @@ def test_sdk_issue_lifecycle(cvat_client, job_ids):
         "the car is not labelled", issue.id, "admin")
 
     assert [i.id for i in job.get_issues()] == [issue.id]
+    assert [i.id for i in cvat_client.issues.list()] == [issue.id]
+    assert [c.id for c in cvat_client.comments.list()] == [first.id]
     job = cvat_client.jobs.retrieve(job.id)
     assert job.issues.count == 1 and job.issues.url.endswith(f"/api/issues?job_id={job.id}")
 
