@@ -395,7 +395,8 @@ class Standing:
 
 
 class EnginePolicy:
-    """Projects, tasks, jobs and labels. Lists see what the caller owns or is assigned to
+    """Projects, tasks, jobs and labels, and what hangs off them: issues, comments, annotation
+    guides and their assets. Lists see what the caller owns or is assigned to
     (through the project for tasks, through the task for jobs), and everything of an
     organization for its maintainers and owner; detail actions are judged in the object's own
     organization (403 for outsiders, not 404)."""
