@@ -34,6 +34,8 @@ NO_LEGACY_IMPORTS = "2.38.0"
 # ProviderTypeEnum loses GOOGLE_DRIVE (never implemented by CVAT); estimated: the 2.26.2 schema
 # has it, the cvat-sdk 2.80 model does not, the release in between was not found
 NO_GOOGLE_DRIVE = "2.27.0"
+ASSET_FORM_GUIDE_ID = "2.38.0"  # POST /api/assets documents guide_id (required) beside file
+GROWTH = "2.74.0"  # /api/growth (the growth app: GitHub star prompt state per user)
 
 _current: contextvars.ContextVar[Compat] = contextvars.ContextVar("mockcvat_compat")
 

@@ -139,11 +139,9 @@ class UsersPolicy:
         return condition
 
     def check_view(self, user: User) -> None:
-        if self.admin or user.id == self.me.id:
-            return
-        if self.org.organization is not None and self.org.role is not None:
-            return
-        raise PermissionDenied()
+        if not may_view_user(self.ctx, user.id or 0, self.org.role,
+                             in_org=self.org.organization is not None):
+            raise PermissionDenied()
 
     def check_change(self, user: User) -> None:
         """update and delete"""
@@ -366,6 +364,9 @@ class Standing:
     task_owner: bool = False
     task_assignee: bool = False
     job_assignee: bool = False
+    issue_owner: bool = False
+    issue_assignee: bool = False
+    comment_owner: bool = False
 
     @property
     def project_staff(self) -> bool:
@@ -379,9 +380,23 @@ class Standing:
     def job_staff(self) -> bool:
         return self.task_staff or self.job_assignee
 
+    @property
+    def issue_admin(self) -> bool:
+        """issues.rego: who may delete an issue (its task's staff, its owner)."""
+        return self.task_staff or self.issue_owner
+
+    @property
+    def issue_staff(self) -> bool:
+        return self.job_staff or self.issue_admin or self.issue_assignee
+
+    @property
+    def comment_staff(self) -> bool:
+        return self.issue_staff or self.comment_owner
+
 
 class EnginePolicy:
-    """Projects, tasks, jobs and labels. Lists see what the caller owns or is assigned to
+    """Projects, tasks, jobs and labels, and what hangs off them: issues, comments, annotation
+    guides and their assets. Lists see what the caller owns or is assigned to
     (through the project for tasks, through the task for jobs), and everything of an
     organization for its maintainers and owner; detail actions are judged in the object's own
     organization (403 for outsiders, not 404)."""
@@ -396,16 +411,21 @@ class EnginePolicy:
 
     # --- the caller's standing towards one object ------------------------------------------
     def standing(self, connection: Any, *, organization_id: int | None,
-                 project: Any = None, task: Any = None, job: Any = None) -> Standing:
+                 project: Any = None, task: Any = None, job: Any = None, issue: Any = None,
+                 comment: Any = None) -> Standing:
         me = self.me.id
+
+        def mine(obj: Any, column: str) -> bool:
+            return obj is not None and getattr(obj, column) == me
+
         role = role_in(connection, me, organization_id) if organization_id else None
         return Standing(
             organization_id=organization_id, role=role,
-            project_owner=project is not None and project.owner_id == me,
-            project_assignee=project is not None and project.assignee_id == me,
-            task_owner=task is not None and task.owner_id == me,
-            task_assignee=task is not None and task.assignee_id == me,
-            job_assignee=job is not None and job.assignee_id == me,
+            project_owner=mine(project, "owner_id"), project_assignee=mine(project, "assignee_id"),
+            task_owner=mine(task, "owner_id"), task_assignee=mine(task, "assignee_id"),
+            job_assignee=mine(job, "assignee_id"),
+            issue_owner=mine(issue, "owner_id"), issue_assignee=mine(issue, "assignee_id"),
+            comment_owner=mine(comment, "owner_id"),
         )
 
     def _in_org(self, s: Standing, least: str) -> bool:
@@ -496,6 +516,56 @@ class EnginePolicy:
             return self._staff_may(s, s.task_staff) or self._maintains(s)
         return False
 
+    # --- issues.rego, comments.rego ------------------------------------------------------------
+    def allow_issue(self, scope: str, s: Standing) -> bool:
+        """view, update, delete of an issue (judged in its job's organization)."""
+        if self.admin:
+            return True
+        if scope == "view":
+            return self._staff_may(s, s.issue_staff) or self._maintains(s)
+        staff = s.issue_staff if scope == "update" else s.issue_admin
+        return self.priv("worker") and self._staff_may(s, staff) or self._maintains(s)
+
+    def allow_comment(self, scope: str, s: Standing) -> bool:
+        """view, update, delete of a comment: the issue's staff or the comment's author."""
+        if self.admin:
+            return True
+        if scope == "view":
+            return self._staff_may(s, s.comment_staff) or self._maintains(s)
+        return self.priv("worker") and self._staff_may(s, s.comment_staff) or self._maintains(s)
+
+    def allow_create_in(self, s: Standing, *, staff: bool, least: str = "worker") -> bool:
+        """create@job (issues), create@issue (comments) and guide creation: judged in the
+        request's org context, not the object's. Without one, the object's staff (``least``
+        privilege), wherever the object is; in the object's own organization, its maintainers
+        and owner (``user`` privilege) and members who are staff; in another one, nobody."""
+        if self.admin:
+            return True
+        org = self.ctx.org
+        if org.organization is None:
+            return self.priv(least) and staff
+        if org.organization.id != s.organization_id:
+            return False
+        return (self.priv("user") and role_at_least(org.role, "maintainer")
+                or self.priv(least) and org.role is not None and staff)
+
+    # --- annotationguides.rego ----------------------------------------------------------------
+    def allow_guide(self, scope: str, s: Standing, *, target_staff: bool,
+                    job_staff: bool) -> bool:
+        """view, update, delete of a guide (and so of its assets), judged in the organization
+        of its task or project. ``target_staff``: the owner or assignee of that task or
+        project; ``job_staff``: they have a task or job in it (view only)."""
+        if self.admin:
+            return True
+        if self._maintains(s):
+            return True
+        member = s.organization_id is None or self._in_org(s, "worker")
+        if scope == "view":
+            if s.organization_id is None and not self.priv("worker"):
+                return False
+            return member and (target_staff or job_staff)
+        return self.priv("user") and member and target_staff
+
     def check(self, allowed: bool) -> None:
         if not allowed:
             raise PermissionDenied()
@@ -553,6 +623,36 @@ class EnginePolicy:
         return self.scoped(organization.scalar_subquery(),
                            (Job.assignee_id == self.me.id)
                            | Job.task_id.in_(self.task_staff_ids()))
+
+    def job_staff_ids(self) -> Any:
+        from mockcvat.models import Job
+
+        return select(Job.id).where((Job.assignee_id == self.me.id)
+                                    | Job.task_id.in_(self.task_staff_ids()))
+
+    def issue_staff_ids(self) -> Any:
+        from mockcvat.models import Issue
+
+        me = self.me.id
+        return select(Issue.id).where((Issue.owner_id == me) | (Issue.assignee_id == me)
+                                      | Issue.job_id.in_(self.job_staff_ids()))
+
+    def visible_issues(self) -> Any:
+        """issues.rego's filter: the issues the caller owns, is assigned to, or whose job they
+        are staff of; all of an organization for its maintainers and owner."""
+        from mockcvat.models import Issue
+
+        return self.scoped(organization_of_job(Issue.job_id), Issue.id.in_(
+            self.issue_staff_ids()))
+
+    def visible_comments(self) -> Any:
+        """comments.rego's filter: the caller's comments and those on issues they see."""
+        from mockcvat.models import Comment, Issue
+
+        organization = select(organization_of_job(Issue.job_id)).where(
+            Issue.id == Comment.issue_id).scalar_subquery()
+        return self.scoped(organization, (Comment.owner_id == self.me.id)
+                           | Comment.issue_id.in_(self.issue_staff_ids()))
 
     def visible_labels(self) -> Any:
         """labels.rego: like tasks and projects, but an org worker sees only their own even
@@ -632,6 +732,19 @@ class CloudStoragesPolicy:
 
 def cloudstorages(ctx: Context) -> CloudStoragesPolicy:
     return CloudStoragesPolicy(ctx)
+def organization_of_job(job_id: Any) -> Any:
+    """The organization of a job (its task's), as a SQL expression of a job id column."""
+    from mockcvat.models import Job, Task
+
+    return (select(Task.organization_id).join(Job, Job.task_id == Task.id)
+            .where(Job.id == job_id).scalar_subquery())
+
+
+def may_view_user(ctx: Context, user_id: int, role: str | None, *, in_org: bool) -> bool:
+    """users.rego ``view`` of a user named in a body (an assignee): admins and oneself; in an
+    organization context, any user for its members (the user need not exist: the serializer
+    says so afterwards)."""
+    return is_admin(ctx) or user_id == ctx.user.id or in_org and role is not None
 
 
 # --- requests (cvat/apps/engine/permissions.py: RequestPermission; from the redis_handler
@@ -788,6 +901,26 @@ class EventsPolicy:
 
 def events(ctx: Context) -> EventsPolicy:
     return EventsPolicy(ctx)
+# --- growth (cvat/apps/growth/rules/growth.rego, 2.74+) -----------------------------------------
+class GrowthPolicy:
+    """list: any user; rows: admins all, others their own. view/update: admins, the owner."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.me = ctx.user
+        self.admin = is_admin(ctx)
+
+    def visible(self) -> Any:
+        from mockcvat.models import UserGrowthData
+
+        return true() if self.admin else UserGrowthData.user_id == self.me.id
+
+    def check(self, user_id: int) -> None:
+        if not (self.admin or user_id == self.me.id):
+            raise PermissionDenied()
+
+
+def growth(ctx: Context) -> GrowthPolicy:
+    return GrowthPolicy(ctx)
 
 
 # --- the rule table (served by GET /api/auth/rules, documented in docs/iam.md) -----------------
@@ -803,6 +936,14 @@ LABELS_SOURCE = ("cvat/apps/engine/rules/labels.rego; "
                  "cvat/apps/engine/permissions.py: LabelPermission")
 WEBHOOKS_REGO = "cvat/apps/webhooks/rules/webhooks.rego"
 EVENTS_REGO = "cvat/apps/events/rules/events.rego"
+ISSUES_REGO = "cvat/apps/engine/rules/issues.rego"
+COMMENTS_REGO = "cvat/apps/engine/rules/comments.rego"
+GUIDES_REGO = ("cvat/apps/engine/rules/annotationguides.rego; "
+               "cvat/apps/engine/permissions.py: GuideAssetPermission")
+GROWTH_REGO = "cvat/apps/growth/rules/growth.rego (2.74+)"
+IN_REQUEST_CONTEXT = ("judged in the request's org context: none -> the staff, wherever the "
+                      "object is; the object's org -> its owner/maintainer (user) and staff "
+                      "who are members; another org -> 403")
 ENGINE_ROWS = ("in an org: all of it for admin and owner/maintainer (user privilege), else "
                "the caller's own there; no org: own ones in every workspace (admin: all); "
                "org='': personal ones; non-members naming the org: 403")
@@ -972,6 +1113,47 @@ RULES: tuple[dict[str, str], ...] = (
     {"resource": "labels", "scope": "view/update/delete",
      "allow": "the owning project's or task's view / update:desc", "rows": ENGINE_DETAIL,
      "source": LABELS_SOURCE},
+    # issue staff: the job's staff, the issue's owner and assignee; issue admin: the task's
+    # staff and the issue's owner; comment staff: the issue's staff and the comment's owner
+    {"resource": "issues", "scope": "list", "allow": "any user; in an org its members",
+     "rows": "own = issues the caller owns, is assigned to, or whose job they are staff of; "
+             + ENGINE_ROWS, "source": ISSUES_REGO},
+    {"resource": "issues", "scope": "create@job",
+     "allow": "the job's staff (>= worker); in the job's org its owner/maintainer (user)",
+     "rows": IN_REQUEST_CONTEXT + "; an assignee needs users.rego view", "source": ISSUES_REGO},
+    {"resource": "issues", "scope": "view",
+     "allow": "admin, issue staff (org members), org owner/maintainer (user)",
+     "rows": ENGINE_DETAIL, "source": ISSUES_REGO},
+    {"resource": "issues", "scope": "update",
+     "allow": "as view, staff need >= worker", "rows": ENGINE_DETAIL, "source": ISSUES_REGO},
+    {"resource": "issues", "scope": "delete",
+     "allow": "admin, issue admin (>= worker; org members), org owner/maintainer (user)",
+     "rows": ENGINE_DETAIL, "source": ISSUES_REGO},
+    {"resource": "comments", "scope": "list", "allow": "any user; in an org its members",
+     "rows": "own = the caller's comments and those on issues they are staff of; "
+             + ENGINE_ROWS, "source": COMMENTS_REGO},
+    {"resource": "comments", "scope": "create@issue",
+     "allow": "the issue's staff (>= worker); in its org its owner/maintainer (user)",
+     "rows": IN_REQUEST_CONTEXT, "source": COMMENTS_REGO},
+    {"resource": "comments", "scope": "view/update/delete",
+     "allow": "admin, comment staff (org members; >= worker to change), org owner/maintainer "
+              "(user)", "rows": ENGINE_DETAIL, "source": COMMENTS_REGO},
+    {"resource": "guides", "scope": "create",
+     "allow": "the target task's/project's owner or assignee (user); in its org its "
+              "owner/maintainer (user)", "rows": IN_REQUEST_CONTEXT, "source": GUIDES_REGO},
+    {"resource": "guides", "scope": "view",
+     "allow": "admin, the target's owner/assignee or anyone with a task or job in it (>= "
+              "worker; org members), org owner/maintainer (user)",
+     "rows": ENGINE_DETAIL, "source": GUIDES_REGO},
+    {"resource": "guides", "scope": "update/delete",
+     "allow": "admin, the target's owner/assignee (user; org members), org owner/maintainer "
+              "(user)", "rows": ENGINE_DETAIL, "source": GUIDES_REGO},
+    {"resource": "assets", "scope": "create/view/delete",
+     "allow": "the guide's update (create: in the request's context) / view / update",
+     "rows": "anonymous view: 401 (404 for an unknown uuid)", "source": GUIDES_REGO},
+    {"resource": "growth", "scope": "list/view/update",
+     "allow": "any user / the owner and admins",
+     "rows": "own row (made on first request); admins: every row", "source": GROWTH_REGO},
 )
 
 

@@ -17,10 +17,12 @@ from mockcvat.api import Body, Operation, Reply
 from mockcvat.schemas.fields import ChoiceField, Field, ListField, NestedField, Serializer
 
 _PATH_PARAM = re.compile(r"{(\w+)(?::(\w+))?}")
-# the schema of a path parameter, by its Starlette converter (DRF: the lookup's regex)
+# the schema of a path parameter, by its Starlette converter (DRF documents a lookup by its model
+# field, or by the regex of its url_path)
 PATH_SCHEMAS: dict[str, dict[str, Any]] = {
     "int": {"type": "integer"}, "pk": {"type": "integer"},
     "digits": {"type": "string", "pattern": "^\\d+$"},  # url_path=r"...(?P<x>\d+)"
+    "uuidpk": {"type": "string", "format": "uuid"},
 }
 _KEY_ORDER = ("operationId", "description", "summary", "parameters", "tags", "requestBody",
               "security", "deprecated", "responses")

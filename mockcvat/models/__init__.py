@@ -19,13 +19,20 @@ from mockcvat.models.engine import (
     Storage,
     Task,
 )
+from mockcvat.models.growth import UserGrowthData
 from mockcvat.models.organizations import Invitation, Membership, Organization
 from mockcvat.models.requests import BackgroundRequest
+from mockcvat.models.review import AnnotationGuide, Asset, Comment, Issue
 from mockcvat.models.users import User, UserGroup
 from mockcvat.models.webhooks import EventRecord, Webhook, WebhookDelivery
 
 __all__ = [
     "AnalyticsReport",
+    "AnnotationGuide",
+    "Asset",
+    "Comment",
+    "Issue",
+    "UserGrowthData",
     "LabeledImage",
     "LabeledShape",
     "LabeledTrack",

@@ -9,11 +9,16 @@ def operations() -> list[Operation]:
     """Every operation mockcvat implements, in every CVAT version it knows."""
     from mockcvat.routes import (
         analytics,
+        assets,
         auth,
         backups,
         cloudstorages,
+        comments,
         events,
+        growth,
+        guides,
         invitations,
+        issues,
         jobs,
         labels,
         memberships,
@@ -29,7 +34,7 @@ def operations() -> list[Operation]:
 
     modules = (auth, users, server, schema, organizations, memberships, invitations,
                requests, projects, tasks, jobs, labels, backups, cloudstorages, webhooks,
-               events, analytics)
+               events, analytics, issues, comments, guides, assets, growth)
     # a module serves one tag (``api``), or several (``apis``: e.g. backups of tasks and projects)
     return [op for module in modules for api in (getattr(module, "apis", None) or [module.api])
             for op in api.operations]

@@ -417,6 +417,30 @@ class FileField(Field):
         return value
 
 
+class PrimaryKeyField(IntegerField):
+    """DRF's ``PrimaryKeyRelatedField`` over an integer key: the pk is parsed here (Django's
+    lookup takes ints and digit strings); whether the object exists is the service's check,
+    with ``does_not_exist`` (the raw value, as DRF shows it)."""
+
+    @staticmethod
+    def does_not_exist(raw: Any) -> str:
+        return f'Invalid pk "{raw}" - object does not exist.'
+
+    def to_internal(self, value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise ValidationFailed(
+                [f"Incorrect type. Expected pk value, received {_type_name(value)}."])
+        try:
+            return int(value)
+        except (ValueError, OverflowError):
+            raise ValidationFailed(
+                [f"Incorrect type. Expected pk value, received {_type_name(value)}."]) from None
+
+
+class UUIDField(CharField):
+    openapi_format = "uuid"
+
+
 def format_datetime(value: dt.datetime | None) -> str | None:
     """DRF's default datetime output: ISO 8601, UTC shown as ``Z``."""
     if value is None:

@@ -14,8 +14,12 @@ jobs' ``status`` and the annotations. Anything that fails deletes what the reque
 The archive is never trusted: entry names are checked (no absolute paths, no ``..``), sizes
 and counts are capped, and the JSON files are validated before anything is written.
 
-Not reproduced: annotation guides (the mock has none), cloud-storage locations, GT pools (the
-mock refuses them at task creation), and CVAT's single transaction — a restored task exists,
+Annotation guides travel as CVAT's do: ``annotation_guide.md`` (asset links rewritten to
+archive paths) and ``assets/`` beside the task's or project's manifest. Issues and comments do
+not: CVAT's backups leave them out.
+
+Not reproduced: cloud-storage locations, GT pools (the mock refuses them at task creation),
+and CVAT's single transaction — a restored task exists,
 without data, while its media is processed (it is deleted again if the restore fails).
 """
 
@@ -41,12 +45,13 @@ from starlette.responses import FileResponse, Response
 from mockcvat import background, compat, iam, uploads
 from mockcvat.errors import APIError, BadRequestBody, Gone, ValidationFailed
 from mockcvat.http import CvatJSONResponse, content_disposition
-from mockcvat.models import Data, Job, Label, Project, Segment, Task
+from mockcvat.models import AnnotationGuide, Data, Job, Label, Project, Segment, Task
 from mockcvat.models.users import utcnow
 from mockcvat.services import (
     annotations,
     cloudstorages,
     exports,
+    guides,
     labels,
     projects,
     task_data,
@@ -341,6 +346,8 @@ def _write_task(mock: MockCVAT, archive: zipfile.ZipFile, task_id: int, prefix: 
     _write_media(mock, archive, data.id or 0, manifest, prefix)
     archive.writestr(prefix + TASK_MANIFEST, _compact(meta))
     archive.writestr(prefix + ANNOTATIONS_FILE, _compact(job_annotations))
+    with mock.db.session() as db:
+        guides.write_to_backup(mock, db, archive, AnnotationGuide.task_id == task_id, prefix)
 
 
 def _write_media(mock: MockCVAT, archive: zipfile.ZipFile, data_id: int, manifest: Any,
@@ -408,6 +415,7 @@ def _write_project(mock: MockCVAT, archive: zipfile.ZipFile, project_id: int) ->
                 "version": VERSION}
         task_rows = list(db.execute(select(Task.id, Task.data_id).where(
             Task.project_id == project_id).order_by(Task.id)))
+        guides.write_to_backup(mock, db, archive, AnnotationGuide.project_id == project_id, "")
     archive.writestr(PROJECT_MANIFEST, _compact(meta))
     for index, (task_id, data_id) in enumerate(task_rows):
         if data_id is not None:  # tasks without data are skipped but keep their index
@@ -564,10 +572,10 @@ def _failure(kind: str, message: str) -> background.RequestFailed:
 
 
 def _drf_failure(message: str) -> background.RequestFailed:
-    escaped = message.replace("\\", "\\\\").replace("'", "\\'")
+    """DRF's ``ErrorDetail.__repr__`` (``%r``: double quotes when the text has single ones)."""
     return background.RequestFailed(
         "rest_framework.exceptions.ValidationError: "
-        f"[ErrorDetail(string='{escaped}', code='invalid')]\n")
+        f"[ErrorDetail(string={message!r}, code='invalid')]\n")
 
 
 def _safe_entry(name: str) -> PurePosixPath:
@@ -721,6 +729,7 @@ class TaskManifest:
     data: dict[str, Any]
     jobs: list[dict[str, Any]]
     annotations: list[Any] = field(default_factory=list)
+    guide: tuple[str | None, list[tuple[str, bytes]]] = (None, [])
 
 
 def _task_manifest(archive: zipfile.ZipFile, prefix: str, *, with_labels: bool
@@ -760,7 +769,26 @@ def _task_manifest(archive: zipfile.ZipFile, prefix: str, *, with_labels: bool
         consensus_replicas=_int(manifest.get("consensus_replicas", 0),
                                 "consensus_replicas") or 0,
         labels=_label_specs(manifest["labels"]) if with_labels else [],
-        data=data, jobs=jobs, annotations=job_annotations)
+        data=data, jobs=jobs, annotations=job_annotations, guide=_read_guide(archive, prefix))
+
+
+def _read_guide(archive: zipfile.ZipFile, prefix: str) -> tuple[str | None,
+                                                               list[tuple[str, bytes]]]:
+    try:
+        return guides.read_from_backup(archive, prefix)
+    except ValidationFailed as exc:
+        raise _drf_failure(_first_message(exc.detail)) from None
+    except UnicodeDecodeError as exc:
+        raise _failure("UnicodeDecodeError", str(exc)) from None
+    except (zipfile.BadZipFile, OSError, RuntimeError) as exc:
+        raise _failure("zipfile.BadZipFile", str(exc)) from None
+
+
+def _restore_guide(mock: MockCVAT, db: Session, guide: tuple[str | None, list[tuple[str, bytes]]],
+                   owner_id: int, **target: int) -> None:
+    markdown, assets = guide
+    if markdown is not None:
+        guides.restore_from_backup(mock, db, markdown, assets, owner_id, **target)
 
 
 # --- restore: one task ----------------------------------------------------------------------------
@@ -866,6 +894,7 @@ def _restore_task(mock: MockCVAT, archive: zipfile.ZipFile, prefix: str, manifes
                 job.status = entry.get("status", job.status)
                 db.add(job)
             _restore_annotations(db, task, rows, manifest.annotations)
+            _restore_guide(mock, db, manifest.guide, owner_id, task_id=task_id)
             task.updated_date = utcnow()
             db.add(task)
     except BaseException:
@@ -987,7 +1016,8 @@ def restore_project_archive(mock: MockCVAT, path: Path, owner_id: int, org_id: i
         for entry in archive.namelist():
             if match := TASK_DIR_RE.match(entry):
                 task_dirs[int(match.group(1))] = match.group(0)
-        # every task's manifest is read before anything is created
+        # every task's manifest (and every guide) is read before anything is created
+        guide = _read_guide(archive, "")
         manifests = [(prefix, _task_manifest(archive, prefix, with_labels=False))
                      for _, prefix in sorted(task_dirs.items())]
         with mock.db.session() as db:
@@ -1002,16 +1032,16 @@ def restore_project_archive(mock: MockCVAT, path: Path, owner_id: int, org_id: i
                 raise _drf_failure(_first_message(exc.detail)) from None
             project_id = project.id or 0
         try:
+            with mock.db.session() as db:
+                _restore_guide(mock, db, guide, owner_id, project_id=project_id)
             for index, (prefix, task_manifest) in enumerate(manifests):
                 _restore_task(mock, archive, prefix, task_manifest, owner_id, org_id,
                               project_id, _Scaled(reporter, index, len(manifests)))
         except BaseException:
             with mock.db.session() as db:
-                for task_id in db.execute(select(Task.id).where(
-                        Task.project_id == project_id)).scalars():
-                    tasks.remove_files(mock, db, task_id)
                 project_row = db.get(Project, project_id)
                 if project_row is not None:
+                    projects.remove_files(mock, db, project_id)
                     db.delete(project_row)
             raise
         return project_id

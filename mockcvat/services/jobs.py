@@ -13,7 +13,7 @@ from mockcvat.jsonlogic import FilterField
 from mockcvat.models import Data, Job, Project, Segment, Task
 from mockcvat.models.users import utcnow
 from mockcvat.schemas.jobs import JobRead, JobWrite
-from mockcvat.services import resources
+from mockcvat.services import guides, issues, resources
 from mockcvat.services.organizations import username_of
 from mockcvat.services.users import basic_users
 
@@ -85,6 +85,11 @@ def payloads(ctx: Context, db: Any, jobs: Iterable[Any]) -> list[dict[str, Any]]
     segments = {s.id: s for s in db.execute(select(*Segment.__table__.columns).where(
         Segment.id.in_(segment_ids)))} if segment_ids else {}
     people = basic_users(ctx, db, [j.assignee_id for j in jobs])
+    # a job's guide is its project's, else its task's (``Job.get_guide_id``)
+    task_guides, project_guides = guides.guide_ids(
+        db, task_ids=[t.id for t in tasks.values() if not t.project_id],
+        project_ids=project_ids)
+    issue_counts = issues.issue_counts(db, [j.id for j in jobs])
     stores = resources.storages(db, [t.source_storage_id for t in tasks.values()]
                                 + [t.target_storage_id for t in tasks.values()])
     out = []
@@ -97,7 +102,9 @@ def payloads(ctx: Context, db: Any, jobs: Iterable[Any]) -> list[dict[str, Any]]
         out.append(JobRead.dump({
             "url": ctx.absolute(f"/api/jobs/{j.id}"), "id": j.id, "task_id": j.task_id,
             "project_id": task.project_id, "assignee": people.get(j.assignee_id),
-            "guide_id": None, "dimension": task.dimension,
+            "guide_id": project_guides.get(task.project_id) if task.project_id
+            else task_guides.get(task.id),
+            "dimension": task.dimension,
             "bug_tracker": task.bug_tracker or (project.bug_tracker if project else None),
             "status": j.status, "stage": j.stage, "state": j.state, "mode": task.mode,
             "frame_count": len(frames), "start_frame": segment.start_frame,
@@ -107,7 +114,8 @@ def payloads(ctx: Context, db: Any, jobs: Iterable[Any]) -> list[dict[str, Any]]
             else data.compressed_chunk_type,
             "data_original_chunk_type": data.original_chunk_type if data else "imageset",
             "created_date": j.created_date, "updated_date": j.updated_date,
-            "issues": {"url": ctx.absolute(f"/api/issues?job_id={j.id}"), "count": 0},
+            "issues": {"url": ctx.absolute(f"/api/issues?job_id={j.id}"),
+                       "count": issue_counts.get(j.id, 0)},
             "labels": {"url": ctx.absolute(f"/api/labels?job_id={j.id}")},
             "type": j.type, "organization": task.organization_id,
             "target_storage": stores.get(task.target_storage_id),

@@ -9,10 +9,10 @@ from sqlalchemy import func, select
 
 from mockcvat import iam, listing
 from mockcvat.jsonlogic import FilterField
-from mockcvat.models import Project, Task
+from mockcvat.models import AnnotationGuide, Project, Task
 from mockcvat.models.users import utcnow
 from mockcvat.schemas.projects import ProjectRead, ProjectWrite
-from mockcvat.services import cloudstorages, labels, resources
+from mockcvat.services import cloudstorages, guides, labels, resources
 from mockcvat.services.organizations import username_of
 from mockcvat.services.users import basic_users
 
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
     from mockcvat.api import Context
+    from mockcvat.server import MockCVAT
 
 STATUSES = ("annotation", "validation", "completed")
 
@@ -68,12 +69,13 @@ def payloads(ctx: Context, db: Any, projects: Iterable[Any]) -> list[dict[str, A
             if dimension:
                 dimensions.setdefault(project_id, dimension)
     tasks_url, labels_url = ctx.absolute("/api/tasks"), ctx.absolute("/api/labels")
+    _, project_guides = guides.guide_ids(db, project_ids=ids)
     out = []
     for p in projects:
         out.append(ProjectRead.dump({
             "url": ctx.absolute(f"/api/projects/{p.id}"), "id": p.id, "name": p.name,
             "owner": people.get(p.owner_id), "assignee": people.get(p.assignee_id),
-            "guide_id": None, "bug_tracker": p.bug_tracker,
+            "guide_id": project_guides.get(p.id), "bug_tracker": p.bug_tracker,
             "task_subsets": subsets.get(p.id, []),
             "created_date": p.created_date, "updated_date": p.updated_date,
             "status": p.status, "dimension": dimensions.get(p.id),
@@ -170,6 +172,18 @@ def update(ctx: Context, project_id: int, raw: Any) -> dict[str, Any]:
         return updated
 
 
+def remove_files(mock: MockCVAT, db: Session, project_id: int) -> None:
+    """What a project being deleted leaves besides its rows: its tasks' files, its guide's
+    assets, its exports, backups and uploads, and its background requests."""
+    from mockcvat.services import tasks
+
+    for task_id in db.execute(select(Task.id).where(Task.project_id == project_id)).scalars():
+        tasks.remove_files(mock, db, task_id)
+    guides.remove_asset_files(mock, db, AnnotationGuide.project_id == project_id)
+    mock.remove_media_of("project", project_id)
+    mock.background.forget_objects(db, "project", [project_id])
+
+
 def destroy(ctx: Context, project_id: int) -> None:
     from mockcvat.services import tasks
 
@@ -180,10 +194,7 @@ def destroy(ctx: Context, project_id: int) -> None:
         deleted = tasks.deletion_snapshots(ctx, db, task_ids) + [resources.Snapshot(
             "delete:project", payloads(ctx, db, [project])[0], project.name,
             {"project_id": project.id})]
-        for task_id in task_ids:
-            tasks.remove_files(ctx.mock, db, task_id)
-        ctx.mock.remove_media_of("project", project_id)
-        ctx.mock.background.forget_objects(db, "project", [project_id])
+        remove_files(ctx.mock, db, project.id or 0)
         db.delete(project)
         db.flush()
         resources.announce(ctx, db, deleted)

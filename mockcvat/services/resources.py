@@ -27,6 +27,32 @@ def get(db: Session, model: Any, pk: int, name: str) -> Any:
     return row
 
 
+def referenced(db: Session, raw: Any, key: str, model: Any, serializer: Any, *,
+               missing: str | None = None) -> Any:
+    """The object a create body names by id (``job``, ``issue``, ``task_id``...), read before
+    the body is validated, as CVAT's permission classes read it (``Model.objects.get(id=...)``
+    raised as a ``ValidationError``): absent or unknown -> 400 ``<Model> matching query does not
+    exist.`` (``missing`` replaces it for an absent key); a value that is no id -> the
+    serializer's own message for the body (CVAT: a 500)."""
+    name = getattr(model, "__name__", str(model))
+    if not isinstance(raw, Mapping):
+        serializer.validate(raw)  # DRF's "Invalid data. Expected a dictionary..."
+    value = raw.get(key)
+    if value is None:
+        raise ValidationFailed([missing or f"{name} matching query does not exist."])
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        pk = int(value)
+    except (TypeError, ValueError, OverflowError):
+        serializer.validate(raw)  # the field's own message
+        raise ValidationFailed([f"{name} matching query does not exist."]) from None
+    row = db.get(model, pk) if 0 <= pk < 2**63 else None
+    if row is None:
+        raise ValidationFailed([f"{name} matching query does not exist."])
+    return row
+
+
 def project_of(db: Session, task: Task) -> Project | None:
     return db.get(Project, task.project_id) if task.project_id else None
 

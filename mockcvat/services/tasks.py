@@ -12,10 +12,10 @@ from sqlalchemy import case, func, select
 from mockcvat import iam, listing
 from mockcvat.errors import ValidationFailed
 from mockcvat.jsonlogic import FilterField
-from mockcvat.models import Data, Job, Label, Project, Task
+from mockcvat.models import AnnotationGuide, Data, Job, Label, Project, Task
 from mockcvat.models.users import utcnow
 from mockcvat.schemas.tasks import TaskRead, TaskWrite
-from mockcvat.services import cloudstorages, labels, resources, task_data
+from mockcvat.services import cloudstorages, guides, labels, resources, task_data
 from mockcvat.services.organizations import username_of
 from mockcvat.services.users import basic_users
 
@@ -94,6 +94,7 @@ def payloads(ctx: Context, db: Any, tasks: Iterable[Any]) -> list[dict[str, Any]
                 .where(Job.task_id.in_(ids)).group_by(Job.task_id)):
             jobs[task_id] = (count, int(done or 0), int(checking or 0))
     jobs_url, labels_url = ctx.absolute("/api/jobs"), ctx.absolute("/api/labels")
+    task_guides, _ = guides.guide_ids(db, task_ids=ids)
     out = []
     for t in tasks:
         count, done, checking = jobs.get(t.id, (0, 0, 0))
@@ -104,7 +105,8 @@ def payloads(ctx: Context, db: Any, tasks: Iterable[Any]) -> list[dict[str, Any]
             "owner": people.get(t.owner_id), "assignee": people.get(t.assignee_id),
             "bug_tracker": t.bug_tracker, "created_date": t.created_date,
             "updated_date": t.updated_date, "overlap": t.overlap,
-            "segment_size": t.segment_size, "status": t.status, "guide_id": None,
+            "segment_size": t.segment_size, "status": t.status,
+            "guide_id": task_guides.get(t.id),
             "dimension": t.dimension, "subset": t.subset, "organization": t.organization_id,
             "target_storage": stores.get(t.target_storage_id),
             "source_storage": stores.get(t.source_storage_id),
@@ -266,8 +268,10 @@ def move_to_project(db: Session, task: Task, project_id: int) -> None:
 
 
 def remove_files(mock: MockCVAT, db: Session, task_id: int) -> None:
-    """What a task being deleted leaves besides its rows: its media and ``Data``, the
-    exports, backups and uploads of the task and its jobs, and their background requests."""
+    """What a task being deleted leaves besides its rows: its media and ``Data``, its guide's
+    assets, the exports, backups and uploads of the task and its jobs, and their background
+    requests."""
+    guides.remove_asset_files(mock, db, AnnotationGuide.task_id == task_id)
     task = db.get(Task, task_id)
     if task is not None and task.data_id:
         shutil.rmtree(task_data.data_dir(mock, task.data_id), ignore_errors=True)
