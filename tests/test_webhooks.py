@@ -331,3 +331,43 @@ def test_outbound_headers_and_signature_match_what_requests_sends():
     assert headers["Content-Length"] == str(len(body))
     assert outbound.blocked_address("http://127.0.0.1/x") is not None
     assert outbound.blocked_address("http://8.8.8.8/x") is None
+
+
+def test_project_webhook_hears_issues_and_comments(cvat_client, receiver, tmp_path):
+    project = cvat_client.projects.create({"name": "review", "labels": LABELS})
+    images = [str(make_image(tmp_path / f"{i}.png", (32, 24))) for i in range(2)]
+    task = cvat_client.tasks.create_from_data({"name": "t", "project_id": project.id},
+                                              resources=images)
+    hook = project_webhook(cvat_client, project.id, receiver.url,
+                           ["create:issue", "update:issue", "delete:issue", "create:comment",
+                            "update:comment", "delete:comment"], secret=SECRET)
+    job = task.get_jobs()[0]
+    issue = cvat_client.issues.create(models.IssueWriteRequest(
+        frame=1, position=[1.0, 2.0, 10.0, 20.0], job=job.id, message="a car is missed"))
+    created = receiver.received[0]
+    assert created.headers["X-Signature-256"] == signed(created.body)
+    assert list(created.json) == ["event", "issue", "webhook_id", "sender"]
+    assert created.json["event"] == "create:issue" and created.json["webhook_id"] == hook.id
+    assert created.json["issue"]["id"] == issue.id and created.json["issue"]["job"] == job.id
+    assert created.json["issue"]["comments"]["count"] == 1
+
+    comment = cvat_client.comments.create(models.CommentWriteRequest(
+        issue=issue.id, message="agreed"))
+    comment.update({"message": "agreed, fixing"})
+    issue.update({"resolved": True})
+    assert receiver.events() == ["create:issue", "create:comment", "update:comment",
+                                 "update:issue"]
+    assert receiver.received[2].json["before_update"] == {"message": "agreed"}
+    resolved = receiver.received[3].json
+    assert resolved["before_update"]["resolved"] is False and resolved["issue"]["resolved"]
+
+    comment.remove()
+    issue.remove()  # takes its first comment with it: announced too, as Django's cascade
+    assert receiver.events()[4:] == ["delete:comment", "delete:comment", "delete:issue"]
+    assert receiver.received[4].json["comment"]["id"] == comment.id
+
+    # a cascade from the task announces the issues of its jobs
+    cvat_client.issues.create(models.IssueWriteRequest(
+        frame=0, position=[1.0, 1.0, 2.0, 2.0], job=job.id, message="again"))
+    task.remove()
+    assert receiver.events()[-2:] == ["delete:comment", "delete:issue"]

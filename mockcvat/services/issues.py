@@ -168,6 +168,43 @@ def _existing_user(db: Session) -> Any:
     return check
 
 
+# --- events ------------------------------------------------------------------------------------
+def _event_ids(db: Session, job_id: int) -> dict[str, Any]:
+    """Where an issue or comment sits, for the event stream (webhooks of its project and org,
+    the event log's columns): its job's task, project and organization."""
+    job = db.get(Job, job_id)
+    task = db.get(Task, job.task_id) if job else None
+    return {"job_id": job_id, "task_id": task.id if task else None,
+            "project_id": task.project_id if task else None,
+            "org_id": task.organization_id if task else None}
+
+
+def _comment_event_ids(db: Session, comment: Comment) -> dict[str, Any]:
+    issue = db.get(Issue, comment.issue_id)
+    return _event_ids(db, issue.job_id) if issue else {}
+
+
+def deletion_snapshots(ctx: Context, db: Session, job_ids: list[int]
+                       ) -> list[resources.Snapshot]:
+    """The issues of jobs about to be deleted, with their comments (see ``_snapshots``)."""
+    if not job_ids:
+        return []
+    return _snapshots(ctx, db, list(db.execute(
+        select(Issue).where(Issue.job_id.in_(job_ids)).order_by(Issue.id)).scalars()))
+
+
+def _snapshots(ctx: Context, db: Session, found: list[Issue]) -> list[resources.Snapshot]:
+    """Comments, then their issues, as they read before a deletion takes them (a cascade
+    announces every object it deletes, as Django's does)."""
+    comments = list(db.execute(select(Comment).where(
+        Comment.issue_id.in_([i.id for i in found])).order_by(Comment.id)).scalars())
+    ids = {issue.id: _event_ids(db, issue.job_id) for issue in found}
+    return [resources.Snapshot("delete:comment", read, None, ids[c.issue_id])
+            for c, read in zip(comments, comment_payloads(ctx, db, comments), strict=True)
+            ] + [resources.Snapshot("delete:issue", read, None, ids[issue.id])
+                 for issue, read in zip(found, payloads(ctx, db, found), strict=True)]
+
+
 # --- issues --------------------------------------------------------------------------------------
 def retrieve_issue(ctx: Context, issue_id: int) -> dict[str, Any]:
     with ctx.mock.db.session() as db:
@@ -192,7 +229,9 @@ def create_issue(ctx: Context, raw: Any) -> dict[str, Any]:
         db.add(Comment(issue_id=issue.id or 0, owner_id=ctx.user.id, message=data["message"],
                        created_date=now, updated_date=now))
         db.flush()
-        return payloads(ctx, db, [issue])[0]
+        created = payloads(ctx, db, [issue])[0]
+        ctx.mock.events.emit(ctx, db, "create:issue", created, **_event_ids(db, issue.job_id))
+        return created
 
 
 def update_issue(ctx: Context, issue_id: int, raw: Any) -> dict[str, Any]:
@@ -201,6 +240,7 @@ def update_issue(ctx: Context, issue_id: int, raw: Any) -> dict[str, Any]:
         issue, standing = _issue(ctx, db, issue_id, "update")
         _check_assignee(ctx, raw, standing.role, in_org=standing.organization_id is not None)
         data = IssueWrite.validate(raw, partial=True, checks={"assignee": _existing_user(db)})
+        before = payloads(ctx, db, [issue])[0]
         for key, column in (("position", "position"), ("assignee", "assignee_id"),
                             ("resolved", "resolved")):
             if key in data:
@@ -208,14 +248,20 @@ def update_issue(ctx: Context, issue_id: int, raw: Any) -> dict[str, Any]:
         issue.updated_date = utcnow()
         db.add(issue)
         db.flush()
-        return payloads(ctx, db, [issue])[0]
+        updated = payloads(ctx, db, [issue])[0]
+        ctx.mock.events.emit(ctx, db, "update:issue", updated, before=before,
+                             **_event_ids(db, issue.job_id))
+        return updated
 
 
 def destroy_issue(ctx: Context, issue_id: int) -> None:
     """The issue and its comments."""
     with ctx.mock.db.session() as db:
         issue, _ = _issue(ctx, db, issue_id, "delete")
+        deleted = _snapshots(ctx, db, [issue])
         db.delete(issue)
+        db.flush()
+        resources.announce(ctx, db, deleted)
 
 
 # --- comments ------------------------------------------------------------------------------------
@@ -236,21 +282,31 @@ def create_comment(ctx: Context, raw: Any) -> dict[str, Any]:
                           message=data.get("message", ""), created_date=now, updated_date=now)
         db.add(comment)
         db.flush()
-        return comment_payloads(ctx, db, [comment])[0]
+        created = comment_payloads(ctx, db, [comment])[0]
+        ctx.mock.events.emit(ctx, db, "create:comment", created, **_event_ids(db, issue.job_id))
+        return created
 
 
 def update_comment(ctx: Context, comment_id: int, raw: Any) -> dict[str, Any]:
     with ctx.mock.db.session() as db:
         comment = _comment(ctx, db, comment_id, "update")
         data = CommentWrite.validate(raw, partial=True)
+        before = comment_payloads(ctx, db, [comment])[0]
         if "message" in data:
             comment.message = data["message"]
         comment.updated_date = utcnow()
         db.add(comment)
         db.flush()
-        return comment_payloads(ctx, db, [comment])[0]
+        updated = comment_payloads(ctx, db, [comment])[0]
+        ctx.mock.events.emit(ctx, db, "update:comment", updated, before=before,
+                             **_comment_event_ids(db, comment))
+        return updated
 
 
 def destroy_comment(ctx: Context, comment_id: int) -> None:
     with ctx.mock.db.session() as db:
-        db.delete(_comment(ctx, db, comment_id, "delete"))
+        comment = _comment(ctx, db, comment_id, "delete")
+        deleted, ids = comment_payloads(ctx, db, [comment])[0], _comment_event_ids(db, comment)
+        db.delete(comment)
+        db.flush()
+        ctx.mock.events.emit(ctx, db, "delete:comment", deleted, **ids)

@@ -209,7 +209,12 @@ def ids_of(job: Job, task: Any) -> dict[str, int | None]:
 
 
 def deletion_snapshots(ctx: Context, db: Session, jobs: list[Job]) -> list[resources.Snapshot]:
+    """The jobs' issues and comments (which go with them, as Django's cascade announces
+    them), then the jobs, as they read before the deletion."""
+    from mockcvat.services import issues
+
     tasks = {t.id: t for t in db.execute(select(Task).where(
         Task.id.in_({j.task_id for j in jobs}))).scalars()} if jobs else {}
-    return [resources.Snapshot("delete:job", read, None, ids_of(job, tasks[job.task_id]))
-            for job, read in zip(jobs, payloads(ctx, db, jobs), strict=True)]
+    out = issues.deletion_snapshots(ctx, db, [job.id or 0 for job in jobs])
+    return out + [resources.Snapshot("delete:job", read, None, ids_of(job, tasks[job.task_id]))
+                  for job, read in zip(jobs, payloads(ctx, db, jobs), strict=True)]
