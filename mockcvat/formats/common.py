@@ -31,6 +31,10 @@ DEFAULT_SUBSET = "default"  # datumaro's DEFAULT_SUBSET_NAME
 VIDEO_FRAME_EXT = ".PNG"  # FrameProvider.VIDEO_FRAME_EXT: video frames are named frame_XXXXXX
 DEFAULT_IMAGE_EXT = ".jpg"  # datumaro CocoPath.IMAGE_EXT
 SOURCES = {"auto", "semi-auto", "manual", "file"}
+# datumaro's IMAGE_EXTENSIONS: what its importers take for an image file
+IMAGE_EXTS = frozenset({".jpg", ".jpeg", ".jpe", ".jp2", ".png", ".bmp", ".dib", ".tif", ".tiff",
+                        ".tga", ".webp", ".pfm", ".sr", ".ras", ".exr", ".hdr", ".pic", ".pbm",
+                        ".pgm", ".ppm", ".pxm", ".pnm"})
 
 
 # =============================================================================================
