@@ -90,7 +90,7 @@ def test_oriented_boxes(tmp_path: Path) -> None:
     back = yolo.import_(make_dataset(), out,
                         format_name="Ultralytics YOLO Oriented Bounding Boxes 1.0")
     turned = [s for s in back["shapes"] if s["rotation"]]
-    assert len(back["shapes"]) == 3 and len(turned) == 1
+    assert len(back["shapes"]) == 4 and len(turned) == 1  # the track box on both frames
     assert turned[0]["rotation"] == pytest.approx(90.0)
     assert turned[0]["points"] == pytest.approx([0.0, 0.0, 20.0, 10.0], abs=1e-4)
 
