@@ -450,6 +450,28 @@ def project_yolo_track(frames: list[Frame], ann: Obj) -> Obj:
     return {"tags": [], "shapes": [box(s) for s in unrotated], "tracks": tracks}
 
 
+def _trailing_spaces_cut(attrs: list[Obj]) -> list[Obj]:
+    """LabelMe's attribute list is split on "," and each entry stripped."""
+    return [dict(a, value=a["value"].rstrip()) for a in attrs]
+
+
+def project_labelme(frames: list[Frame], ann: Obj) -> Obj:
+    kinds = ("rectangle", "polygon")
+    shapes = [{**plain(s, group=0, source="manual", z_order=0, attributes=_trailing_spaces_cut(
+        filled(s["label_id"], s["attributes"]))), "outside": False}
+        for s in ann["shapes"] if s["type"] in kinds]
+    tracks = []
+    for track in ann["tracks"]:
+        if track["shapes"][0]["type"] in kinds:
+            rebuilt = rebuilt_track(track)
+            rebuilt["attributes"] = _trailing_spaces_cut(rebuilt["attributes"])
+            for shape in rebuilt["shapes"]:
+                if "attributes" in shape:
+                    shape["attributes"] = _trailing_spaces_cut(shape["attributes"])
+            tracks.append(rebuilt)
+    return {"tags": [], "shapes": shapes, "tracks": tracks}
+
+
 def _tags_once(ann: Obj) -> list[Obj]:
     seen = sorted({(t["frame"], t["label_id"]) for t in ann["tags"]})
     return [{"frame": f, "label_id": label, "group": 0, "source": "manual", "attributes": []}
@@ -620,6 +642,8 @@ FORMATS = {
     "ultralytics-classification": Fmt("yolo", "Ultralytics YOLO Classification 1.0",
                                       "Ultralytics YOLO Classification 1.0", project_imagenet,
                                       exact),
+    "labelme": Fmt("labelme", "LabelMe 3.0", "LabelMe 3.0", project_labelme, two_decimals,
+                   groups=False),
     "voc": Fmt("voc", "PASCAL VOC 1.1", "PASCAL VOC 1.1", project_voc, exact),
     "mot": Fmt("mot", "MOT 1.1", "MOT 1.1", project_mot, exact),
     "imagenet": Fmt("imagenet", "ImageNet 1.0", "ImageNet 1.0", project_imagenet, exact),

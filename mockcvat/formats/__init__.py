@@ -98,7 +98,7 @@ IMPORTERS: tuple[DatasetFormat, ...] = (
 # --- the formats mockcvat really reads and writes -------------------------------------------------
 # one module each under mockcvat/formats/, exposing EXPORTS, IMPORTS, export() and import_()
 # (see mockcvat/formats/base.py)
-MODULES = ("cvat", "coco", "yolo", "voc", "imagenet", "datumaro", "mask", "mot")
+MODULES = ("cvat", "coco", "yolo", "voc", "imagenet", "datumaro", "mask", "mot", "labelme")
 
 
 def _modules() -> list[Any]:
