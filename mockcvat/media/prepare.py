@@ -10,7 +10,7 @@ from pathlib import Path
 
 from mockcvat.storage.base import ByteStore, StoreError
 
-from . import images, sources, video
+from . import documents, images, sources, video
 from .model import CACHE_DIR, RAW_DIR, FrameInfo, Manifest, MediaError
 
 SORTING_METHODS = ("lexicographical", "natural", "predefined", "random")
@@ -44,8 +44,6 @@ def prepare(upload_dir: Path, files: list[str], data_dir: Path, *,
     manifests = [f for f in files if f.endswith(".jsonl")]
     if len(manifests) > 1:
         raise MediaError("Only one manifest file can be attached to data")
-    if kind == "pdf":
-        raise MediaError(f"PDF files are not supported by this server: '{counter['pdf'][0]}'")
     for name in counter[kind] + manifests:
         if not sources.inside(upload_dir, name).is_file():
             raise MediaError(f"The file '{name}' is missing from the uploaded files")
@@ -60,6 +58,11 @@ def prepare(upload_dir: Path, files: list[str], data_dir: Path, *,
     if kind == "video":
         manifest = _index_video(upload_dir, raw, counter["video"][0], report, start_frame,
                                 stop_frame, frame_step)
+    elif kind == "pdf":  # CVAT's PdfReader: every page a JPEG frame, in page order
+        pdf = counter["pdf"][0]
+        names = documents.render_pages(sources.inside(upload_dir, pdf), raw, pdf,
+                                       last_page=stop_frame or None)
+        manifest = _index_images(raw, names, {}, report, start_frame, stop_frame, frame_step)
     else:
         names = _gather_images(upload_dir, raw, kind, counter[kind])
         order = _order_images(upload_dir, kind, names, sorting_method, random_seed, manifests)
