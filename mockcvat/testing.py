@@ -226,6 +226,23 @@ class MockCVATServer:
         """A ``cvat_sdk.Client`` for this server, logged in (as the admin by default)."""
         from cvat_sdk import make_client
 
-        if access_token is not None:
-            return make_client(self.url, access_token=access_token)
-        return make_client(self.url, credentials=credentials or self.admin_credentials)
+        try:
+            if access_token is not None:
+                return make_client(self.url, access_token=access_token)
+            return make_client(self.url, credentials=credentials or self.admin_credentials)
+        except TypeError as exc:  # a generated model missing fields: another CVAT's answers
+            if "_from_openapi_data" not in str(exc):
+                raise
+            raise RuntimeError(version_mismatch(self.settings.cvat_version, exc)) from exc
+
+
+def version_mismatch(emulated: str, exc: Exception) -> str:
+    """What to do when cvat-sdk cannot read the answers of the emulated CVAT version."""
+    from importlib.metadata import version
+
+    sdk = version("cvat-sdk")
+    wanted = ".".join(sdk.split(".")[:2])
+    return (f"cvat-sdk {sdk} cannot read the answers of CVAT {emulated}, the version this "
+            f"mockcvat emulates ({exc}). cvat-sdk X.Y expects a CVAT X.Y server: emulate "
+            f"that one (cvat_version=\"{wanted}.0\", the default for cvat-sdk 2.80) or install "
+            f"cvat-sdk=={'.'.join(emulated.split('.')[:2])}.*")

@@ -80,6 +80,7 @@ def router(mock: MockCVAT) -> APIRouter:
 
     add_journal_routes(control, mock)
     add_fault_routes(control, mock)
+    add_state_routes(control, mock)
     return control
 
 
@@ -231,3 +232,15 @@ def add_fault_routes(control: APIRouter, mock: MockCVAT) -> None:
         if not faults.remove(rule_id):
             raise NotFound(f"No fault rule {rule_id}.")
         return Response(status_code=204)
+
+
+# --- the state page (mockcvat.pages) -----------------------------------------------------------
+def add_state_routes(control: APIRouter, mock: MockCVAT) -> None:
+    from mockcvat import pages
+
+    control.add_api_route("/", pages.state_page, methods=["GET"])
+    control.add_api_route("", pages.state_page, methods=["GET"])
+
+    @control.get("/state")
+    async def state() -> Response:
+        return Response(pages.state_json(mock), media_type="application/json")
