@@ -86,7 +86,7 @@ class JournalMiddleware:
                 _log_access(entry, control)
 
         if fault is not None:
-            entry.operation_id = state.get(OPERATION_KEY)
+            entry.operation_id = state.get(OPERATION_KEY) or self._operation_of(scope)
             if fault.delay:
                 await asyncio.sleep(fault.delay)
             if fault.status is not None:

@@ -497,6 +497,11 @@ def _task_data(loader: Loader, index: int, record: Mapping[str, Any], task: Task
                 manifest.source_frames = list(range(start, start + step * len(frames), step))
                 manifest.stop_frame = manifest.source_frames[-1]
                 manifest.save(target)
+            for name in files:  # the files outside start/stop/step stay with the media
+                kept = target / RAW_DIR / name
+                if not kept.exists() and uploads.is_inside(target / RAW_DIR, kept):
+                    kept.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(root / name, kept)
     except media.MediaError as exc:
         raise loader.fail(index, record, f"media of task {task.id}: {exc.message}") from None
     video = manifest.media_type == "video"
@@ -669,10 +674,11 @@ def _dump_tasks(dumper: Dumper) -> list[dict[str, Any]]:
 
 
 def _dump_labels(dumper: Dumper) -> list[dict[str, Any]]:
+    from mockcvat.schemas.labels import Label as LabelSerializer
     from mockcvat.services import labels
 
     top = [row for row in dumper.rows(Label) if row.parent_id is None]
-    return labels.payloads(dumper.db, top)
+    return [LabelSerializer.dump(p) for p in labels.payloads(dumper.db, top)]
 
 
 def _dump_data(dumper: Dumper) -> list[dict[str, Any]]:
