@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import secrets
 import shutil
 import tempfile
@@ -35,6 +36,14 @@ def fixtures_dir() -> Path:
         if (candidate / "seed.json").exists():
             return candidate
     raise FileNotFoundError("mockcvat fixtures (seed.json) not found")
+
+
+def _link_or_copy(source: str | Path, target: str | Path) -> None:
+    """A hard link (no bytes copied; the file outlives the other name), else a copy."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
 
 
 class MockCVAT:
@@ -80,6 +89,8 @@ class MockCVAT:
         self.db.take_snapshot(self._reseed)
         # the media the snapshot's objects own: a reset keeps these, and drops everything newer
         self._snapshot_media = set(self._media_entries())
+        if not readonly:
+            self._keep_snapshot_media()
 
     # --- seeding -----------------------------------------------------------------------
     def _is_empty(self) -> bool:
@@ -183,6 +194,22 @@ class MockCVAT:
         return [entry for area in self.media_dir.iterdir() if area.is_dir()
                 for entry in area.iterdir()]
 
+    @property
+    def kept_media_dir(self) -> Path:
+        """Hard links to the media of the state a reset returns to (beside, not in, the media
+        dir), so that a reset brings back the files of a deleted seeded task too."""
+        return self.data_dir / "reset-media"
+
+    def _keep_snapshot_media(self) -> None:
+        shutil.rmtree(self.kept_media_dir, ignore_errors=True)
+        for entry in self._snapshot_media:
+            kept = self.kept_media_dir / entry.relative_to(self.media_dir)
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            if entry.is_dir():
+                shutil.copytree(entry, kept, copy_function=_link_or_copy)
+            else:
+                _link_or_copy(entry, kept)
+
     def temp_dir(self) -> tempfile.TemporaryDirectory[str]:
         """Scratch space for one piece of work (an extraction, an archive being written),
         inside the data dir: removed when the work ends, and at the next start-up if the
@@ -208,6 +235,13 @@ class MockCVAT:
         for entry in self._media_entries():
             if entry not in self._snapshot_media:
                 shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink()
+        for entry in self._snapshot_media:  # what a deleted object took with it comes back
+            if not entry.exists():
+                kept = self.kept_media_dir / entry.relative_to(self.media_dir)
+                if kept.is_dir():
+                    shutil.copytree(kept, entry, copy_function=_link_or_copy)
+                elif kept.exists():
+                    _link_or_copy(kept, entry)
         self.journal.clear()
         self.faults.clear()
         return time.perf_counter() - started
