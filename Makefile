@@ -4,13 +4,14 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 REFERENCE_VERSION := 2.26.2
 
-.PHONY: run test install install-test azurite schema coverage lint bench fuzz clean
+.PHONY: run test install install-test azurite schema coverage lint bench fuzz fuzz-cli browser \
+	clean
 
 run: install
 	$(BIN)/mockcvat serve
 
-test: install-test
-	$(BIN)/ruff check mockcvat tests bench
+test: install-test browser
+	$(BIN)/ruff check mockcvat tests bench fuzz
 	$(BIN)/mockcvat schema check
 	$(BIN)/python -m pytest
 
@@ -44,11 +45,23 @@ schema: install-test
 	$(BIN)/mockcvat schema coverage -o COVERAGE.md
 
 lint: install-test
-	$(BIN)/ruff check mockcvat tests bench
+	$(BIN)/ruff check mockcvat tests bench fuzz
 
 # schemathesis with fresh random examples (CI runs a fixed, derandomized set)
 fuzz: install-test
 	MOCKCVAT_FUZZ=250 $(BIN)/python -m pytest tests/test_schemathesis.py -q
+
+# schemathesis's own CLI against `mockcvat serve` (the README's recipe): fuzz/fuzz_cli.py
+fuzz-cli: install-test
+	$(BIN)/python fuzz/fuzz_cli.py
+
+# Debian's Chromium, which tests/test_pages.py drives with Playwright (Playwright's own browser
+# download does not work offline); without it (no root, no apt) those tests skip, saying why
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+			>/dev/null 2>&1 || echo "make browser: could not install chromium;" \
+			"tests/test_pages.py will be skipped"; }
 
 bench: install-test
 	$(BIN)/python bench/foundation.py

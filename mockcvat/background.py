@@ -35,8 +35,10 @@ excepted), and a failed job's message being ``traceback.format_exception_only`` 
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import logging
 import threading
+import time
 import traceback
 import uuid
 from collections import deque
@@ -78,6 +80,10 @@ DEFAULT_TTLS: dict[str, tuple[float, float]] = {
     "export": (EXPORT_CACHE_TTL, EXPORT_CACHE_TTL),
     "autoannotate": (RQ_DEFAULT_RESULT_TTL, RQ_DEFAULT_FAILURE_TTL),
 }
+
+# what a request's ``action`` and ``target`` can be (``fail_next`` refuses anything else)
+ACTIONS = ("create", "import", "export", "autoannotate")
+TARGETS = ("project", "task", "job")
 
 DEFAULT_CONFLICT_MESSAGE = "Request is being processed"  # newer releases, every action
 
@@ -375,7 +381,14 @@ class Background:
     def fail_next(self, message: str, action: str | None = None,
                   target: str | None = None) -> None:
         """The next request matching ``action``/``target`` (None: any) fails with ``message``
-        without running its work. Several calls queue up, first match first."""
+        without running its work. Several calls queue up, first match first. An action or
+        target no request has (``ACTIONS``, ``TARGETS``) is a ``ValueError``: it would never
+        fire."""
+        for name, value, known in (("action", action, ACTIONS), ("target", target, TARGETS)):
+            if value is not None and value not in known:
+                close = difflib.get_close_matches(str(value), known, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise ValueError(f"unknown {name} {value!r}{hint} (known: {', '.join(known)})")
         self._faults.append(_Fault(str(message), action, target))
 
     @property
@@ -562,23 +575,36 @@ class Background:
                             started_date=utcnow()):
             return  # cancelled, replaced, or forgotten by a reset
         result_ttl, failure_ttl = self._ttls(work)
+        started = time.perf_counter()
+        log.info("background request %s started", item.rq_id,
+                 extra={"rq_id": item.rq_id, "event": "started"})
         try:
             result = work.run(Reporter(self, item.rq_id, pk, generation))
         except _Abandoned:
+            log.info("background request %s abandoned (cancelled or reset)", item.rq_id,
+                     extra={"rq_id": item.rq_id, "event": "abandoned"})
             return
         except RequestFailed as exc:
-            self._finish(pk, generation, "failed", str(exc), failure_ttl)
+            status = "failed"
+            self._finish(pk, generation, status, str(exc), failure_ttl)
         except ValidationFailed as exc:  # a serializer's refusal, as CVAT's worker shows it
+            status = "failed"
             message = f"rest_framework.exceptions.ValidationError: {exc.detail}\n"
-            self._finish(pk, generation, "failed", message, failure_ttl)
+            self._finish(pk, generation, status, message, failure_ttl)
         except Exception as exc:  # CVAT's rq_exception_handler: format_exception_only
             log.exception("background request %s failed", item.rq_id)
+            status = "failed"
             message = "".join(traceback.format_exception_only(type(exc), exc))
-            self._finish(pk, generation, "failed", message, failure_ttl)
+            self._finish(pk, generation, status, message, failure_ttl)
         else:
+            status = "finished"
             result = result or Result()
-            self._finish(pk, generation, "finished", "", result_ttl,
+            self._finish(pk, generation, status, "", result_ttl,
                          result_url=result.result_url, result_id=result.result_id)
+        seconds = time.perf_counter() - started
+        log.info("background request %s %s in %.3fs", item.rq_id, status, seconds,
+                 extra={"rq_id": item.rq_id, "event": status,
+                        "duration_ms": round(seconds * 1000, 3)})
 
     def _finish(self, pk: int, generation: int, status: str, message: str, ttl: float,
                 **values: Any) -> None:

@@ -193,6 +193,7 @@ def change_password(ctx: Context, data: dict[str, Any]) -> str | None:
 
 def _set_password(mock: MockCVAT, db: DBSession, user: User, new1: str, new2: str) -> None:
     """Django's SetPasswordForm: both fields equal and passing the validators."""
+    users.refuse_if_protected(mock, user, {"password": new1})
     if new1 != new2:
         raise ValidationFailed({"new_password2": ["The two password fields didn’t match."]})
     problems = password_problems(new2, user)

@@ -9,7 +9,7 @@ from sqlalchemy import delete, func, select
 from sqlmodel import Session
 
 from mockcvat import iam, listing
-from mockcvat.errors import NotFound, ValidationFailed
+from mockcvat.errors import NotFound, PermissionDenied, ValidationFailed
 from mockcvat.jsonlogic import FilterField
 from mockcvat.models import User, UserGroup
 from mockcvat.passwords import make_password
@@ -219,11 +219,32 @@ def known_groups(names: list[str]) -> list[str]:
     return names
 
 
+PROTECTED = ("mockcvat: the admin is protected (--protect-admin): it cannot be deleted, "
+             "renamed, deactivated, demoted or given another password through the API")
+
+
+def refuse_if_protected(mock: MockCVAT, user: User, changes: Mapping[str, Any] | None) -> None:
+    """``Settings.protect_admin`` (not CVAT behaviour: for fuzzers, so that no request can lock
+    the admin out): 403 for deleting the admin (``changes`` None), or changing its password,
+    username, active/superuser/staff flags or dropping its ``admin`` group."""
+    if not mock.settings.protect_admin or user.username != mock.settings.admin_username:
+        return
+    if changes is not None:
+        keep = {"username": user.username, "is_active": True, "is_superuser": True,
+                "is_staff": True}
+        harmless = all(changes[key] == value for key, value in keep.items() if key in changes)
+        groups = changes.get("groups")
+        if harmless and "password" not in changes and (groups is None or "admin" in groups):
+            return
+    raise PermissionDenied(PROTECTED)
+
+
 def update(ctx: Context, user_id: int, raw: Any) -> dict[str, Any]:
     policy = iam.users(ctx)
     with ctx.mock.db.session() as session:
         user = get(session, user_id)
         policy.check_change(user)
+        refuse_if_protected(ctx.mock, user, raw if isinstance(raw, Mapping) else {})
         full = _full_profile(ctx, user)
         checks = {"username": lambda name: unique_username(session, name, user),
                   "groups": known_groups}
@@ -262,6 +283,7 @@ def destroy(ctx: Context, user_id: int) -> None:
         user = get(session, user_id)
         policy.check_change(user)
         snapshot = user_event_payload(ctx, user)
+        refuse_if_protected(ctx.mock, user, None)
         session.delete(user)
         session.flush()
         ctx.mock.events.emit(ctx, session, "delete:user", snapshot, obj_name=user.username)
