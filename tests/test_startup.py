@@ -42,8 +42,10 @@ def one_line_error(result: subprocess.CompletedProcess[str], starts: str) -> str
      "from 1 to 65535"),
     (["--admin", "root"], {}, "--admin (MOCKCVAT_ADMIN): 'root' is not USER:PASSWORD",
      "--admin admin:secret"),
-    (["--cvat-version", "latest"], {}, "--cvat-version (MOCKCVAT_CVAT_VERSION): 'latest'",
-     "MAJOR.MINOR.PATCH"),
+    (["--cvat-version", "latest"], {}, "--cvat-version (MOCKCVAT_CVAT_VERSION): mockcvat "
+     "cannot emulate CVAT 'latest'", "X.Y.Z of the release lines 2.26 to 2.80"),
+    (["--cvat-version", "3.1.0"], {}, "--cvat-version (MOCKCVAT_CVAT_VERSION): mockcvat "
+     "cannot emulate CVAT '3.1.0'", "see docs/versions.md"),
     (["--background-mode", "async"], {}, "--background-mode (MOCKCVAT_BACKGROUND_MODE)",
      "'thread', 'immediate'"),
     (["--database-url", "oracle+nope://x"], {}, "--database-url (MOCKCVAT_DATABASE_URL): "
