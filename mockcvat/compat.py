@@ -24,6 +24,13 @@ ABOUT_LOGO_SUBTITLE = "2.30.0"  # About gains logo_url and subtitle
 NO_SIGNATURE_AUTH = "2.47.0"  # ?sign= URLs and /api/auth/signing removed
 ACCESS_TOKENS = "2.48.0"  # personal access tokens, Authorization: Bearer
 SHORT_PLUGINS = "2.59.0"  # Plugins reduced to {"ANALYTICS", "MODELS"}
+# Quality control and consensus (docs/versions.md; ESTIMATES where marked there): the consensus
+# API and its merge requests; quality settings holding *requirements*, report summaries of
+# frames and jobs, project reports, the confusion-matrix endpoints, conflicts without warnings;
+# the replica job type renamed and ``initial_replicas`` beside ``consensus_replicas``.
+CONSENSUS_API = "2.27.0"
+QUALITY_REQUIREMENTS = "2.70.0"
+REPLICA_JOB_TYPE = "2.70.0"
 
 _current: contextvars.ContextVar[Compat] = contextvars.ContextVar("mockcvat_compat")
 

@@ -18,6 +18,13 @@ from mockcvat.models.engine import (
     Task,
 )
 from mockcvat.models.organizations import Invitation, Membership, Organization
+from mockcvat.models.quality import (
+    AnnotationConflict,
+    ConsensusSettings,
+    QualityReport,
+    QualityRequirement,
+    QualitySettings,
+)
 from mockcvat.models.requests import BackgroundRequest
 from mockcvat.models.users import User, UserGroup
 
@@ -36,6 +43,11 @@ __all__ = [
     "AccessToken",
     "AuthToken",
     "BackgroundRequest",
+    "AnnotationConflict",
+    "ConsensusSettings",
+    "QualityReport",
+    "QualityRequirement",
+    "QualitySettings",
     "Invitation",
     "Membership",
     "Organization",

@@ -131,8 +131,9 @@ class Summary:
     mean_ious: list[float] = field(default_factory=list)
     frames: list[int] = field(default_factory=list)
     conflicts: list[dict[str, Any]] = field(default_factory=list)
-    # matched pairs / unmatched objects by annotation type, for 2.80's requirement scores
-    by_type: Counter[tuple[str, str]] = field(default_factory=Counter)
+    # (annotation type, GT label or None, DS label or None) -> count: the confusion matrix
+    # split by type, for 2.80's requirement scores and matrices
+    by_type: Counter[tuple[str, int | None, int | None]] = field(default_factory=Counter)
 
     def add(self, other: Summary) -> None:
         for name in ("valid_count", "missing_count", "extra_count", "total_count", "ds_count",
@@ -165,11 +166,24 @@ class Summary:
     def count(self, severity: str) -> int:
         return sum(1 for c in self.conflicts if c["severity"] == severity)
 
-    def confusion(self, labels: Labels) -> dict[str, Any]:
-        """CVAT's ``ConfusionMatrix``: rows DS, columns GT; per-label precision, recall and
-        accuracy (Jaccard) from it."""
+    def matrix_of(self, labels: Labels, types: set[str] | None) -> np.ndarray:
+        """The confusion matrix of the annotations of some types only."""
+        index = {label: i for i, label in enumerate(labels.names)}
+        size = len(index) + 1
+        rows = np.zeros((size, size), dtype=int)
+        for (kind, gt_label, ds_label), count in self.by_type.items():
+            if types is None or kind in types:
+                rows[index.get(ds_label, size - 1), index.get(gt_label, size - 1)] += count
+        return rows
+
+    def confusion(self, labels: Labels, types: set[str] | None = None) -> dict[str, Any]:
+        """CVAT's ``ConfusionMatrix``: rows DS, columns GT; per-label precision, recall,
+        accuracy and Jaccard index, and Dice, from it."""
         size = len(labels.names) + 1
-        rows = self.matrix if self.matrix is not None else np.zeros((size, size), dtype=int)
+        if types is not None:
+            rows = self.matrix_of(labels, types)
+        else:
+            rows = self.matrix if self.matrix is not None else np.zeros((size, size), dtype=int)
         matched = np.diag(rows)
         ds_counts, gt_counts = rows.sum(axis=1), rows.sum(axis=0)
         return {
@@ -348,9 +362,10 @@ class _FrameComparison:
         frame = self.frame.frame
         conflicts: list[dict[str, Any]] = []
 
-        def conflict(kind: str, *anns: Ann) -> None:
+        def conflict(kind: str, *anns: Ann, attributes: list[str] | None = None) -> None:
             conflicts.append({"frame": frame, "type": kind, "severity": CONFLICT_SEVERITY[kind],
-                              "annotation_ids": [_ann_id(a) for a in anns]})
+                              "annotation_ids": [_ann_id(a) for a in anns],
+                              "attribute_names": attributes or []})
 
         pairs = matches + mismatches
         for gt_ann, ds_ann in pairs:
@@ -383,8 +398,9 @@ class _FrameComparison:
         for ann in self._covered(self.frame.ds):
             conflict("covered_annotation", ann)
         for gt_ann, ds_ann in matches:
-            if self.p(gt_ann).compare_attributes and _attributes_differ(gt_ann, ds_ann):
-                conflict("mismatching_attributes", ds_ann, gt_ann)
+            differing = _differing_attributes(gt_ann, ds_ann)
+            if self.p(gt_ann).compare_attributes and differing:
+                conflict("mismatching_attributes", ds_ann, gt_ann, attributes=differing)
         for gt_ann, ds_ann in self._group_conflicts(pairs):
             conflict("mismatching_groups", ds_ann, gt_ann)
 
@@ -392,20 +408,16 @@ class _FrameComparison:
         index = {label: i for i, label in enumerate(names)}
         size = len(names) + 1
         matrix = np.zeros((size, size), dtype=int)
-        by_type: Counter[tuple[str, str]] = Counter()
+        by_type: Counter[tuple[str, int | None, int | None]] = Counter()
         for gt_ann, ds_ann in itertools.chain(matches, mismatches,
                                               ((None, d) for d in ds_unmatched),
                                               ((g, None) for g in gt_unmatched)):
             row = index.get(ds_ann["label_id"], size - 1) if ds_ann else size - 1
             col = index.get(gt_ann["label_id"], size - 1) if gt_ann else size - 1
             matrix[row, col] += 1
-            kind = (gt_ann or ds_ann)["type"]
-            outcome = ("valid" if gt_ann and ds_ann and row == col else
-                       "extra" if gt_ann is None else "missing" if ds_ann is None else "mismatch")
-            by_type[(kind, outcome)] += 1
+            by_type[((gt_ann or ds_ann)["type"], gt_ann and gt_ann["label_id"],
+                     ds_ann and ds_ann["label_id"])] += 1
         empty = not self.frame.gt and not self.frame.ds
-        if empty and self.params["tag"].empty_is_annotated:
-            by_type[("empty", "valid")] += 1
         summary = _from_matrix(matrix)
         if empty and self.params["tag"].empty_is_annotated:  # a virtual "empty" annotation
             for name in ("valid_count", "total_count", "ds_count", "gt_count"):
@@ -495,13 +507,15 @@ def _ann_id(ann: Ann) -> dict[str, Any]:
             "shape_type": None if ann["type"] == "tag" else ann["type"]}
 
 
-def _attributes_differ(a: Ann, b: Ann) -> bool:
-    """``match_attrs``: any attribute (by name, ``occluded`` included) that differs or that
+def _differing_attributes(a: Ann, b: Ann) -> list[str]:
+    """``match_attrs``: the attributes (by name, ``occluded`` included) that differ or that
     only one side has."""
     left, right = dict(a.get("attributes") or {}), dict(b.get("attributes") or {})
     if a["type"] != "tag":
         left["occluded"], right["occluded"] = bool(a.get("occluded")), bool(b.get("occluded"))
-    return left != right
+    missing = object()
+    return sorted(k for k in left.keys() | right.keys()
+                  if left.get(k, missing) != right.get(k, missing))
 
 
 # --- a job ------------------------------------------------------------------------------------
@@ -564,4 +578,8 @@ def report_data(summary: Summary, labels: Labels, params: Params, *,
             },
         },
         "frame_results": frame_results,
+        # not CVAT's: the matrix split by annotation type, for 2.80's per-requirement matrices
+        "confusion_by_type": [[kind, gt, ds, count]
+                              for (kind, gt, ds), count in sorted(
+                                  summary.by_type.items(), key=lambda kv: str(kv[0]))],
     }

@@ -16,6 +16,7 @@ def operations() -> list[Operation]:
         memberships,
         organizations,
         projects,
+        quality,
         requests,
         schema,
         server,
@@ -24,7 +25,7 @@ def operations() -> list[Operation]:
     )
 
     modules = (auth, users, server, schema, organizations, memberships, invitations,
-               requests, projects, tasks, jobs, labels, backups)
+               requests, projects, tasks, jobs, labels, backups, quality)
     # a module serves one tag (``api``), or several (``apis``: e.g. backups of tasks and projects)
     return [op for module in modules for api in (getattr(module, "apis", None) or [module.api])
             for op in api.operations]
