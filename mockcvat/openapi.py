@@ -14,8 +14,17 @@ from typing import Any
 
 from mockcvat import compat
 from mockcvat.api import Body, Operation, Reply
-from mockcvat.schemas.fields import ChoiceField, Field, ListField, NestedField, Serializer
+from mockcvat.schemas.fields import (
+    ChoiceField,
+    DictField,
+    Field,
+    ListField,
+    NestedField,
+    Serializer,
+)
 
+# path converters whose schema documents their lookup pattern (DRF's ``lookup_value_regex``)
+PATH_PATTERNS = {"funcid": "^[a-zA-Z0-9_.-]+$"}
 _PATH_PARAM = re.compile(r"{(\w+)(?::(\w+))?}")
 _KEY_ORDER = ("operationId", "description", "summary", "parameters", "tags", "requestBody",
               "security", "deprecated", "responses")
@@ -79,14 +88,11 @@ class _Builder:
     def path_parameters(op: Operation) -> list[dict[str, Any]]:
         params = []
         for name, converter in _PATH_PARAM.findall(op.path):
-            params.append(
-                {
-                    "in": "path",
-                    "name": name,
-                    "schema": {"type": "integer" if converter in ("int", "pk") else "string"},
-                    "required": True,
-                }
-            )
+            schema: dict[str, Any] = {
+                "type": "integer" if converter in ("int", "pk") else "string"}
+            if converter in PATH_PATTERNS:
+                schema["pattern"] = PATH_PATTERNS[converter]
+            params.append({"in": "path", "name": name, "schema": schema, "required": True})
         return params
 
     def request_body(self, body: Body) -> dict[str, Any]:
@@ -152,7 +158,7 @@ class _Builder:
             self.components.setdefault(field.enum_name, field.enum_component())
             for name, schema in field.extra_components().items():
                 self.components.setdefault(name, schema)
-        elif isinstance(field, ListField):
+        elif isinstance(field, ListField | DictField):
             self.register(field.child, request)
 
 

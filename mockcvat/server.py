@@ -47,6 +47,9 @@ class MockCVAT:
         from mockcvat.background import Background
 
         self.background = Background(self)  # long operations, recorded as CVAT requests
+        from mockcvat.functions import Registry
+
+        self.functions = Registry()  # AI functions test authors registered (no Nuclio here)
         if self._is_empty():  # a new state: media left by an earlier one belongs to nothing
             shutil.rmtree(self.media_dir, ignore_errors=True)
             self.seed()
@@ -148,6 +151,7 @@ class MockCVAT:
             if entry not in self._snapshot_media:
                 shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink()
         self.journal.clear()
+        self.functions.clear()
         return time.perf_counter() - started
 
     # --- this server's schema --------------------------------------------------------------

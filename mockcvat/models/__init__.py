@@ -25,7 +25,7 @@ from mockcvat.models.quality import (
     QualityRequirement,
     QualitySettings,
 )
-from mockcvat.models.requests import BackgroundRequest
+from mockcvat.models.requests import BackgroundRequest, LambdaCall
 from mockcvat.models.users import User, UserGroup
 
 __all__ = [
@@ -43,6 +43,7 @@ __all__ = [
     "AccessToken",
     "AuthToken",
     "BackgroundRequest",
+    "LambdaCall",
     "AnnotationConflict",
     "ConsensusSettings",
     "QualityReport",

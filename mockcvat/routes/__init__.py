@@ -13,6 +13,7 @@ def operations() -> list[Operation]:
         invitations,
         jobs,
         labels,
+        lambda_,
         memberships,
         organizations,
         projects,
@@ -25,7 +26,7 @@ def operations() -> list[Operation]:
     )
 
     modules = (auth, users, server, schema, organizations, memberships, invitations,
-               requests, projects, tasks, jobs, labels, backups, quality)
+               requests, projects, tasks, jobs, labels, backups, quality, lambda_)
     # a module serves one tag (``api``), or several (``apis``: e.g. backups of tasks and projects)
     return [op for module in modules for api in (getattr(module, "apis", None) or [module.api])
             for op in api.operations]

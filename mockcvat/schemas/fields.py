@@ -535,6 +535,41 @@ class ListField(Field):
         return schema
 
 
+class DictField(Field):
+    """DRF's ``DictField(child=...)``: an object of any keys whose values are ``child``
+    (drf-spectacular: ``additionalProperties``)."""
+
+    openapi_type = "object"
+
+    def __init__(self, child: Field | type[Serializer], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if isinstance(child, type) and issubclass(child, Serializer):
+            child = NestedField(child)
+        self.child = child
+
+    def to_internal(self, value: Any) -> Any:
+        if not isinstance(value, Mapping):
+            raise ValidationFailed(
+                [f'Expected a dictionary of items but got type "{_type_name(value)}".'])
+        result, errors = {}, {}
+        for key, item in value.items():
+            try:
+                result[str(key)] = self.child.validate(item)
+            except ValidationFailed as exc:
+                errors[str(key)] = exc.detail
+        if errors:
+            raise ValidationFailed(errors)
+        return result
+
+    def to_representation(self, value: Any) -> Any:
+        return {k: self.child.to_representation(v) for k, v in (value or {}).items()}
+
+    def base_schema(self, request: bool) -> dict[str, Any]:
+        schema = super().base_schema(request)
+        schema["additionalProperties"] = self.child.openapi(request)
+        return schema
+
+
 class ListSerializerField(ListField):
     """A nested serializer declared with ``many=True``: DRF's ``ListSerializer``.
 
@@ -768,5 +803,5 @@ class Serializer:
 
 def _walk(field: Field) -> Iterator[Field]:
     yield field
-    if isinstance(field, ListField):
+    if isinstance(field, ListField | DictField):
         yield from _walk(field.child)
