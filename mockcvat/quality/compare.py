@@ -225,6 +225,11 @@ class _FrameComparison:
 
     # --- matching per family ------------------------------------------------------------
     def run(self) -> Summary:
+        return self._summarize(*self.match())
+
+    def match(self) -> tuple[list[tuple[Ann, Ann]], list[tuple[Ann, Ann]], list[Ann], list[Ann],
+                             dict[tuple[int, int], float]]:
+        """(matches, mismatches, GT unmatched, DS unmatched, similarity by (id, id))."""
         gt, ds = self.frame.gt, self.frame.ds
         matches: list[tuple[Ann, Ann]] = []
         mismatches: list[tuple[Ann, Ann]] = []
@@ -239,7 +244,7 @@ class _FrameComparison:
             gt_unmatched += a
             ds_unmatched += b
             similarity.update(s)
-        return self._summarize(matches, mismatches, gt_unmatched, ds_unmatched, similarity)
+        return matches, mismatches, gt_unmatched, ds_unmatched, similarity
 
     def _match(self, gt: list[Ann], ds: list[Ann], distance: Any, kind: str,
                label_matcher: Any = None) -> Any:
@@ -516,6 +521,14 @@ def _differing_attributes(a: Ann, b: Ann) -> list[str]:
     missing = object()
     return sorted(k for k in left.keys() | right.keys()
                   if left.get(k, missing) != right.get(k, missing))
+
+
+def match_frame(frame: Frame, labels: Labels, params: Mapping[str, Params]
+                ) -> tuple[list[tuple[Ann, Ann]], dict[tuple[int, int], float]]:
+    """The label-equal pairs of a frame's two sides and every similarity computed (what the
+    consensus merge clusters on)."""
+    matches, _, _, _, similarity = _FrameComparison(frame, labels, params).match()
+    return matches, similarity
 
 
 # --- a job ------------------------------------------------------------------------------------

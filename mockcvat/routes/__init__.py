@@ -10,6 +10,7 @@ def operations() -> list[Operation]:
     from mockcvat.routes import (
         auth,
         backups,
+        consensus,
         invitations,
         jobs,
         labels,
@@ -26,7 +27,8 @@ def operations() -> list[Operation]:
     )
 
     modules = (auth, users, server, schema, organizations, memberships, invitations,
-               requests, projects, tasks, jobs, labels, backups, quality, lambda_)
+               requests, projects, tasks, jobs, labels, backups, quality, lambda_,
+               consensus)
     # a module serves one tag (``api``), or several (``apis``: e.g. backups of tasks and projects)
     return [op for module in modules for api in (getattr(module, "apis", None) or [module.api])
             for op in api.operations]

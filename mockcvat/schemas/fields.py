@@ -495,6 +495,30 @@ class ChoiceField(Field):
         return extra
 
 
+class VersionedChoiceField(ChoiceField):
+    """A choice whose values changed in CVAT release ``changed_in``: ``added`` exist from then
+    on, ``removed`` only before (the emulated version decides, in requests and the schema)."""
+
+    def __init__(self, choices: Iterable[str | tuple[str, str]], *, changed_in: str,
+                 added: Iterable[str] = (), removed: Iterable[str] = (), **kwargs: Any) -> None:
+        super().__init__(choices, **kwargs)
+        self.all_choices = list(self.choices)
+        self.changed_in, self.added, self.removed = changed_in, set(added), set(removed)
+
+    def current_choices(self) -> list[str]:
+        new = compat.current().has(since=self.changed_in)
+        gone = self.removed if new else self.added
+        return [c for c in self.all_choices if c not in gone]
+
+    def to_internal(self, value: Any) -> Any:
+        self.choices = self.current_choices()
+        return super().to_internal(value)
+
+    def enum_component(self) -> dict[str, Any]:
+        self.choices = self.current_choices()
+        return super().enum_component()
+
+
 class JSONField(Field):
     """Any JSON value (DRF's JSONField); drf-spectacular documents it as an object."""
 

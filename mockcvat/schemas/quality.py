@@ -24,6 +24,7 @@ from mockcvat.schemas.fields import (
     ListSerializerField,
     NestedField,
     Serializer,
+    VersionedChoiceField,
 )
 from mockcvat.schemas.requests import UnitFloatField
 from mockcvat.schemas.users import BasicUser
@@ -45,34 +46,6 @@ SHAPE_TYPES = ("rectangle", "polygon", "polyline", "points", "ellipse", "cuboid"
                "skeleton")
 UNIT_MESSAGE = "{} must be in the range [0; 1]"
 OLD = NEW  # 2.26's fields exist until the requirements arrived
-
-
-class VersionedChoiceField(ChoiceField):
-    """A choice whose values changed at ``compat.QUALITY_REQUIREMENTS``: ``added`` exist from
-    then on, ``removed`` only before."""
-
-    def __init__(self, choices: tuple[str, ...], *, added: tuple[str, ...] = (),
-                 removed: tuple[str, ...] = (), **kwargs: Any) -> None:
-        super().__init__(choices, **kwargs)
-        self.added, self.removed = added, removed
-
-    @property
-    def current_choices(self) -> list[str]:
-        new = compat.current().has(since=NEW)
-        return [c for c in self.all_choices
-                if not (new and c in self.removed) and not (not new and c in self.added)]
-
-    def to_internal(self, value: Any) -> Any:
-        self.choices = self.current_choices
-        return super().to_internal(value)
-
-    def enum_component(self) -> dict[str, Any]:
-        self.choices = self.current_choices
-        return super().enum_component()
-
-    @property
-    def all_choices(self) -> list[str]:
-        return list(self.labels)
 
 
 class NullableSinceField(IntegerField):
@@ -337,7 +310,7 @@ class QualityReport(Serializer):
         "project_id": IntegerField(read_only=True, allow_null=True, since=NEW),
         "parent_id": IntegerField(read_only=True, allow_null=True),
         "target": VersionedChoiceField(("job", "task", "project"), added=("project",),
-                                       enum_name="QualityReportTarget"),
+                                       changed_in=NEW, enum_name="QualityReportTarget"),
         "summary": NestedField(QualityReportSummary),
         "created_date": DateTimeField(read_only=True),
         "target_last_updated": DateTimeField(read_only=True),
@@ -362,10 +335,11 @@ class AnnotationConflict(Serializer):
         "id": IntegerField(read_only=True),
         "frame": IntegerField(read_only=True),
         "type": VersionedChoiceField(CONFLICT_TYPES_226, removed=("low_overlap",),
+                                     changed_in=NEW,
                                      enum_name="AnnotationConflictTypeEnum", read_only=True),
         "annotation_ids": ListSerializerField(AnnotationId),
         "report_id": IntegerField(read_only=True),
-        "severity": VersionedChoiceField(SEVERITIES_226, removed=("warning",),
+        "severity": VersionedChoiceField(SEVERITIES_226, removed=("warning",), changed_in=NEW,
                                          enum_name="SeverityEnum", read_only=True),
         "attribute_names": ListField(CharField(), read_only=True, since=NEW),
     }

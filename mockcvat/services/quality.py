@@ -459,6 +459,7 @@ def frame_annotations(data: dict[str, Any], job_id: int, frames: set[int],
                 "occluded": item.get("occluded", False), "outside": item.get("outside", False),
                 "attributes": {names.get(a["spec_id"], str(a["spec_id"])): a["value"]
                                for a in item.get("attributes", [])},
+                "raw_attributes": list(item.get("attributes", [])),
                 "elements": [{"label_id": e["label_id"], "points": e.get("points") or [],
                               "outside": e.get("outside", False),
                               "occluded": e.get("occluded", False)}
