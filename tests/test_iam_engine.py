@@ -105,7 +105,10 @@ def _build(server: Any) -> dict[str, Any]:
         _ok(admin.patch(f"/api/jobs/{j2}", json={"assignee": ids["lena"]}), 200)
         labels = {label["name"]: label["id"]
                   for label in _ok(admin.get("/api/labels"), 200)["results"]}
-    names = {"p1": p1, "pp": pp, "t1": t1, "t2": t2, "tp": tp, "j1": j1, "j2": j2, "jp": jp}
+        settings = {s["task_id"]: s["id"] for s in _ok(admin.get(
+            "/api/quality/settings", params={"parent_type": "task"}), 200)["results"]}
+    names = {"p1": p1, "pp": pp, "t1": t1, "t2": t2, "tp": tp, "j1": j1, "j2": j2, "jp": jp,
+             "qs_t1": settings[t1]}
     names.update({f"l_{name}": pk for name, pk in labels.items()})
     names.update({f"u_{name}": pk for name, pk in ids.items()})
     return names
@@ -312,6 +315,27 @@ CASES = [
           (200, 200, 200, 200, F, F, F, F, F, F)),
     *case("labels-delete", delete("/api/labels/{l_dog}"),
           (204, 204, 204, 204, F, F, F, F, F, F)),
+    # --- quality control (quality_settings.rego, quality_reports.rego, conflicts.rego) ---
+    *case("quality-settings-list", get("/api/quality/settings?parent_type=task"),
+          ((200, 3), (200, 0), (200, 1), (200, 1), (200, 0), (200, 0), (200, 1), (200, 1),
+           (200, 0), (200, 0))),
+    *case("quality-settings-list-in-acme", get("/api/quality/settings?parent_type=task", ACME),
+          ((200, 2), (200, 2), (200, 2), (200, 1), (200, 0), F, F, (200, 1), (200, 0), F)),
+    *case("quality-settings-view", get("/api/quality/settings/{qs_t1}"),
+          (200, 200, 200, F, F, F, F, 200, F, F)),
+    *case("quality-settings-update", patch("/api/quality/settings/{qs_t1}",
+                                           {"max_validations_per_job": 1}),
+          (200, 200, 200, F, F, F, F, 200, F, F)),
+    # allowed callers reach the precondition (T1 has no GT job: 400)
+    *case("quality-reports-create", post("/api/quality/reports", lambda n: {"task_id": n["t1"]}),
+          (400, 400, 400, F, F, F, F, 400, F, F)),
+    *case("quality-reports-list-in-acme", get("/api/quality/reports", ACME),
+          ((200, 0), (200, 0), (200, 0), (200, 0), (200, 0), F, F, (200, 0), (200, 0), F)),
+    *case("quality-conflicts-list-in-acme", get("/api/quality/conflicts", ACME),
+          ((200, 0), (200, 0), (200, 0), (200, 0), (200, 0), F, F, (200, 0), (200, 0), F)),
+    # --- consensus (consensus_settings.rego, consensus_merges.rego): T1 has no replicas ---
+    *case("consensus-merge", post("/api/consensus/merges", lambda n: {"task_id": n["t1"]}),
+          (400, 400, 400, F, F, F, F, 400, F, F)),
 ]
 
 

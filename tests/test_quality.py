@@ -138,3 +138,58 @@ def test_settings_out_of_range(cvat_client, qc_task, admin):
     assert response.status_code == 400
     assert response.json() == {"iou_threshold": [
         "Ensure this value is less than or equal to 1."]}
+
+
+# --- CVAT 2.26: flat settings, 2.26 summaries, ?rq_id= polling, warnings --------------------------
+def test_cvat_2_26_shapes():
+    from mockcvat.testing import MockCVATServer
+    from tests.conftest import token_client
+    from tests.test_hardening import png
+
+    with MockCVATServer(cvat_version="2.26.2") as server, \
+            token_client(server, *server.admin_credentials) as admin:
+        task = admin.post("/api/tasks", json={"name": "t", "labels": [{"name": "car"}],
+                                              "consensus_replicas": 2}).json()
+        files = [(f"client_files[{i}]", (f"{i}.png", png(), "image/png")) for i in range(2)]
+        admin.post(f"/api/tasks/{task['id']}/data/", data={"image_quality": "70"}, files=files)
+        jobs = admin.get("/api/jobs", params={"task_id": task["id"]}).json()["results"]
+        assert sorted(j["type"] for j in jobs) == ["annotation", "consensus_replica",
+                                                    "consensus_replica"]
+        assert admin.get("/api/consensus/settings").status_code == 404  # not in 2.26
+        label = admin.get("/api/labels", params={"task_id": task["id"]}).json()["results"][0]
+        gt = admin.post("/api/jobs", json={"type": "ground_truth", "task_id": task["id"],
+                                           "frame_selection_method": "manual",
+                                           "frames": [0]}).json()
+        parent = next(j for j in jobs if j["type"] == "annotation")
+
+        def boxes(points):
+            return {"shapes": [{"type": "rectangle", "frame": 0, "label_id": label["id"],
+                                "points": points}]}
+
+        admin.put(f"/api/jobs/{gt['id']}/annotations/", json=boxes([0, 0, 10, 10]))
+        admin.put(f"/api/jobs/{parent['id']}/annotations/", json=boxes([0, 0, 10, 5]))
+        admin.patch(f"/api/jobs/{gt['id']}", json={"stage": "acceptance", "state": "completed"})
+
+        settings = admin.get("/api/quality/settings", params={"task_id": task["id"]}).json()
+        item = settings["results"][0]
+        assert item["iou_threshold"] == 0.4 and item["target_metric"] == "accuracy"
+        assert "requirements" not in item
+        bad = admin.patch(f"/api/quality/settings/{item['id']}", json={"oks_sigma": 2})
+        assert bad.status_code == 400
+        assert bad.json() == {"oks_sigma": ["oks_sigma must be in the range [0; 1]"]}
+
+        started = admin.post("/api/quality/reports", json={"task_id": task["id"]})
+        assert started.status_code == 202
+        rq_id = started.json()["rq_id"]
+        assert rq_id == f"quality-check-task-{task['id']}-user-1"
+        done = admin.post("/api/quality/reports", params={"rq_id": rq_id})
+        assert done.status_code == 201, done.text
+        summary = done.json()["summary"]
+        assert summary["frame_count"] == 1 and summary["frame_share"] == 0.5
+        assert (summary["valid_count"], summary["gt_count"], summary["ds_count"]) == (1, 1, 1)
+        assert summary["conflicts_by_type"] == {"low_overlap": 1}
+        assert summary["warning_count"] == 1 and summary["error_count"] == 0
+        conflicts = admin.get("/api/quality/conflicts",
+                              params={"report_id": done.json()["id"]}).json()["results"]
+        assert [(c["type"], c["severity"]) for c in conflicts] == [("low_overlap", "warning")]
+        assert "attribute_names" not in conflicts[0]

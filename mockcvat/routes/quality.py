@@ -178,8 +178,8 @@ async def quality_retrieve_report_confusion(ctx: Context) -> Any:
                negotiate=False,
                parameters=[params.query("requirement", {"type": "integer"}, required=True),
                            params.query("format", {"type": "string", "enum": ["csv", "json"]})],
-               responses={200: Reply(schema={"$ref":
-                                             "#/components/schemas/QualityReportConfusionMatrix"})})
+               responses={200: Reply(schemas.QualityReportConfusionMatrix,
+                                     media_types=("application/vnd.cvat+json", "text/csv"))})
 async def quality_retrieve_report_requirement_confusion(ctx: Context) -> Any:
     from starlette.responses import Response
 
@@ -191,7 +191,7 @@ async def quality_retrieve_report_requirement_confusion(ctx: Context) -> Any:
     matrix = quality.report_confusion(ctx, ctx.pk(), int(raw))
     if ctx.params.get("format") == "csv":
         return Response(quality.confusion_csv(matrix), media_type="text/csv")
-    return matrix
+    return schemas.QualityReportConfusionMatrix.dump(matrix)
 
 
 # --- conflicts ----------------------------------------------------------------------------------

@@ -319,6 +319,39 @@ class QualityReport(Serializer):
     }
 
 
+class ConfusionMatrixAxes(Serializer):
+    component = "QualityReportConfusionMatrixAxes"
+    fields: ClassVar[dict[str, Field]] = {"cols": CharField(), "rows": CharField()}
+
+
+class TargetMetricValues(Serializer):
+    component = "QualityReportTargetMetricValues"
+    fields: ClassVar[dict[str, Field]] = {
+        name: FloatField(allow_null=True) for name in ("micro", "mean", "label")}
+
+
+class TargetMetricSummary(Serializer):
+    component = "QualityReportTargetMetricSummary"
+    fields: ClassVar[dict[str, Field]] = {
+        "metric": ChoiceField(("accuracy", "precision", "recall", "jaccard_index", "dice"),
+                              enum_name="QualityReportTargetMetricSummaryMetricEnum"),
+        "aggregation": ChoiceField(("micro", "mean", "label"), enum_name="AggregationEnum"),
+        "values": NestedField(TargetMetricValues),
+        "worst_labels": ListField(CharField()),
+    }
+
+
+class QualityReportConfusionMatrix(Serializer):
+    fields: ClassVar[dict[str, Field]] = {
+        "labels": ListField(CharField()),
+        "rows": ListField(ListField(IntegerField())),
+        "axes": NestedField(ConfusionMatrixAxes),
+        **{name: ListField(FloatField(), allow_null=True)
+           for name in ("precision", "recall", "accuracy", "jaccard_index", "dice")},
+        "target_metric_summary": NestedField(TargetMetricSummary),
+    }
+
+
 class AnnotationId(Serializer):
     fields: ClassVar[dict[str, Field]] = {
         "obj_id": IntegerField(read_only=True),
