@@ -682,6 +682,9 @@ INVITATIONS_REGO = "cvat/apps/organizations/rules/invitations.rego"
 REQUESTS_SOURCE = ("cvat/apps/engine/permissions.py: RequestPermission (2.26); "
                    "cvat/apps/redis_handler/rules/requests.rego (later)")
 PROJECTS_REGO = "cvat/apps/engine/rules/projects.rego"
+QUALITY_REGO = "cvat/apps/quality_control/rules/{quality_settings,quality_reports,conflicts}.rego"
+CONSENSUS_REGO = "cvat/apps/consensus/rules/{consensus_settings,consensus_merges}.rego"
+LAMBDA_REGO = "cvat/apps/lambda_manager/rules/lambda.rego, permissions.py: LambdaPermission"
 TASKS_REGO = "cvat/apps/engine/rules/tasks.rego"
 JOBS_REGO = "cvat/apps/engine/rules/jobs.rego"
 LABELS_SOURCE = ("cvat/apps/engine/rules/labels.rego; "
@@ -809,6 +812,22 @@ RULES: tuple[dict[str, str], ...] = (
     {"resource": "labels", "scope": "view/update/delete",
      "allow": "the owning project's or task's view / update:desc", "rows": ENGINE_DETAIL,
      "source": LABELS_SOURCE},
+    {"resource": "quality_settings", "scope": "list", "allow": "any user; in an org its members",
+     "rows": "settings of the tasks (and projects) the caller sees", "source": QUALITY_REGO},
+    {"resource": "quality_settings", "scope": "view/update",
+     "allow": "the task's view / update:desc (a project's for project settings)",
+     "rows": "", "source": QUALITY_REGO},
+    {"resource": "quality_reports", "scope": "list", "allow": "any user; in an org its members",
+     "rows": "reports (and conflicts) of the tasks the caller sees", "source": QUALITY_REGO},
+    {"resource": "quality_reports", "scope": "create/view",
+     "allow": "admin; task staff with worker privilege (in an org: members); org "
+              "owner/maintainer with user privilege", "rows": "", "source": QUALITY_REGO},
+    {"resource": "consensus_settings", "scope": "list/view/update",
+     "allow": "as quality settings", "rows": "", "source": CONSENSUS_REGO},
+    {"resource": "consensus_merges", "scope": "create", "allow": "the task's update:desc",
+     "rows": "", "source": CONSENSUS_REGO},
+    {"resource": "lambda", "scope": "list/view/call", "allow": "worker privilege; a call also "
+     "needs update:annotations of its task or job", "rows": "", "source": LAMBDA_REGO},
 )
 
 
