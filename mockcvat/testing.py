@@ -156,7 +156,8 @@ class MockCVATServer:
 
     def fail_next(self, message: str, action: str | None = None,
                   target: str | None = None) -> None:
-        """The next request matching ``action`` (create, import, export, autoannotate) and
+        """The next request matching ``action`` (create, import, export, autoannotate,
+        calculate, merge) and
         ``target`` (project, task, job) fails with ``message`` without doing its work."""
         self.mock.background.fail_next(message, action=action, target=target)
 

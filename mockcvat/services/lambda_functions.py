@@ -82,15 +82,15 @@ def call_function(ctx: Context, function_id: str, raw: Any) -> Any:
     with ctx.mock.db.session() as db:
         job = None
         if data.get("job") is not None:
-            job = db.get(Job, _int(data["job"]))
+            job = _get(db, Job, data["job"])
             if job is None:
                 raise _wrong_arguments(function_id, "Job matching query does not exist.")
             task_id = job.task_id
         elif "task" in data:
-            task_id = _int(data["task"])
+            task_id = data["task"]
         else:
             raise _wrong_arguments(function_id, "'task'")
-        task = db.get(Task, task_id)
+        task = _get(db, Task, task_id)
         if task is None:
             raise _wrong_arguments(function_id, "Task matching query does not exist.")
         _check_annotate(ctx, db, task, job)
@@ -105,11 +105,14 @@ def call_function(ctx: Context, function_id: str, raw: Any) -> Any:
     return CvatJSONResponse(result)
 
 
-def _int(value: Any) -> int:
+def _get(db: Session, model: Any, value: Any) -> Any:
+    """``Model.objects.get(pk=value)``: Django's message for what is not a number; None for
+    what no row can have."""
     try:
-        return int(value)
+        pk = int(value)
     except (TypeError, ValueError):
         raise LambdaError(400, f"Field 'id' expected a number but got {value!r}.") from None
+    return db.get(model, pk) if 0 <= pk < 2**63 else None
 
 
 def _check_annotate(ctx: Context, db: Session, task: Task, job: Job | None) -> None:
