@@ -17,16 +17,26 @@ BINARY = {"type": "string", "format": "binary"}
 
 
 # --- settings ------------------------------------------------------------------------------------
-def _list_settings_op(listing: Any, **bounds: Any) -> None:
+PARENT_TYPE = params.query("parent_type", {"type": "string", "enum": ["project", "task"]},
+                           "Whose settings: a project's or a task's")
+INCLUDE_LEGACY = params.query("include_legacy", {"type": "boolean"},
+                              "Include the reports of older releases (mockcvat has none)")
+
+
+def _with(listing: Any, *extra: dict[str, Any]) -> list[dict[str, Any]]:
+    return sorted([*listing.parameters(), *extra], key=lambda p: p["name"])
+
+
+def _list_settings_op(parameters: list[dict[str, Any]], **bounds: Any) -> None:
     @api.operation("GET", "/api/quality/settings", "quality_list_settings",
-                   summary="List quality settings instances", parameters=listing.parameters(),
+                   summary="List quality settings instances", parameters=parameters,
                    responses={200: Reply(paginated(schemas.QualitySettings))}, **bounds)
     async def quality_list_settings(ctx: Context) -> Any:
         return quality.list_settings(ctx)
 
 
-_list_settings_op(quality.SETTINGS_226, until=NEW)
-_list_settings_op(quality.SETTINGS_280, since=NEW)
+_list_settings_op(_with(quality.SETTINGS_226), until=NEW)
+_list_settings_op(_with(quality.SETTINGS_280, PARENT_TYPE), since=NEW)
 SETTINGS_ITEM = "/api/quality/settings/{id:pk}"
 
 
@@ -112,16 +122,16 @@ async def quality_destroy_settings_requirements(ctx: Context) -> None:
 
 
 # --- reports ------------------------------------------------------------------------------------
-def _list_reports_op(listing: Any, **bounds: Any) -> None:
+def _list_reports_op(parameters: list[dict[str, Any]], **bounds: Any) -> None:
     @api.operation("GET", "/api/quality/reports", "quality_list_reports",
-                   summary="List quality reports", parameters=listing.parameters(),
+                   summary="List quality reports", parameters=parameters,
                    responses={200: Reply(paginated(schemas.QualityReport))}, **bounds)
     async def quality_list_reports(ctx: Context) -> Any:
         return quality.list_reports(ctx)
 
 
-_list_reports_op(quality.REPORTS_226, until=NEW)
-_list_reports_op(quality.REPORTS_280, since=NEW)
+_list_reports_op(_with(quality.REPORTS_226), until=NEW)
+_list_reports_op(_with(quality.REPORTS_280, INCLUDE_LEGACY), since=NEW)
 
 
 @api.operation("POST", "/api/quality/reports", "quality_create_report", until=NEW,
@@ -201,8 +211,7 @@ def _list_conflicts_op(listing: Any, **bounds: Any) -> None:
 
     @api.operation("GET", "/api/quality/conflicts", "quality_list_conflicts",
                    summary="List annotation conflicts in a quality report",
-                   parameters=sorted([*listing.parameters(), report_id],
-                                     key=lambda p: p["name"]),
+                   parameters=_with(listing, report_id),
                    responses={200: Reply(paginated(schemas.AnnotationConflict))}, **bounds)
     async def quality_list_conflicts(ctx: Context) -> Any:
         return quality.list_conflicts(ctx)

@@ -45,7 +45,6 @@ SEVERITIES_226 = ("warning", "error")
 SHAPE_TYPES = ("rectangle", "polygon", "polyline", "points", "ellipse", "cuboid", "mask",
                "skeleton")
 UNIT_MESSAGE = "{} must be in the range [0; 1]"
-OLD = NEW  # 2.26's fields exist until the requirements arrived
 
 
 class NullableSinceField(IntegerField):
@@ -68,7 +67,7 @@ def unit_check(name: str) -> Any:
 
 
 def _unit(name: str, **kwargs: Any) -> FloatField:
-    return FloatField(required=False, checks=[unit_check(name)], until=OLD, **kwargs)
+    return FloatField(required=False, checks=[unit_check(name)], until=NEW, **kwargs)
 
 
 # --- settings (2.26) --------------------------------------------------------------------------
@@ -77,15 +76,15 @@ PARAMETERS_226 = ("iou_threshold", "oks_sigma", "line_thickness", "low_overlap_t
                   "object_visibility_threshold", "target_metric_threshold")
 
 
-def _requirement_fields(*, request: bool) -> dict[str, Field]:
+def _requirement_fields() -> dict[str, Field]:
     """The fields of a 2.80 requirement (list item, detail and requests)."""
     def unit(**kwargs: Any) -> UnitFloatField:
         return UnitFloatField(required=False, allow_null=True, min_value=0, max_value=1,
                               **kwargs)
 
     return {
-        "settings_id": IntegerField(required=request and False),
-        "name": CharField(max_length=250, required=False, **({} if request else {})),
+        "settings_id": IntegerField(required=False),
+        "name": CharField(max_length=250, required=False),
         "sort_order": IntegerField(required=False, min_value=-2147483648,
                                    max_value=2147483647),
         "filter": CharField(required=False, allow_blank=True, max_length=1024),
@@ -137,7 +136,7 @@ class QualityRequirementListItem(Serializer):
         "settings_id": IntegerField(required=False),
         "task_id": REQUIREMENT_READ_ONLY["task_id"],
         "project_id": REQUIREMENT_READ_ONLY["project_id"],
-        **{k: v for k, v in _requirement_fields(request=False).items() if k != "settings_id"},
+        **{k: v for k, v in _requirement_fields().items() if k != "settings_id"},
         "is_base": REQUIREMENT_READ_ONLY["is_base"],
         "created_date": DateTimeField(read_only=True),
         "updated_date": DateTimeField(read_only=True),
@@ -153,7 +152,7 @@ class QualityRequirement(Serializer):
 
 class QualityRequirementBulkCreateNode(Serializer):
     fields: ClassVar[dict[str, Field]] = {
-        **{k: v for k, v in _requirement_fields(request=True).items() if k != "settings_id"},
+        **{k: v for k, v in _requirement_fields().items() if k != "settings_id"},
         "name": CharField(max_length=250),
     }
 
@@ -177,7 +176,7 @@ class QualitySettings(Serializer):
         "job_filter": CharField(required=False, allow_blank=True, max_length=1024, since=NEW),
         "inherit": BooleanField(required=False, since=NEW),
         "target_metric": ChoiceField(TARGET_METRICS, enum_name="TargetMetricEnum",
-                                     required=False, until=OLD,
+                                     required=False, until=NEW,
                                      help_text="The primary metric used for quality estimation"),
         "target_metric_threshold": _unit("target_metric_threshold"),
         "max_validations_per_job": IntegerField(required=False, min_value=0,
@@ -185,19 +184,19 @@ class QualitySettings(Serializer):
         "iou_threshold": _unit("iou_threshold"),
         "oks_sigma": _unit("oks_sigma"),
         "point_size_base": ChoiceField(POINT_SIZE_BASES, enum_name="PointSizeBaseEnum",
-                                       required=False, until=OLD,
+                                       required=False, until=NEW,
                                        help_text="Determines how to compute point sizes"),
         "line_thickness": _unit("line_thickness"),
         "low_overlap_threshold": _unit("low_overlap_threshold"),
-        "compare_line_orientation": BooleanField(required=False, until=OLD),
+        "compare_line_orientation": BooleanField(required=False, until=NEW),
         "line_orientation_threshold": _unit("line_orientation_threshold"),
-        "compare_groups": BooleanField(required=False, until=OLD),
+        "compare_groups": BooleanField(required=False, until=NEW),
         "group_match_threshold": _unit("group_match_threshold"),
-        "check_covered_annotations": BooleanField(required=False, until=OLD),
+        "check_covered_annotations": BooleanField(required=False, until=NEW),
         "object_visibility_threshold": _unit("object_visibility_threshold"),
-        "panoptic_comparison": BooleanField(required=False, until=OLD),
-        "compare_attributes": BooleanField(required=False, until=OLD),
-        "empty_is_annotated": BooleanField(required=False, default=False, until=OLD),
+        "panoptic_comparison": BooleanField(required=False, until=NEW),
+        "compare_attributes": BooleanField(required=False, until=NEW),
+        "empty_is_annotated": BooleanField(required=False, default=False, until=NEW),
         "requirements": ListSerializerField(QualityRequirementListItem, required=False,
                                             since=NEW),
         "created_date": DateTimeField(read_only=True, since=NEW),
@@ -280,22 +279,22 @@ class RequirementsSummary(Serializer):
 class QualityReportSummary(Serializer):
     omit_missing = True  # ``tasks``/``jobs`` only where the report has them
     fields: ClassVar[dict[str, Field]] = {
-        "frame_count": IntegerField(until=OLD),
-        "frame_share": FloatField(until=OLD),
+        "frame_count": IntegerField(until=NEW),
+        "frame_share": FloatField(until=NEW),
         "total_frames": IntegerField(since=NEW),
         "validation_frames": IntegerField(since=NEW),
         "validation_frame_share": FloatField(since=NEW),
         "conflict_count": IntegerField(),
-        "warning_count": IntegerField(until=OLD),
+        "warning_count": IntegerField(until=NEW),
         "error_count": IntegerField(),
         "conflicts_by_type": JSONField(),
-        "valid_count": IntegerField(until=OLD),
-        "ds_count": IntegerField(until=OLD),
-        "gt_count": IntegerField(until=OLD),
-        "total_count": IntegerField(until=OLD),
-        "accuracy": FloatField(until=OLD),
-        "precision": FloatField(until=OLD),
-        "recall": FloatField(until=OLD),
+        "valid_count": IntegerField(until=NEW),
+        "ds_count": IntegerField(until=NEW),
+        "gt_count": IntegerField(until=NEW),
+        "total_count": IntegerField(until=NEW),
+        "accuracy": FloatField(until=NEW),
+        "precision": FloatField(until=NEW),
+        "recall": FloatField(until=NEW),
         "tasks": NestedField(TasksSummary, required=False, since=NEW),
         "jobs": NestedField(JobsSummary, required=False, since=NEW),
         "requirements": NestedField(RequirementsSummary, required=False, since=NEW),

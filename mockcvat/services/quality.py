@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert, or_, select
+from sqlalchemy import false, insert, or_, select
 
 from mockcvat import background, iam, listing
 from mockcvat.compat import QUALITY_REQUIREMENTS
@@ -177,8 +177,7 @@ SETTINGS_226 = listing.Listing(
 SETTINGS_280 = listing.Listing(
     fields={**SETTINGS_226.fields,
             "project_id": FilterField("project_id", _S.project_id, "int", nullable=True),
-            "inherit": FilterField("inherit", _S.inherit, "bool"),
-            "parent_type": FilterField("parent_type", _S.task_id.is_(None), "string")},
+            "inherit": FilterField("inherit", _S.inherit, "bool")},
     filter_fields=("id", "task_id", "project_id", "inherit"), ordering_fields=("id",),
     simple_filters=("task_id", "project_id", "inherit"),
 )
@@ -191,7 +190,7 @@ def _visible_settings(ctx: Context) -> Any:
 
     visible_projects = select(P.id).where(policy.engine.visible_projects())
     return or_(_S.task_id.in_(policy.visible_tasks()),
-               _S.project_id.in_(visible_projects) if new_api(ctx) else False)
+               _S.project_id.in_(visible_projects) if new_api(ctx) else false())
 
 
 def list_settings(ctx: Context) -> dict[str, Any]:
@@ -554,12 +553,13 @@ def compute(mock: MockCVAT, task_id: int, owner_id: int) -> int:
                                  frame_share=len(summary.frames) / (size or 1)))
             db.add(row)
             db.flush()
-            db.execute(insert(AnnotationConflict), [
-                {"report_id": row.id, "frame": c["frame"], "type": c["type"],
-                 "severity": ERROR if new else c["severity"],
-                 "annotation_ids": c["annotation_ids"],
-                 "attribute_names": c.get("attribute_names", [])} for c in summary.conflicts
-            ]) if summary.conflicts else None
+            if summary.conflicts:
+                db.execute(insert(AnnotationConflict), [
+                    {"report_id": row.id, "frame": c["frame"], "type": c["type"],
+                     "severity": ERROR if new else c["severity"],
+                     "annotation_ids": c["annotation_ids"],
+                     "attribute_names": c.get("attribute_names", [])}
+                    for c in summary.conflicts])
         return task_report.id or 0
 
 
@@ -580,7 +580,7 @@ def _summary(db: Session, settings: QualitySettings, summary: Summary, labels: L
     out = {**common, "total_frames": total_frames, "validation_frames": frames,
            "validation_frame_share": frames / (total_frames or 1),
            "error_count": len(summary.conflicts),
-           "requirements": requirement_scores(db, settings, summary, labels)}
+           "requirements": requirement_scores(db, settings, summary)}
     if jobs is not None:
         checkable = sum(1 for _, s, _ in jobs if s.frames)
         out["jobs"] = {"total": len(jobs), "excluded": 0,
@@ -640,11 +640,10 @@ def _metric(name: str, counts: list[tuple[int | None, int | None, int]],
     return valid / ((ds_count + gt_count - valid) or 1)  # Jaccard; a label's accuracy
 
 
-def requirement_scores(db: Session, settings: QualitySettings, summary: Summary,
-                       labels: Labels) -> dict[str, Any]:
+def requirement_scores(db: Session, settings: QualitySettings, summary: Summary
+                       ) -> dict[str, Any]:
     """2.80's ``requirements`` summary: each enabled requirement's metric over the
     annotations of its type (all types when it has none)."""
-    del labels
     rows = _requirements(db, [settings.id or 0]).get(settings.id or 0, [])
     items = []
     for req in rows:
@@ -682,8 +681,6 @@ def _rq_work(ctx: Context, task: Task) -> background.Work:
 def create_report(ctx: Context, raw: Any) -> Any:
     """``POST /api/quality/reports``: 202 ``{"rq_id"}``; in 2.26 ``?rq_id=`` then polls it
     (202 while running, 201 with the report, 500-free 400 with the failure)."""
-    from starlette.responses import Response
-
     from mockcvat.http import CvatJSONResponse
 
     rq_id = ctx.params.get("rq_id")
@@ -713,14 +710,7 @@ def create_report(ctx: Context, raw: Any) -> Any:
         check_computable(db, task)
         work = _rq_work(ctx, task)
     rq_id = ctx.mock.background.submit(work)
-    return Response(content=_json({"rq_id": rq_id}), status_code=202,
-                    media_type="application/vnd.cvat+json")
-
-
-def _json(body: Any) -> bytes:
-    import json
-
-    return json.dumps(body).encode()
+    return CvatJSONResponse({"rq_id": rq_id}, status_code=202)
 
 
 _Q = QualityReport
@@ -742,8 +732,7 @@ REPORTS_226 = listing.Listing(
 )
 REPORTS_280 = listing.Listing(
     fields={**REPORTS_226.fields,
-            "project_id": FilterField("project_id", _Q.project_id, "int", nullable=True),
-            "include_legacy": FilterField("include_legacy", _Q.id.is_not(None), "bool")},
+            "project_id": FilterField("project_id", _Q.project_id, "int", nullable=True)},
     filter_fields=(*REPORTS_226.filter_fields, "project_id"),
     ordering_fields=REPORTS_226.ordering_fields,
     simple_filters=(*REPORTS_226.simple_filters, "project_id"),
