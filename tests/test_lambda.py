@@ -4,7 +4,7 @@ auto_annotation beside them."""
 
 from __future__ import annotations
 
-import time
+import threading
 
 import pytest
 from cvat_sdk import models
@@ -125,15 +125,25 @@ def test_failing_function_and_unknown_ids(cvat_client, cvat_server, admin, task)
 
 
 def test_one_running_request_per_task_and_delete(cvat_server, admin, task):
-    cvat_server.register_function("slow", lambda image, request: (time.sleep(0.3), [])[1],
-                                  labels=FUNCTION_LABELS)
+    release = threading.Event()
+
+    def blocked(image, request):
+        release.wait(30)  # holds the request started until the test lets it go
+        return []
+
+    cvat_server.register_function("slow", blocked, labels=FUNCTION_LABELS)
     cvat_server.set_background_mode("thread")
-    first = admin.post("/api/lambda/requests", json={"function": "slow", "task": task.id})
-    second = admin.post("/api/lambda/requests", json={"function": "slow", "task": task.id})
-    assert second.status_code == 409
-    assert second.json() == f"Only one running request is allowed for the same task #{task.id}"
-    assert admin.delete(f"/api/lambda/requests/{first.json()['id']}").status_code == 204
-    cvat_server.wait_for_requests()
+    try:
+        first = admin.post("/api/lambda/requests", json={"function": "slow", "task": task.id})
+        assert first.status_code == 200, first.text
+        second = admin.post("/api/lambda/requests", json={"function": "slow", "task": task.id})
+        assert second.status_code == 409
+        assert second.json() == (
+            f"Only one running request is allowed for the same task #{task.id}")
+        assert admin.delete(f"/api/lambda/requests/{first.json()['id']}").status_code == 204
+    finally:
+        release.set()
+        cvat_server.wait_for_requests()
     assert admin.get(f"/api/lambda/requests/{first.json()['id']}").status_code == 404
 
 

@@ -118,6 +118,30 @@ def test_settings_change_and_recompute(cvat_client, qc_task):
                                                 "extra_annotation": 2}
 
 
+def test_requirement_scores(cvat_client, qc_task):
+    task, _, _ = qc_task
+    api = cvat_client.api_client.quality_api
+    settings = api.list_settings(task_id=task.id)[0].results[0]
+    base = next(r for r in settings.requirements if r.name == "Base rectangle")
+    created, _ = api.create_settings_requirements(
+        quality_requirement_request=models.QualityRequirementRequest(
+            settings_id=settings.id, name="Boxes", annotation_type="rectangle",
+            metric="precision", required_score=0.5, parent_requirement=base.id))
+    assert created.effective["iou_threshold"] == 0.4  # inherited from the base requirement
+    summary = compute_report(cvat_client, task.id).summary.requirements
+    assert (summary.total, summary.enabled, summary.completed) == (10, 1, 1)
+    item = summary.items[0]
+    # boxes: f0 matched, f2 one missing and one extra -> precision 1 / 2
+    assert (item.name, item.score, item.threshold) == ("Boxes", 0.5, 0.5)
+    assert item.score_components.to_dict() == {"valid_count": 1, "missing_count": 1,
+                                               "extra_count": 1}
+    with pytest.raises(ApiException) as error:
+        api.create_settings_requirements(
+            quality_requirement_request=models.QualityRequirementRequest(
+                settings_id=settings.id, name="Filtered", filter="label == car"))
+    assert error.value.status == 400
+
+
 def test_no_report_without_a_completed_gt_job(cvat_client, tmp_path):
     files = [make_image(tmp_path / "a.png", (20, 20))]
     task = cvat_client.tasks.create_from_data(

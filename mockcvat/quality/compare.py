@@ -44,6 +44,7 @@ from mockcvat.quality.matching import (
     box_of_ann,
     decode,
     encode,
+    find_instances,
     line_similarity,
     match_segments,
     max_bbox,
@@ -274,7 +275,7 @@ class _FrameComparison:
         sides = []
         for anns in (self._by(gt, *SEGMENT_TYPES), self._by(ds, *SEGMENT_TYPES)):
             instances: list[list[Ann]] = []
-            for group in _instances(anns):
+            for group in find_instances(anns):
                 for _, same_label in itertools.groupby(
                         sorted(group, key=lambda a: a["label_id"]), key=lambda a: a["label_id"]):
                     instances.append(list(same_label))
@@ -320,7 +321,7 @@ class _FrameComparison:
 
     def _instance_boxes(self, anns: Sequence[Ann]) -> dict[int, tuple[float, ...]]:
         boxes: dict[int, tuple[float, ...]] = {}
-        for group in _instances([a for a in anns if not a.get("outside")]):
+        for group in find_instances([a for a in anns if not a.get("outside")]):
             box = max_bbox([box_of_ann(a) for a in group if a["type"] != "tag"])
             for ann in group:
                 boxes[id(ann)] = box
@@ -460,8 +461,8 @@ class _FrameComparison:
         checked = [(g, d) for g, d in pairs if self.p(g).compare_groups]
         if not checked:
             return []
-        gt_groups = _instances(self.frame.gt)
-        ds_groups = _instances(self.frame.ds)
+        gt_groups = find_instances(self.frame.gt)
+        ds_groups = find_instances(self.frame.ds)
         gt_of = {id(a): i for i, group in enumerate(gt_groups) for a in group}
         ds_of = {id(a): i for i, group in enumerate(ds_groups) for a in group}
         partner = {id(g): id(d) for g, d in pairs}
@@ -485,12 +486,6 @@ class _FrameComparison:
                     ds_to_gt.get(ds_of[id(ds_ann)]) != gt_of[id(gt_ann)]:
                 out.append((gt_ann, ds_ann))
         return out
-
-
-def _instances(anns: Sequence[Ann]) -> list[list[Ann]]:
-    from mockcvat.quality.matching import find_instances
-
-    return find_instances(anns)
 
 
 def _from_matrix(matrix: np.ndarray) -> Summary:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from mockcvat.api import Api, Body, Context, Reply
@@ -40,7 +41,8 @@ async def lambda_retrieve_functions(ctx: Context) -> Any:
                body=Body(OnlineFunctionCall, required=False),
                responses={200: Reply(description="Returns function invocation results")})
 async def lambda_create_functions(ctx: Context) -> Any:
-    return service.call_function(ctx, func_id(ctx), await ctx.json())
+    call = service.prepare_online(ctx, func_id(ctx), await ctx.json())
+    return await run_in_threadpool(service.run_online, call)  # a model may take its time
 
 
 @api.operation("GET", "/api/lambda/requests", "lambda_list_requests",

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from mockcvat import background, iam, listing
 from mockcvat.errors import NotFound, ValidationFailed
 from mockcvat.jsonlogic import FilterField
-from mockcvat.models import ConsensusSettings, Data, Job, Task
+from mockcvat.models import ConsensusSettings, Data, Job, Segment, Task
 from mockcvat.quality.consensus import merge_frame
 from mockcvat.schemas.jobs import replica_type
 from mockcvat.schemas.quality import ConsensusMergeCreate
@@ -168,7 +168,9 @@ def create_merge(ctx: Context, raw: Any) -> Any:
 
 
 def merge(mock: MockCVAT, task_id: int, parent_job_id: int | None) -> None:
-    """Merge the replicas of one parent job, or of every mergeable parent of the task."""
+    """Merge the replicas of one parent job, or of every mergeable parent of the task: read in
+    one transaction, vote outside any, write in another."""
+    from mockcvat.schemas.annotations import LabeledData
     from mockcvat.services import task_data
 
     with mock.db.session() as db:
@@ -182,47 +184,48 @@ def merge(mock: MockCVAT, task_id: int, parent_job_id: int | None) -> None:
                 f"rest_framework.exceptions.ValidationError: {exc.detail}\n") from None
         settings = db.execute(select(ConsensusSettings).where(
             ConsensusSettings.task_id == task_id)).scalars().first()
-        if settings is None:
-            settings = ConsensusSettings(task_id=task_id)
+        iou_threshold = settings.iou_threshold if settings else ConsensusSettings().iou_threshold
         data = db.get(Data, task.data_id) if task.data_id else None
         store = task_data.frame_store(mock, data.id or 0) if data is not None else None
         sizes = {i: (f.width, f.height) for i, f in enumerate(store.manifest.frames)
                  } if store else {}
         book = annotations.LabelBook(db, task)
-        labels = quality_service._labels(db, task)
+        labels = quality_service.comparison_labels(book)
         end = data.size if data is not None else 0
         groups = mergeable(db, task)
-        parents = [parent_job_id] if parent_job_id else list(groups)
-        for parent_id in parents:
+        work = []
+        for parent_id in [parent_job_id] if parent_job_id else list(groups):
             parent = db.get(Job, parent_id)
-            frames = set(frames_of(db.get(_segment(), parent.segment_id)))
+            frames = set(frames_of(db.get(Segment, parent.segment_id)))
             replicas = [quality_service.frame_annotations(
                 annotations.read_job(db, r.id or 0, book), r.id or 0, frames, book, end)
                 for r in groups[parent_id]]
-            merged: dict[str, list[dict[str, Any]]] = {"tags": [], "shapes": [], "tracks": []}
-            for frame in sorted(frames):
-                width, height = sizes.get(frame, (1, 1))
-                for item in merge_frame([r[frame] for r in replicas], frame=frame, width=width,
-                                        height=height, labels=labels,
-                                        iou_threshold=settings.iou_threshold,
-                                        quorum=0.0):
-                    kind = item.pop("type")
-                    if kind == "tag":
-                        merged["tags"].append(item)
-                    else:
-                        merged["shapes"].append({**item, "type": kind})
-            from mockcvat.schemas.annotations import LabeledData
+            work.append((parent_id, sorted(frames), replicas))
 
-            annotations.write_job(db, parent_id, LabeledData.validate({"version": 0, **merged}),
-                                  "put", book)
+    results = []
+    for parent_id, frames, replicas in work:
+        merged: dict[str, list[dict[str, Any]]] = {"tags": [], "shapes": [], "tracks": []}
+        for frame in frames:
+            width, height = sizes.get(frame, (1, 1))
+            for item in merge_frame([r[frame] for r in replicas], frame=frame, width=width,
+                                    height=height, labels=labels, iou_threshold=iou_threshold):
+                kind = item.pop("type")
+                merged["tags" if kind == "tag" else "shapes"].append(
+                    item if kind == "tag" else {**item, "type": kind})
+        results.append((parent_id, LabeledData.validate({"version": 0, **merged})))
+
+    with mock.db.session() as db:
+        task = db.get(Task, task_id)
+        if task is None:
+            raise background.RequestFailed("The task was deleted\n")
+        book = annotations.LabelBook(db, task)
+        for parent_id, merged_data in results:
+            parent = db.get(Job, parent_id)
+            if parent is None:
+                continue
+            annotations.write_job(db, parent_id, merged_data, "put", book)
             annotations.touch(db, parent)
             if parent.type == "annotation":
                 parent.state = "completed"
                 parent.status = status_of(parent.stage, parent.state)
                 db.add(parent)
-
-
-def _segment() -> Any:
-    from mockcvat.models import Segment
-
-    return Segment

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -21,7 +22,7 @@ from mockcvat.errors import APIError, ValidationFailed
 from mockcvat.functions import NO_NUCLIO as NO_NUCLIO_MESSAGE
 from mockcvat.functions import Function, FunctionFailed, failed, not_found
 from mockcvat.http import CvatJSONResponse
-from mockcvat.models import AttributeSpec, BackgroundRequest, Data, Job, Label, LambdaCall, Task
+from mockcvat.models import BackgroundRequest, Data, Job, Label, LambdaCall, Segment, Task
 from mockcvat.schemas.lambda_ import FunctionCall, FunctionCallRequest
 from mockcvat.services import annotations, resources
 from mockcvat.services.jobs import frames_of
@@ -75,8 +76,9 @@ def _wrong_arguments(function_id: str, detail: str) -> LambdaError:
                             f"({detail})")
 
 
-def call_function(ctx: Context, function_id: str, raw: Any) -> Any:
-    """``POST /api/lambda/functions/{id}``: one frame, answered at once."""
+def prepare_online(ctx: Context, function_id: str, raw: Any) -> Call:
+    """``POST /api/lambda/functions/{id}``: one frame, answered at once; the checks (then
+    ``run_online``, off the event loop)."""
     iam.lambda_functions(ctx).check_call()
     data = dict(raw) if isinstance(raw, Mapping) else {}
     with ctx.mock.db.session() as db:
@@ -96,13 +98,17 @@ def call_function(ctx: Context, function_id: str, raw: Any) -> Any:
         _check_annotate(ctx, db, task, job)
         function = _function(ctx.mock, function_id)
         try:
-            result = invoke(ctx.mock, db, function, task, data, job=job)
+            return prepare(ctx.mock, db, function, task, data, job=job)
         except ValidationFailed as exc:
             detail = exc.detail[0] if isinstance(exc.detail, list) else exc.detail
             raise LambdaError(400, str(detail)) from None
-        except FunctionFailed as exc:
-            raise LambdaError(500, failed(function.id, str(exc))) from None
-    return CvatJSONResponse(result)
+
+
+def run_online(call: Call) -> Any:
+    try:
+        return CvatJSONResponse(run(call))
+    except FunctionFailed as exc:
+        raise LambdaError(500, failed(call.function.id, str(exc))) from None
 
 
 def _get(db: Session, model: Any, value: Any) -> Any:
@@ -126,20 +132,15 @@ def _check_annotate(ctx: Context, db: Session, task: Task, job: Job | None) -> N
 
 
 # --- invoking (LambdaFunction.invoke) ------------------------------------------------------------
-def _task_labels(db: Session, task: Task) -> list[dict[str, Any]]:
-    """The task's labels as ``{name, type, id, attributes: {name: spec}, sublabels: [...]}``."""
-    owner = (Label.project_id == task.project_id) if task.project_id else (
-        Label.task_id == task.id)
-    rows = list(db.execute(select(Label).where(owner).order_by(Label.id)).scalars())
-    specs: dict[int, list[AttributeSpec]] = {}
-    if rows:
-        for spec in db.execute(select(AttributeSpec).where(
-                AttributeSpec.label_id.in_([r.id for r in rows]))).scalars():
-            specs.setdefault(spec.label_id, []).append(spec)
+def _task_labels(book: annotations.LabelBook) -> list[dict[str, Any]]:
+    """The task's labels as ``{id, name, type, attributes: {name: spec}, sublabels: [...]}``."""
+    rows = sorted(book.labels.values(), key=lambda r: r.id or 0)
 
     def convert(label: Label) -> dict[str, Any]:
         return {"id": label.id, "name": label.name, "type": label.type,
-                "attributes": {s.name: s for s in specs.get(label.id or 0, [])},
+                "attributes": {s.name: {"id": s.id, "input_type": s.input_type,
+                                        "values": list(s.values or [])}
+                               for s in book.specs.get(label.id or 0, [])},
                 "sublabels": [convert(r) for r in rows if r.parent_id == label.id]}
 
     return [convert(r) for r in rows if r.parent_id is None]
@@ -209,14 +210,23 @@ MANDATORY = {"detector": ("frame",), "interactor": ("frame", "pos_points", "neg_
              "reid": ("frame0", "frame1", "boxes0", "boxes1"), "tracker": ("frame",)}
 
 
-def invoke(mock: MockCVAT, db: Session, function: Function, task: Task, data: Mapping[str, Any],
-           *, job: Job | None = None) -> Any:
-    """Validate the call as CVAT does, run the function on the frame(s), and map its labels
-    and attributes to the task's (detectors)."""
+@dataclass
+class Call:
+    """A validated call, ready to run without the database (a function may be slow)."""
+
+    function: Function
+    image: Any
+    request: dict[str, Any]
+    resolved: dict[str, Any]
+
+
+def prepare(mock: MockCVAT, db: Session, function: Function, task: Task,
+            data: Mapping[str, Any], *, job: Job | None = None) -> Call:
+    """Validate the call as CVAT's ``LambdaFunction.invoke`` does and read its frame(s)."""
     if job is not None and job.task_id != task.id:
         raise ValidationFailed(["Job task id does not match task id"])
     data = {k: v for k, v in data.items() if v is not None}
-    task_labels = _task_labels(db, task)
+    task_labels = _task_labels(annotations.LabelBook(db, task))
     mapping = data.get("mapping") or {}
     if mapping:
         check_mapping(mapping, function.labels, task_labels)
@@ -224,7 +234,7 @@ def invoke(mock: MockCVAT, db: Session, function: Function, task: Task, data: Ma
         mapping = default_mapping(function.labels, task_labels)
     resolved = _resolved(mapping, task_labels)
     if job is not None:
-        segment_frames = set(frames_of(db.get(_segment_model(), job.segment_id)))
+        segment_frames = set(frames_of(db.get(Segment, job.segment_id)))
         for key, desc in FRAME_PARAMETERS:
             if key in data and data[key] not in segment_frames:
                 raise ValidationFailed([f"The {desc} is outside the job range"])
@@ -237,12 +247,18 @@ def invoke(mock: MockCVAT, db: Session, function: Function, task: Task, data: Ma
     image = _image(mock, db, task, data[frame_key])
     if function.kind == "reid":
         request["image1"] = _image(mock, db, task, data["frame1"])
-    result = function.call(image, request)
-    if function.kind != "detector":
+    return Call(function, image, request, resolved)
+
+
+def run(call: Call) -> Any:
+    """Run the function (outside any database session) and map a detector's labels and
+    attributes to the task's."""
+    result = call.function.call(call.image, call.request)
+    if call.function.kind != "detector":
         return result
     out = []
     for item in result or []:
-        target = resolved.get(item.get("label"))
+        target = call.resolved.get(item.get("label"))
         if target is None:
             continue
         item = dict(item)
@@ -261,12 +277,6 @@ def invoke(mock: MockCVAT, db: Session, function: Function, task: Task, data: Ma
     return out
 
 
-def _segment_model() -> Any:
-    from mockcvat.models import Segment
-
-    return Segment
-
-
 def _attributes(values: list[dict[str, Any]], target: Mapping[str, Any]) -> list[dict]:
     """``transform_attributes``: mapped attributes whose value fits the task's spec."""
     out = []
@@ -277,9 +287,10 @@ def _attributes(values: list[dict[str, Any]], target: Mapping[str, Any]) -> list
         value = str(attr.get("value", ""))
         if spec is None:
             continue
-        ok = (value.isnumeric() if spec.input_type == "number" else
-              value in ("true", "false") if spec.input_type == "checkbox" else
-              True if spec.input_type == "text" else value in (spec.values or []))
+        kind = spec["input_type"]
+        ok = (value.isnumeric() if kind == "number" else
+              value in ("true", "false") if kind == "checkbox" else
+              True if kind == "text" else value in spec["values"])
         if ok:
             out.append({"name": name, "value": value})
     return out
@@ -356,28 +367,28 @@ def annotate(mock: MockCVAT, reporter: background.Reporter, function: Function, 
         data = db.get(Data, task.data_id) if task and task.data_id else None
         if task is None or data is None:
             raise background.RequestFailed("Task matching query does not exist.\n")
-        segment = db.get(_segment_model(), job.segment_id) if job else None
+        segment = db.get(Segment, job.segment_id) if job else None
         frames = frames_of(segment) if segment is not None else list(range(data.size))
         deleted = set(data.deleted_frames or [])
         size = data.size
-        labels = {label["name"]: label for label in _task_labels(db, task)}
+        labels = {label["name"]: label for label in _task_labels(annotations.LabelBook(db, task))}
     found: dict[str, list[dict[str, Any]]] = {"tags": [], "shapes": []}
     for frame in frames:
         if frame in deleted:
             continue
-        with mock.db.session() as db:
-            try:
-                detections = invoke(mock, db, function, task, {
+        try:
+            with mock.db.session() as db:
+                call = prepare(mock, db, function, task, {
                     "frame": frame, "mapping": params.get("mapping"),
                     "threshold": params.get("threshold")}, job=job)
-            except ValidationFailed as exc:
-                detail = exc.detail[0] if isinstance(exc.detail, list) else exc.detail
-                raise background.RequestFailed(
-                    f"django.core.exceptions.ValidationError: ['{detail}']\n") from None
-            except FunctionFailed as exc:
-                raise background.RequestFailed(
-                    f"requests.exceptions.HTTPError: {failed(function.id, str(exc))}\n"
-                ) from None
+            detections = run(call)
+        except ValidationFailed as exc:
+            detail = exc.detail[0] if isinstance(exc.detail, list) else exc.detail
+            raise background.RequestFailed(
+                f"django.core.exceptions.ValidationError: ['{detail}']\n") from None
+        except FunctionFailed as exc:
+            raise background.RequestFailed(
+                f"requests.exceptions.HTTPError: {failed(function.id, str(exc))}\n") from None
         reporter.progress((frame + 1) / (size or 1))
         for detection in detections:
             parsed = _parse(detection, labels, frame, bool(params.get("conv_mask_to_poly")))
@@ -412,7 +423,7 @@ def _parse(item: Mapping[str, Any], labels: Mapping[str, Any], frame: int,
     label = labels.get(item.get("label"))
     if label is None:
         return None
-    attrs = [{"spec_id": label["attributes"][a["name"]].id, "value": str(a["value"])}
+    attrs = [{"spec_id": label["attributes"][a["name"]]["id"], "value": str(a["value"])}
              for a in item.get("attributes") or [] if a.get("name") in label["attributes"]]
     kind = str(item.get("type", "")).lower()
     if kind == "tag":

@@ -25,7 +25,6 @@ from mockcvat.models import (
     AnnotationConflict,
     Data,
     Job,
-    Label,
     Project,
     QualityReport,
     QualityRequirement,
@@ -477,20 +476,21 @@ def frame_annotations(data: dict[str, Any], job_id: int, frames: set[int],
     return out
 
 
-def _labels(db: Session, task: Task) -> Labels:
-    owner = (Label.project_id == task.project_id) if task.project_id else (
-        Label.task_id == task.id)
-    rows = list(db.execute(select(Label).where(owner).order_by(Label.id)).scalars())
-    names = {r.id or 0: r.name for r in rows if r.parent_id is None}
+def comparison_labels(book: annotations.LabelBook) -> Labels:
+    """The task's labels as the engine needs them: top-level names (the confusion matrix's
+    order) and each skeleton's sublabels."""
+    rows = sorted(book.labels.values(), key=lambda r: r.id or 0)
     sublabels: dict[int, list[int]] = {}
     for r in rows:
         if r.parent_id is not None:
             sublabels.setdefault(r.parent_id, []).append(r.id or 0)
-    return Labels(names=names, sublabels=sublabels)
+    return Labels(names={r.id or 0: r.name for r in rows if r.parent_id is None},
+                  sublabels=sublabels)
 
 
 def compute(mock: MockCVAT, task_id: int, owner_id: int) -> int:
-    """Compute and store the task's report and its job reports; returns the task report's id."""
+    """Compute and store the task's report and its job reports; returns the task report's id.
+    The comparison runs between two short transactions (read, then write), not inside one."""
     from mockcvat.services import task_data
 
     new = new_api(mock)
@@ -503,6 +503,8 @@ def compute(mock: MockCVAT, task_id: int, owner_id: int) -> int:
         settings = db.execute(select(QualitySettings).where(
             QualitySettings.task_id == task_id)).scalars().one()
         params = parameters(db, settings, new=new)
+        requirements = [(req, requirement_types(req), _effective(db, req))
+                        for req in _requirements(db, [settings.id or 0]).get(settings.id or 0, [])]
         data = db.get(Data, task.data_id) if task.data_id else None
         layout = (data.validation if data is not None else None) or {}
         disabled = set(layout.get("disabled_frames") or [])
@@ -512,31 +514,40 @@ def compute(mock: MockCVAT, task_id: int, owner_id: int) -> int:
         sizes = {i: (f.width, f.height) for i, f in enumerate(store.manifest.frames)
                  } if store else {}
         book = annotations.LabelBook(db, task)
-        labels = _labels(db, task)
+        labels = comparison_labels(book)
         end = data.size if data is not None else 0
         gt_anns = frame_annotations(annotations.read_job(db, gt_job.id or 0, book),
                                     gt_job.id or 0, gt_frames, book, end)
-        job_summaries: list[tuple[Job, Summary, int]] = []
+        inputs: list[tuple[Job, list[Frame], int]] = []
         for job, segment in annotations.annotation_jobs(db, task_id):
             job_frames = set(range(segment.start_frame, segment.stop_frame + 1))
             shared = sorted(job_frames & gt_frames)
             ds = frame_annotations(annotations.read_job(db, job.id or 0, book), job.id or 0,
                                    set(shared), book, end)
-            frames = [Frame(f, *sizes.get(f, (1, 1)), gt=gt_anns[f], ds=ds[f]) for f in shared]
-            job_summaries.append((job, compare(frames, labels, params), len(job_frames)))
-        now = utcnow()
-        total = Summary()
-        for _, summary, _ in job_summaries:
-            total.add(summary)
-        if total.matrix is None:
-            total = compare([], labels, params)
-        base = params["rectangle"]
+            inputs.append((job, [Frame(f, *sizes.get(f, (1, 1)), gt=gt_anns[f], ds=ds[f])
+                                 for f in shared], len(job_frames)))
+
+    job_summaries = [(job, compare(frames, labels, params), size)
+                     for job, frames, size in inputs]
+    total = Summary()
+    for _, summary, _ in job_summaries:
+        total.add(summary)
+    if total.matrix is None:
+        total = compare([], labels, params)
+    base = params["rectangle"]
+
+    def summary_of(summary: Summary, size: int, jobs: Any) -> dict[str, Any]:
+        return _summary(summary, requirements, total_frames=size, jobs=jobs, new=new)
+
+    now = utcnow()
+    with mock.db.session() as db:
+        if db.get(Task, task_id) is None:
+            raise background.RequestFailed("The task was deleted\n")
         task_report = QualityReport(
             target="task", task_id=task_id, organization_id=task.organization_id,
             assignee_id=task.assignee_id, created_date=now, target_last_updated=task.updated_date,
             gt_last_updated=gt_job.updated_date,
-            summary=_summary(db, settings, total, labels, params, total_frames=end,
-                             jobs=job_summaries, new=new),
+            summary=summary_of(total, end, job_summaries),
             data=report_data(total, labels, base,
                              frame_share=len(set(total.frames)) / (end or 1)))
         db.add(task_report)
@@ -546,9 +557,7 @@ def compute(mock: MockCVAT, task_id: int, owner_id: int) -> int:
                 target="job", job_id=job.id, task_id=task_id, parent_id=task_report.id,
                 organization_id=task.organization_id, assignee_id=job.assignee_id,
                 created_date=now, target_last_updated=job.updated_date,
-                gt_last_updated=gt_job.updated_date,
-                summary=_summary(db, settings, summary, labels, params, total_frames=size,
-                                 jobs=None, new=new),
+                gt_last_updated=gt_job.updated_date, summary=summary_of(summary, size, None),
                 data=report_data(summary, labels, base,
                                  frame_share=len(summary.frames) / (size or 1)))
             db.add(row)
@@ -563,8 +572,10 @@ def compute(mock: MockCVAT, task_id: int, owner_id: int) -> int:
         return task_report.id or 0
 
 
-def _summary(db: Session, settings: QualitySettings, summary: Summary, labels: Labels,
-             params: Mapping[str, Params], *, total_frames: int,
+Requirements = list[tuple[QualityRequirement, set[str] | None, dict[str, Any]]]
+
+
+def _summary(summary: Summary, requirements: Requirements, *, total_frames: int,
              jobs: list[tuple[Job, Summary, int]] | None, new: bool) -> dict[str, Any]:
     """The stored summary, in the emulated version's shape."""
     frames = len(set(summary.frames))
@@ -580,7 +591,7 @@ def _summary(db: Session, settings: QualitySettings, summary: Summary, labels: L
     out = {**common, "total_frames": total_frames, "validation_frames": frames,
            "validation_frame_share": frames / (total_frames or 1),
            "error_count": len(summary.conflicts),
-           "requirements": requirement_scores(db, settings, summary)}
+           "requirements": requirement_scores(requirements, summary)}
     if jobs is not None:
         checkable = sum(1 for _, s, _ in jobs if s.frames)
         out["jobs"] = {"total": len(jobs), "excluded": 0,
@@ -640,24 +651,21 @@ def _metric(name: str, counts: list[tuple[int | None, int | None, int]],
     return valid / ((ds_count + gt_count - valid) or 1)  # Jaccard; a label's accuracy
 
 
-def requirement_scores(db: Session, settings: QualitySettings, summary: Summary
-                       ) -> dict[str, Any]:
+def requirement_scores(requirements: Requirements, summary: Summary) -> dict[str, Any]:
     """2.80's ``requirements`` summary: each enabled requirement's metric over the
     annotations of its type (all types when it has none)."""
-    rows = _requirements(db, [settings.id or 0]).get(settings.id or 0, [])
     items = []
-    for req in rows:
+    for req, types, effective in requirements:
         if not req.enabled:
             continue
-        effective = _effective(db, req)
-        value, components = score(summary, requirement_types(req), effective["metric"])
+        value, components = score(summary, types, effective["metric"])
         items.append({
             "requirement_id": req.id, "name": req.name, "metric": effective["metric"],
             "score": value, "score_components": components,
             "calculation": {"status": "computed" if value is not None else "not_computed",
                             "reason": None if value is not None else "no_annotations"},
             "threshold": effective["required_score"]})
-    return {"total": len(rows), "enabled": len(items),
+    return {"total": len(requirements), "enabled": len(items),
             "completed": sum(1 for i in items if i["score"] is not None
                              and i["score"] >= i["threshold"]),
             "not_computed": sum(1 for i in items if i["score"] is None), "items": items}
@@ -788,8 +796,7 @@ def report_confusion(ctx: Context, pk: int, requirement_id: int | None = None) -
     target metric summary."""
     with ctx.mock.db.session() as db:
         report = _load_report(ctx, db, pk)
-        task = db.get(Task, report.task_id)
-        labels = _labels(db, task)
+        labels = comparison_labels(annotations.LabelBook(db, db.get(Task, report.task_id)))
         summary = Summary()
         for kind, gt, ds, count in (report.data or {}).get("confusion_by_type", []):
             summary.by_type[(kind, gt, ds)] += count
