@@ -79,6 +79,8 @@ DEFAULT_TTLS: dict[str, tuple[float, float]] = {
     "import": (IMPORT_CACHE_SUCCESS_TTL, IMPORT_CACHE_FAILED_TTL),
     "export": (EXPORT_CACHE_TTL, EXPORT_CACHE_TTL),
     "autoannotate": (RQ_DEFAULT_RESULT_TTL, RQ_DEFAULT_FAILURE_TTL),
+    "calculate": (RQ_DEFAULT_RESULT_TTL, RQ_DEFAULT_FAILURE_TTL),
+    "merge": (RQ_DEFAULT_RESULT_TTL, RQ_DEFAULT_FAILURE_TTL),
 }
 
 # what a request's ``action`` and ``target`` can be (``fail_next`` refuses anything else)
@@ -118,7 +120,7 @@ class Result:
 class Work:
     """One long operation. ``run`` gets a ``Reporter`` and returns a ``Result`` (or None)."""
 
-    action: str  # create | import | export | autoannotate
+    action: str  # create | import | export | autoannotate | calculate | merge
     target: str  # project | task | job
     target_id: int
     owner_id: int  # the user who asked (and, for exports, the ``by-<user>`` of the rq_id)
@@ -136,6 +138,7 @@ class Work:
     result_ttl: float | None = None  # seconds; default: per action, as CVAT enqueues it
     failure_ttl: float | None = None
     conflict_message: str | None = None  # 409 body; default: ``conflict_message()``
+    rq_id: str | None = None  # an id of the action's own making (2.26's quality checks)
 
 
 class RequestConflict(Conflict):
@@ -398,6 +401,8 @@ class Background:
 
     # --- submitting ------------------------------------------------------------------------
     def rq_id_for(self, work: Work) -> str:
+        if work.rq_id is not None:
+            return work.rq_id
         if work.action == "import" and work.subresource == "backup" and not work.target_uuid:
             work.target_uuid = str(uuid.uuid4())
         return render_rq_id(work, new_format=self.mock.compat.has(since=NEW_REQUEST_IDS))

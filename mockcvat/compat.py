@@ -36,6 +36,13 @@ NO_LEGACY_IMPORTS = "2.38.0"
 NO_GOOGLE_DRIVE = "2.27.0"
 ASSET_FORM_GUIDE_ID = "2.38.0"  # POST /api/assets documents guide_id (required) beside file
 GROWTH = "2.74.0"  # /api/growth (the growth app: GitHub star prompt state per user)
+# Quality control and consensus (docs/versions.md; ESTIMATES where marked there): the consensus
+# API and its merge requests; quality settings holding *requirements*, report summaries of
+# frames and jobs, project reports, the confusion-matrix endpoints, conflicts without warnings;
+# the replica job type renamed and ``initial_replicas`` beside ``consensus_replicas``.
+CONSENSUS_API = "2.27.0"
+QUALITY_REQUIREMENTS = "2.70.0"
+REPLICA_JOB_TYPE = "2.70.0"
 
 _current: contextvars.ContextVar[Compat] = contextvars.ContextVar("mockcvat_compat")
 

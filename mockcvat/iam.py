@@ -921,6 +921,71 @@ class GrowthPolicy:
 
 def growth(ctx: Context) -> GrowthPolicy:
     return GrowthPolicy(ctx)
+# --- quality control, consensus, lambda (cvat/apps/quality_control/rules/*.rego,
+# cvat/apps/consensus/rules/consensus_*.rego, cvat/apps/lambda_manager/rules/lambda.rego) -------
+class QualityPolicy:
+    """Reports and conflicts (``quality_reports.rego``, ``conflicts.rego``): lists for any
+    user in the sandbox and for org members, filtered like the tasks they belong to; ``view``
+    and ``create`` for the task's staff (owner, assignee, the project's owner or assignee) with
+    the ``worker`` privilege (in an org: also its members), and for org maintainers and owners
+    with ``user``. Settings (``quality_settings.rego``) and consensus settings and merges
+    (``consensus_settings.rego``, ``consensus_merges.rego``) are judged like the task: ``view``
+    as the task's ``view``, ``update`` and merges as its ``update:desc``."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.engine = engine(ctx)
+        self.admin = self.engine.admin
+
+    def check_list(self) -> None:
+        org = self.ctx.org
+        if org.organization is not None and org.role is None and not self.admin:
+            raise PermissionDenied()
+
+    def visible_tasks(self) -> Any:
+        """The task ids whose quality objects a list shows."""
+        from mockcvat.models import Task
+
+        return select(Task.id).where(self.engine.visible_tasks())
+
+    def allow_report(self, s: Standing) -> bool:
+        if self.admin:
+            return True
+        staff = s.task_staff and has_privilege(self.ctx, "worker")
+        if s.organization_id is None:
+            return staff
+        return (self.engine._maintains(s)
+                or staff and role_at_least(s.role, "worker"))
+
+    def check_report(self, s: Standing) -> None:
+        self.engine.check(self.allow_report(s))
+
+    def check_task(self, scope: str, s: Standing) -> None:
+        self.engine.check(self.engine.allow_task(scope, s))
+
+
+def quality(ctx: Context) -> QualityPolicy:
+    return QualityPolicy(ctx)
+
+
+class LambdaPolicy:
+    """``lambda.rego``: functions may be listed and viewed by any user with the ``worker``
+    privilege; calling one (online or as a request) needs ``worker`` and, for the task,
+    ``update:annotations`` (the request's own annotations are written as the caller)."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    def check_view(self) -> None:
+        if not (is_admin(self.ctx) or has_privilege(self.ctx, "worker")):
+            raise PermissionDenied()
+
+    def check_call(self) -> None:
+        self.check_view()
+
+
+def lambda_functions(ctx: Context) -> LambdaPolicy:
+    return LambdaPolicy(ctx)
 
 
 # --- the rule table (served by GET /api/auth/rules, documented in docs/iam.md) -----------------
@@ -930,6 +995,9 @@ INVITATIONS_REGO = "cvat/apps/organizations/rules/invitations.rego"
 REQUESTS_SOURCE = ("cvat/apps/engine/permissions.py: RequestPermission (2.26); "
                    "cvat/apps/redis_handler/rules/requests.rego (later)")
 PROJECTS_REGO = "cvat/apps/engine/rules/projects.rego"
+QUALITY_REGO = "cvat/apps/quality_control/rules/{quality_settings,quality_reports,conflicts}.rego"
+CONSENSUS_REGO = "cvat/apps/consensus/rules/{consensus_settings,consensus_merges}.rego"
+LAMBDA_REGO = "cvat/apps/lambda_manager/rules/lambda.rego, permissions.py: LambdaPermission"
 TASKS_REGO = "cvat/apps/engine/rules/tasks.rego"
 JOBS_REGO = "cvat/apps/engine/rules/jobs.rego"
 LABELS_SOURCE = ("cvat/apps/engine/rules/labels.rego; "
@@ -1154,6 +1222,22 @@ RULES: tuple[dict[str, str], ...] = (
     {"resource": "growth", "scope": "list/view/update",
      "allow": "any user / the owner and admins",
      "rows": "own row (made on first request); admins: every row", "source": GROWTH_REGO},
+    {"resource": "quality_settings", "scope": "list", "allow": "any user; in an org its members",
+     "rows": "settings of the tasks (and projects) the caller sees", "source": QUALITY_REGO},
+    {"resource": "quality_settings", "scope": "view/update",
+     "allow": "the task's view / update:desc (a project's for project settings)",
+     "rows": "", "source": QUALITY_REGO},
+    {"resource": "quality_reports", "scope": "list", "allow": "any user; in an org its members",
+     "rows": "reports (and conflicts) of the tasks the caller sees", "source": QUALITY_REGO},
+    {"resource": "quality_reports", "scope": "create/view",
+     "allow": "admin; task staff with worker privilege (in an org: members); org "
+              "owner/maintainer with user privilege", "rows": "", "source": QUALITY_REGO},
+    {"resource": "consensus_settings", "scope": "list/view/update",
+     "allow": "as quality settings", "rows": "", "source": CONSENSUS_REGO},
+    {"resource": "consensus_merges", "scope": "create", "allow": "the task's update:desc",
+     "rows": "", "source": CONSENSUS_REGO},
+    {"resource": "lambda", "scope": "list/view/call", "allow": "worker privilege; a call also "
+     "needs update:annotations of its task or job", "rows": "", "source": LAMBDA_REGO},
 )
 
 

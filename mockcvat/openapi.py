@@ -14,8 +14,16 @@ from typing import Any
 
 from mockcvat import compat
 from mockcvat.api import Body, Operation, Reply
-from mockcvat.schemas.fields import ChoiceField, Field, ListField, NestedField, Serializer
+from mockcvat.schemas.fields import (
+    ChoiceField,
+    DictField,
+    Field,
+    ListField,
+    NestedField,
+    Serializer,
+)
 
+# path converters whose schema documents their lookup pattern (DRF's ``lookup_value_regex``)
 _PATH_PARAM = re.compile(r"{(\w+)(?::(\w+))?}")
 # the schema of a path parameter, by its Starlette converter (DRF documents a lookup by its model
 # field, or by the regex of its url_path)
@@ -23,6 +31,7 @@ PATH_SCHEMAS: dict[str, dict[str, Any]] = {
     "int": {"type": "integer"}, "pk": {"type": "integer"},
     "digits": {"type": "string", "pattern": "^\\d+$"},  # url_path=r"...(?P<x>\d+)"
     "uuidpk": {"type": "string", "format": "uuid"},
+    "funcid": {"type": "string", "pattern": "^[a-zA-Z0-9_.-]+$"},  # lambda function ids
 }
 _KEY_ORDER = ("operationId", "description", "summary", "parameters", "tags", "requestBody",
               "security", "deprecated", "responses")
@@ -171,7 +180,7 @@ class _Builder:
             self.components.setdefault(field.enum_name, field.enum_component())
             for name, schema in field.extra_components().items():
                 self.components.setdefault(name, schema)
-        elif isinstance(field, ListField):
+        elif isinstance(field, ListField | DictField):
             self.register(field.child, request)
 
 

@@ -65,6 +65,9 @@ class MockCVAT:
         from mockcvat.background import Background
 
         self.background = Background(self)  # long operations, recorded as CVAT requests
+        from mockcvat.functions import Registry
+
+        self.functions = Registry()  # AI functions test authors registered (no Nuclio here)
         self.events = self._event_stream()  # every state change, announced once
         if readonly:
             if self._is_empty():
@@ -255,6 +258,7 @@ class MockCVAT:
                     _link_or_copy(kept, entry)
         self.journal.clear()
         self.faults.clear()
+        self.functions.clear()
         return time.perf_counter() - started
 
     # --- this server's schema --------------------------------------------------------------

@@ -170,9 +170,25 @@ class MockCVATServer:
 
     def fail_next(self, message: str, action: str | None = None,
                   target: str | None = None) -> None:
-        """The next request matching ``action`` (create, import, export, autoannotate) and
+        """The next request matching ``action`` (create, import, export, autoannotate,
+        calculate, merge) and
         ``target`` (project, task, job) fails with ``message`` without doing its work."""
         self.mock.background.fail_next(message, action=action, target=target)
+
+    # --- AI functions (mockcvat.functions) ------------------------------------------------------
+    def register_function(self, id: str, handler: Any = None, **spec: Any) -> Any:
+        """Register an AI function as Nuclio would serve it: ``kind`` (detector, interactor,
+        tracker, reid), ``name``, ``labels`` ([{"name", "type", "attributes": [{"name",
+        "input_type", "values"}], "sublabels"}]), ``version``, ``description``,
+        ``help_message``; and ``handler(image, request)`` (a PIL image and the call's
+        parameters; returns detections in CVAT's shapes), or ``detections`` ({frame: [...]},
+        ``"*"`` for any frame), or ``error`` (the message it fails with). Cleared by reset."""
+        from mockcvat.functions import Function
+
+        return self.mock.functions.register(Function(id=id, handler=handler, **spec))
+
+    def unregister_function(self, id: str) -> None:
+        self.mock.functions.unregister(id)
 
     def wait_for_requests(self, timeout: float = 30) -> None:
         """Until no background request is queued or running (``TimeoutError`` otherwise)."""

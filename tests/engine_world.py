@@ -103,7 +103,10 @@ def _build(server: Any) -> dict[str, Any]:
         _ok(admin.patch(f"/api/jobs/{j2}", json={"assignee": ids["lena"]}), 200)
         labels = {label["name"]: label["id"]
                   for label in _ok(admin.get("/api/labels"), 200)["results"]}
-    names = {"p1": p1, "pp": pp, "t1": t1, "t2": t2, "tp": tp, "j1": j1, "j2": j2, "jp": jp}
+        settings = {s["task_id"]: s["id"] for s in _ok(admin.get(
+            "/api/quality/settings", params={"parent_type": "task"}), 200)["results"]}
+    names = {"p1": p1, "pp": pp, "t1": t1, "t2": t2, "tp": tp, "j1": j1, "j2": j2, "jp": jp,
+             "qs_t1": settings[t1]}
     names.update({f"l_{name}": pk for name, pk in labels.items()})
     names.update({f"u_{name}": pk for name, pk in ids.items()})
     names.update(_build_review(server, names))

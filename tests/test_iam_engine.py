@@ -156,6 +156,27 @@ CASES = [
           (200, 200, 200, 200, F, F, F, F, F, F)),
     *case("labels-delete", delete("/api/labels/{l_dog}"),
           (204, 204, 204, 204, F, F, F, F, F, F)),
+    # --- quality control (quality_settings.rego, quality_reports.rego, conflicts.rego) ---
+    *case("quality-settings-list", get("/api/quality/settings?parent_type=task"),
+          ((200, 3), (200, 0), (200, 1), (200, 1), (200, 0), (200, 0), (200, 1), (200, 1),
+           (200, 0), (200, 0))),
+    *case("quality-settings-list-in-acme", get("/api/quality/settings?parent_type=task", ACME),
+          ((200, 2), (200, 2), (200, 2), (200, 1), (200, 0), F, F, (200, 1), (200, 0), F)),
+    *case("quality-settings-view", get("/api/quality/settings/{qs_t1}"),
+          (200, 200, 200, F, F, F, F, 200, F, F)),
+    *case("quality-settings-update", patch("/api/quality/settings/{qs_t1}",
+                                           {"max_validations_per_job": 1}),
+          (200, 200, 200, F, F, F, F, 200, F, F)),
+    # allowed callers reach the precondition (T1 has no GT job: 400)
+    *case("quality-reports-create", post("/api/quality/reports", lambda n: {"task_id": n["t1"]}),
+          (400, 400, 400, F, F, F, F, 400, F, F)),
+    *case("quality-reports-list-in-acme", get("/api/quality/reports", ACME),
+          ((200, 0), (200, 0), (200, 0), (200, 0), (200, 0), F, F, (200, 0), (200, 0), F)),
+    *case("quality-conflicts-list-in-acme", get("/api/quality/conflicts", ACME),
+          ((200, 0), (200, 0), (200, 0), (200, 0), (200, 0), F, F, (200, 0), (200, 0), F)),
+    # --- consensus (consensus_settings.rego, consensus_merges.rego): T1 has no replicas ---
+    *case("consensus-merge", post("/api/consensus/merges", lambda n: {"task_id": n["t1"]}),
+          (400, 400, 400, F, F, F, F, 400, F, F)),
 ]
 
 

@@ -21,7 +21,14 @@ from mockcvat.models.engine import (
 )
 from mockcvat.models.growth import UserGrowthData
 from mockcvat.models.organizations import Invitation, Membership, Organization
-from mockcvat.models.requests import BackgroundRequest
+from mockcvat.models.quality import (
+    AnnotationConflict,
+    ConsensusSettings,
+    QualityReport,
+    QualityRequirement,
+    QualitySettings,
+)
+from mockcvat.models.requests import BackgroundRequest, LambdaCall
 from mockcvat.models.review import AnnotationGuide, Asset, Comment, Issue
 from mockcvat.models.users import User, UserGroup
 from mockcvat.models.webhooks import EventRecord, Webhook, WebhookDelivery
@@ -48,6 +55,12 @@ __all__ = [
     "AccessToken",
     "AuthToken",
     "BackgroundRequest",
+    "LambdaCall",
+    "AnnotationConflict",
+    "ConsensusSettings",
+    "QualityReport",
+    "QualityRequirement",
+    "QualitySettings",
     "Invitation",
     "Membership",
     "Organization",

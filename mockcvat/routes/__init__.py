@@ -14,6 +14,7 @@ def operations() -> list[Operation]:
         backups,
         cloudstorages,
         comments,
+        consensus,
         events,
         growth,
         guides,
@@ -21,9 +22,11 @@ def operations() -> list[Operation]:
         issues,
         jobs,
         labels,
+        lambda_,
         memberships,
         organizations,
         projects,
+        quality,
         requests,
         schema,
         server,
@@ -34,7 +37,8 @@ def operations() -> list[Operation]:
 
     modules = (auth, users, server, schema, organizations, memberships, invitations,
                requests, projects, tasks, jobs, labels, backups, cloudstorages, webhooks,
-               events, analytics, issues, comments, guides, assets, growth)
+               events, analytics, issues, comments, guides, assets, growth, quality, lambda_,
+               consensus)
     # a module serves one tag (``api``), or several (``apis``: e.g. backups of tasks and projects)
     return [op for module in modules for api in (getattr(module, "apis", None) or [module.api])
             for op in api.operations]

@@ -91,6 +91,31 @@ def router(mock: MockCVAT) -> APIRouter:
             return JSONResponse({"detail": str(exc)}, status_code=504)
         return JSONResponse({"busy": False})
 
+    @control.post("/lambda/functions")
+    async def register_function(request: Request) -> JSONResponse:
+        """A declarative AI function: its spec (``id``, ``kind``, ``name``, ``labels``,
+        ``version``, ``description``, ``help_message``) and ``detections`` ({frame: [...]},
+        ``"*"`` for any frame) or ``error``; answers what ``/api/lambda/functions`` shows."""
+        from mockcvat.functions import Function
+
+        spec = await read_json(request)
+        if not isinstance(spec, dict) or "id" not in spec:
+            raise ValidationFailed(["Expected a JSON object with an 'id'."])
+        allowed = set(Function.__dataclass_fields__) - {"handler"}
+        unknown = sorted(set(spec) - allowed)
+        if unknown:
+            raise ValidationFailed([f"Unknown fields: {', '.join(unknown)}"])
+        try:
+            function = mock.functions.register(Function(**spec))
+        except (ValueError, TypeError, KeyError) as exc:
+            raise ValidationFailed([str(exc)]) from None
+        return JSONResponse(function.to_dict(), status_code=201)
+
+    @control.delete("/lambda/functions/{function_id}")
+    async def unregister_function(function_id: str) -> JSONResponse:
+        mock.functions.unregister(function_id)
+        return JSONResponse({}, status_code=204)
+
     add_journal_routes(control, mock)
     add_fault_routes(control, mock)
     add_state_routes(control, mock)

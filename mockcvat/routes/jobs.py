@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mockcvat import compat
 from mockcvat.api import Api, Body, Context, Reply
 from mockcvat.openapi import paginated
 from mockcvat.routes import annotation_routes, params
@@ -38,13 +39,21 @@ JOB_DATA_PARAMETERS = [
 ]
 
 
-@api.operation(
-    "GET", "/api/jobs", "jobs_list", summary="List jobs",
-    parameters=jobs.LISTING.parameters(),
-    responses={200: Reply(paginated(JobRead))},
-)
-async def jobs_list(ctx: Context) -> Any:
-    return jobs.list_jobs(ctx)
+def _jobs_list(version: str, **bounds: Any) -> None:
+    """Registered per replica job type (its name is in the ``type`` filter's choices)."""
+    with compat.emulating(compat.Compat(version)):
+        parameters = jobs.LISTING.parameters()
+
+    @api.operation(
+        "GET", "/api/jobs", "jobs_list", summary="List jobs", parameters=parameters,
+        responses={200: Reply(paginated(JobRead))}, **bounds,
+    )
+    async def jobs_list(ctx: Context) -> Any:
+        return jobs.list_jobs(ctx)
+
+
+_jobs_list("2.26.2", until=compat.REPLICA_JOB_TYPE)
+_jobs_list(compat.REPLICA_JOB_TYPE, since=compat.REPLICA_JOB_TYPE)
 
 
 @api.operation(

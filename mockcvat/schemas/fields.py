@@ -483,28 +483,38 @@ class ChoiceField(Field):
     """A string choice; rendered as a ``$ref`` to a named enum component like DRF does.
 
     ``choices`` are values or Django-style ``(value, label)`` pairs; the labels only feed the
-    enum's description (CVAT's enums use the member names: ``* `video` - VIDEO``).
+    enum's description (CVAT's enums use the member names: ``* `video` - VIDEO``). Choices that
+    only some CVAT versions have: ``choice_versions`` (value -> (since, until); see
+    ``changed_choices``), or ``choices`` as a callable read at each use (a list that the
+    emulated version computes, e.g. the webhook event catalog).
     """
 
-    def __init__(self, choices: Iterable[str | tuple[str, str]], *, enum_name: str,
-                 allow_blank: bool = False,
+    def __init__(self, choices: Iterable[str | tuple[str, str]] | Callable[[], Iterable[Any]],
+                 *, enum_name: str, allow_blank: bool = False,
                  choice_versions: Mapping[str, tuple[str | None, str | None]] | None = None,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        pairs = [c if isinstance(c, tuple) else (c, c) for c in choices]
-        self.all_choices = [value for value, _ in pairs]
-        self.labels = dict(pairs)
+        self._choices = choices if callable(choices) else list(choices)
         self.enum_name = enum_name
         self.allow_blank = allow_blank
         # value -> (since, until): choices only some CVAT versions have
         self.choice_versions = dict(choice_versions or {})
 
+    def _pairs(self) -> list[tuple[str, str]]:
+        raw = self._choices() if callable(self._choices) else self._choices
+        return [c if isinstance(c, tuple) else (c, c) for c in raw]
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return dict(self._pairs())
+
     @property
     def choices(self) -> list[str]:
+        values = [value for value, _ in self._pairs()]
         if not self.choice_versions:
-            return self.all_choices
+            return values
         version = compat.current()
-        return [c for c in self.all_choices
+        return [c for c in values
                 if c not in self.choice_versions or version.has(*self.choice_versions[c])]
 
     def to_internal(self, value: Any) -> Any:
@@ -545,6 +555,14 @@ class ChoiceField(Field):
         return extra
 
 
+def changed_choices(changed_in: str, *, added: Iterable[str] = (),
+                    removed: Iterable[str] = ()) -> dict[str, tuple[str | None, str | None]]:
+    """``choice_versions`` of a choice list that changed in CVAT release ``changed_in``:
+    ``added`` exist from then on, ``removed`` only before."""
+    return {**dict.fromkeys(added, (changed_in, None)),
+            **dict.fromkeys(removed, (None, changed_in))}
+
+
 class JSONField(Field):
     """Any JSON value (DRF's JSONField); drf-spectacular documents it as an object."""
 
@@ -582,6 +600,41 @@ class ListField(Field):
     def base_schema(self, request: bool) -> dict[str, Any]:
         schema = super().base_schema(request)
         schema["items"] = self.child.openapi(request)
+        return schema
+
+
+class DictField(Field):
+    """DRF's ``DictField(child=...)``: an object of any keys whose values are ``child``
+    (drf-spectacular: ``additionalProperties``)."""
+
+    openapi_type = "object"
+
+    def __init__(self, child: Field | type[Serializer], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if isinstance(child, type) and issubclass(child, Serializer):
+            child = NestedField(child)
+        self.child = child
+
+    def to_internal(self, value: Any) -> Any:
+        if not isinstance(value, Mapping):
+            raise ValidationFailed(
+                [f'Expected a dictionary of items but got type "{_type_name(value)}".'])
+        result, errors = {}, {}
+        for key, item in value.items():
+            try:
+                result[str(key)] = self.child.validate(item)
+            except ValidationFailed as exc:
+                errors[str(key)] = exc.detail
+        if errors:
+            raise ValidationFailed(errors)
+        return result
+
+    def to_representation(self, value: Any) -> Any:
+        return {k: self.child.to_representation(v) for k, v in (value or {}).items()}
+
+    def base_schema(self, request: bool) -> dict[str, Any]:
+        schema = super().base_schema(request)
+        schema["additionalProperties"] = self.child.openapi(request)
         return schema
 
 
@@ -818,5 +871,5 @@ class Serializer:
 
 def _walk(field: Field) -> Iterator[Field]:
     yield field
-    if isinstance(field, ListField):
+    if isinstance(field, ListField | DictField):
         yield from _walk(field.child)

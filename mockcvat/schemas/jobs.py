@@ -49,8 +49,11 @@ user may view the task; ``issues`` and ``labels`` are ``{url, count}``/``{url}``
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
+from mockcvat import compat
+from mockcvat.compat import REPLICA_JOB_TYPE
 from mockcvat.schemas.data import (
     MANUAL,
     RANDOM_PER_JOB,
@@ -74,6 +77,7 @@ from mockcvat.schemas.fields import (
     NestedField,
     Serializer,
     URLField,
+    changed_choices,
     enum_choices,
 )
 from mockcvat.schemas.labels import LabelsSummary
@@ -83,7 +87,27 @@ from mockcvat.schemas.users import BasicUser
 STATUSES = ("annotation", "validation", "completed")
 STAGES = ("annotation", "validation", "acceptance")
 STATES = ("new", "in progress", "completed", "rejected")
-JOB_TYPES = ("annotation", "ground_truth", "consensus_replica")
+JOB_TYPES = ("annotation", "ground_truth", "consensus_replica", "replica")
+
+
+def replica_type(emulated: compat.Compat | None = None) -> str:
+    """The replica job type of the emulated version (``compat.REPLICA_JOB_TYPE``); pass the
+    server's ``Compat`` off the request thread."""
+    has = (emulated or compat.current()).has(since=REPLICA_JOB_TYPE)
+    return "replica" if has else "consensus_replica"
+
+
+class CurrentJobTypes(Sequence[str]):
+    """The job types of the emulated version (the list filter's choices)."""
+
+    def _values(self) -> list[str]:
+        return ["annotation", "ground_truth", replica_type()]
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._values()[index]
+
+    def __len__(self) -> int:
+        return 3
 MAX_INT, MIN_INT = 2147483647, -2147483648
 
 
@@ -101,7 +125,9 @@ def state_field(**kwargs: Any) -> ChoiceField:
 
 
 def job_type_field(**kwargs: Any) -> ChoiceField:
-    return ChoiceField(enum_choices(JOB_TYPES), enum_name="JobType", **kwargs)
+    return ChoiceField(enum_choices(JOB_TYPES), enum_name="JobType", choice_versions=(
+        changed_choices(REPLICA_JOB_TYPE, added=("replica",), removed=("consensus_replica",))),
+        **kwargs)
 
 
 class IssuesSummary(Serializer):

@@ -51,6 +51,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from mockcvat.compat import REPLICA_JOB_TYPE
 from mockcvat.errors import ValidationFailed
 from mockcvat.schemas.data import (
     MANUAL,
@@ -138,6 +139,7 @@ class TaskRead(Serializer):
             help_text="Describes how the task validation is performed. Configured at task "
             "creation"),
         "consensus_enabled": BooleanField(read_only=True),
+        "initial_replicas": IntegerField(read_only=True, since=REPLICA_JOB_TYPE),
     }
 
 
@@ -161,6 +163,11 @@ class TaskWrite(Serializer):
             checks=[_check_consensus_replicas],
             help_text="The number of consensus replica jobs for each annotation job.\n"
             "Configured at task creation\n"),
+        "initial_replicas": IntegerField(
+            min_value=0, max_value=2147483647, required=False, write_once=True,
+            checks=[_check_consensus_replicas], since=REPLICA_JOB_TYPE,
+            help_text="The number of replica jobs for each annotation job. Configured at task "
+            "creation."),
     }
 
 

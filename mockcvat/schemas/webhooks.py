@@ -113,36 +113,17 @@ def events_of_type(webhook_type: str, c: compat.Compat | None = None
     return None
 
 
-class VersionedChoiceField(ChoiceField):
-    """A choice whose values depend on the emulated version (read when used)."""
-
-    def __init__(self, values: Any, *, enum_name: str, **kwargs: Any) -> None:
-        super().__init__((), enum_name=enum_name, **kwargs)
-        self._values = values
-
-    @property  # type: ignore[override]
-    def choices(self) -> list[str]:
-        return list(self._values())
-
-    @choices.setter
-    def choices(self, _: Any) -> None:  # ChoiceField.__init__ assigns it
-        pass
-
-    @property  # type: ignore[override]
-    def labels(self) -> dict[str, str]:
-        return {value: value.upper() for value in self.choices}
-
-    @labels.setter
-    def labels(self, _: Any) -> None:
-        pass
+def _upper_labels(values: Any) -> Any:
+    """Choices computed per emulated version, labelled as CVAT's enum members (upper case)."""
+    return lambda: [(value, value.upper()) for value in values()]
 
 
-def events_enum(**kwargs: Any) -> VersionedChoiceField:
-    return VersionedChoiceField(event_keys, enum_name="EventsEnum", **kwargs)
+def events_enum(**kwargs: Any) -> ChoiceField:
+    return ChoiceField(_upper_labels(event_keys), enum_name="EventsEnum", **kwargs)
 
 
-def webhook_type_field(**kwargs: Any) -> VersionedChoiceField:
-    return VersionedChoiceField(webhook_types, enum_name="WebhookType", **kwargs)
+def webhook_type_field(**kwargs: Any) -> ChoiceField:
+    return ChoiceField(_upper_labels(webhook_types), enum_name="WebhookType", **kwargs)
 
 
 class MultipleChoiceField(ListField):
@@ -243,7 +224,7 @@ class EventsGrouped(Serializer):
 
     component = "Events"
     fields: ClassVar[dict[str, Field]] = {
-        "webhook_type": VersionedChoiceField(lambda: (*webhook_types(), "all"),
-                                             enum_name="AllWebhookType"),
+        "webhook_type": ChoiceField(_upper_labels(lambda: (*webhook_types(), "all")),
+                                    enum_name="AllWebhookType"),
         "events": ListField(NestedField(WebhooksEvent), read_only=True),
     }

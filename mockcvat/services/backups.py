@@ -753,7 +753,7 @@ def _task_manifest(archive: zipfile.ZipFile, prefix: str, *, with_labels: bool
         _int(job.get("start_frame"), "start_frame")
         _int(job.get("stop_frame"), "stop_frame")
         if job.get("type", "annotation") not in ("annotation", "ground_truth",
-                                                 "consensus_replica"):
+                                                 "consensus_replica", "replica"):
             raise _drf_failure(f"Unexpected job type {job.get('type')}")
         if job.get("status", "annotation") not in ("annotation", "validation", "completed"):
             raise _drf_failure(f'"{job.get("status")}" is not a valid choice.')

@@ -12,7 +12,7 @@ from mockcvat.errors import ValidationFailed
 from mockcvat.jsonlogic import FilterField
 from mockcvat.models import Data, Job, Project, Segment, Task
 from mockcvat.models.users import utcnow
-from mockcvat.schemas.jobs import JobRead, JobWrite
+from mockcvat.schemas.jobs import CurrentJobTypes, JobRead, JobWrite
 from mockcvat.services import guides, issues, resources
 from mockcvat.services.organizations import username_of
 from mockcvat.services.users import basic_users
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 STAGES = ("annotation", "validation", "acceptance")
 STATES = ("new", "in progress", "completed", "rejected")
-TYPES = ("annotation", "ground_truth", "consensus_replica")
+TYPES = CurrentJobTypes()
 
 
 def _of_task(column: Any) -> Any:

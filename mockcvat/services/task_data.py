@@ -24,6 +24,7 @@ from mockcvat import background, media, storage, uploads
 from mockcvat.errors import BadRequestBody, NotFound, ValidationFailed
 from mockcvat.models import CloudStorage, Data, Job, Segment, Task
 from mockcvat.models.users import utcnow
+from mockcvat.schemas.jobs import replica_type
 from mockcvat.services import validation
 
 if TYPE_CHECKING:
@@ -263,8 +264,15 @@ def _process(mock: MockCVAT, plan: Plan, reporter: background.Reporter,
                               stop_frame=stop_frame)
             db.add(segment)
             db.flush()
-            made.append(Job(segment_id=segment.id or 0, task_id=task.id or 0))
-            db.add(made[-1])
+            parent = Job(segment_id=segment.id or 0, task_id=task.id or 0)
+            db.add(parent)
+            db.flush()
+            # consensus: N replica jobs on the same segment (CVAT's _create_segments_and_jobs)
+            replicas = [Job(segment_id=segment.id or 0, task_id=task.id or 0,
+                            type=replica_type(mock.compat), parent_job_id=parent.id)
+                        for _ in range(task.consensus_replicas or 0)]
+            db.add_all(replicas)
+            made += [parent, *replicas]
         db.flush()
         validation.create_at_creation(db, task, data, manifest, plan.validation_params)
         task.updated_date = utcnow()

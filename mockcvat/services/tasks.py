@@ -116,6 +116,7 @@ def payloads(ctx: Context, db: Any, tasks: Iterable[Any]) -> list[dict[str, Any]
             "assignee_updated_date": t.assignee_updated_date,
             "validation_mode": (data.validation or {}).get("mode") if data else None,
             "consensus_enabled": t.consensus_replicas > 0,
+            "initial_replicas": t.consensus_replicas,
             "data_chunk_size": data.chunk_size if data else None,
         }
         if data is not None:  # CVAT leaves these out while the task has no data
@@ -177,7 +178,7 @@ def create(ctx: Context, raw: Any) -> dict[str, Any]:
             owner_id=ctx.user.id, bug_tracker=data.get("bug_tracker", ""),
             overlap=data.get("overlap"), segment_size=data.get("segment_size") or 0,
             subset=data.get("subset", ""), organization_id=org_id,
-            consensus_replicas=data.get("consensus_replicas") or 0,
+            consensus_replicas=data.get("initial_replicas") or data.get("consensus_replicas") or 0,
             source_storage_id=resources.new_storage(
                 db, data.get("source_storage"), project.source_storage_id if project else None),
             target_storage_id=resources.new_storage(
