@@ -162,6 +162,25 @@ KNOWN_280_DIFFERENCES = {
     "webhooks_list_deliveries",
     "webhooks_retrieve_deliveries",
     "webhooks_retrieve_events",
+    # the quality/lambda merge (issue 15): model details the SDK reads differently
+    "lambda_create_functions",
+    "lambda_create_requests",
+    "lambda_retrieve_functions",
+    "quality_create_report",
+    "quality_create_settings_requirements",
+    "quality_create_settings_requirements_bulk",
+    "quality_list_reports",
+    "quality_list_settings",
+    "quality_list_settings_requirements",
+    "quality_partial_update_settings",
+    "quality_partial_update_settings_requirements",
+    "quality_retrieve_report",
+    "quality_retrieve_report_data",
+    "quality_retrieve_report_requirement_confusion",
+    "quality_retrieve_settings",
+    "quality_retrieve_settings_requirements",
+    "quality_update_settings",
+    "quality_update_settings_requirements",
 }
 
 
@@ -203,5 +222,5 @@ def test_the_cli_diffs_against_the_installed_sdk(capsys):
     status = cli.main(["schema", "diff", "--against", "cvat-sdk", "--brief"])
     out = capsys.readouterr().out
     assert out.startswith("mockcvat emulating 2.80.0 against cvat-sdk 2.80.0")
-    assert "## missing" in out and "summary: same" in out
+    assert "summary: same" in out and "missing 0" in out  # every 2.80 operation is served
     assert status == (1 if "## different" in out else 0)
