@@ -140,7 +140,9 @@ def describe() -> dict[str, Any]:
             settings, params = endpoint.settings, endpoint.params_map
             parameters, body = {}, None
             for name in params["all"]:
-                if name.startswith("_"):
+                # call options (``_async_call``, ...) have no location; a parameter named
+                # after a Python keyword is escaped (``from`` -> ``_from``) and has one
+                if name not in endpoint.location_map:
                     continue
                 location = endpoint.location_map[name]
                 kind, nullable = model_type(endpoint.openapi_types[name])

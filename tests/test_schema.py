@@ -153,15 +153,6 @@ KNOWN_280_DIFFERENCES = {
     "users_partial_update",
     "users_retrieve",
     "users_retrieve_self",
-    # the webhooks/events merge (issue 13): delivery request/response untyped and nullable
-    # from 2.67, WebhooksEvent.group an allOf(EventGroup) from 2.73, and events' `from`
-    # (a Python keyword the generator renames `_from`, which the reader misses)
-    "events_create_export",
-    "events_list",
-    "webhooks_create_ping",
-    "webhooks_list_deliveries",
-    "webhooks_retrieve_deliveries",
-    "webhooks_retrieve_events",
     # the quality/lambda merge (issue 15): model details the SDK reads differently
     "lambda_create_functions",
     "lambda_create_requests",

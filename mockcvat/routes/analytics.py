@@ -13,7 +13,7 @@ from mockcvat.services import analytics
 api = Api("analytics")
 
 # in cvat-sdk 2.30, gone from 2.35 (estimate: the release in between is not dated)
-NO_ANALYTICS = "2.35.0"
+NO_ANALYTICS = "2.32.0"  # cvat-sdk 2.31 is the last with AnalyticsApi
 DATE_TIME = {"type": "string", "format": "date-time"}
 
 

@@ -103,6 +103,7 @@ class Field:
         write_once: bool = False,
         checks: Sequence[Callable[[Any], Any]] = (),
         schema_nullable: bool | None = None,
+        nullable_since: str | None = None,
     ) -> None:
         self.read_only = read_only
         self.write_only = write_only
@@ -120,6 +121,7 @@ class Field:
         # drf-spectacular reads nullability from the model for ReadOnlyField(source="a.b");
         # DRF itself then still drops the key when ``a`` is None (see Serializer.omit_missing)
         self.schema_nullable = allow_null if schema_nullable is None else schema_nullable
+        self.nullable_since = nullable_since  # the CVAT release whose schema says nullable
         self.name = ""
 
     def present(self) -> bool:
@@ -181,7 +183,8 @@ class Field:
             schema["readOnly"] = True
         if self.write_only and request:
             schema["writeOnly"] = True
-        if self.schema_nullable:
+        if self.schema_nullable and (self.nullable_since is None
+                                     or compat.current().has(since=self.nullable_since)):
             schema["nullable"] = True
         if self.has_default() and self.default is not None and not callable(self.default):
             schema["default"] = self.to_representation(copy.deepcopy(self.default))
@@ -564,9 +567,19 @@ def changed_choices(changed_in: str, *, added: Iterable[str] = (),
 
 
 class JSONField(Field):
-    """Any JSON value (DRF's JSONField); drf-spectacular documents it as an object."""
+    """Any JSON value (DRF's JSONField); drf-spectacular documents it as an object, or from
+    CVAT release ``any_since`` on as a value of any type (the newer drf-spectacular)."""
 
     openapi_type = "object"
+
+    def __init__(self, *, any_since: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.any_since = any_since
+
+    def base_schema(self, request: bool) -> dict[str, Any]:
+        if self.any_since and compat.current().has(since=self.any_since):
+            return {}
+        return super().base_schema(request)
 
 
 class ListField(Field):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from mockcvat import compat
 from mockcvat.compat import QUALITY_REQUIREMENTS as NEW
 from mockcvat.errors import ValidationFailed
 from mockcvat.schemas.fields import (
@@ -45,16 +44,6 @@ SEVERITIES_226 = ("warning", "error")
 SHAPE_TYPES = ("rectangle", "polygon", "polyline", "points", "ellipse", "cuboid", "mask",
                "skeleton")
 UNIT_MESSAGE = "{} must be in the range [0; 1]"
-
-
-class NullableSinceField(IntegerField):
-    """An id that became nullable at ``compat.QUALITY_REQUIREMENTS`` (project settings)."""
-
-    def openapi(self, request: bool) -> dict[str, Any]:
-        schema = super().openapi(request)
-        if not compat.current().has(since=NEW):
-            schema.pop("nullable", None)
-        return schema
 
 
 def unit_check(name: str) -> Any:
@@ -171,7 +160,7 @@ class QualityRequirementBulkCreate(Serializer):
 class QualitySettings(Serializer):
     fields: ClassVar[dict[str, Field]] = {
         "id": IntegerField(read_only=True),
-        "task_id": NullableSinceField(read_only=True, allow_null=True),
+        "task_id": IntegerField(read_only=True, allow_null=True, nullable_since=NEW),
         "project_id": IntegerField(read_only=True, allow_null=True, since=NEW),
         "job_filter": CharField(required=False, allow_blank=True, max_length=1024, since=NEW),
         "inherit": BooleanField(required=False, since=NEW),

@@ -27,12 +27,14 @@ from mockcvat.schemas.fields import (
 )
 from mockcvat.schemas.users import BasicUser
 
-# First releases with a change to webhooks (dated by the cvat-sdk models; the release in
-# between the two compared packages that made the change is not known)
-EXPORT_EVENTS = "2.70.0"  # create:export, create:backup; deliveries gain attempt/duration
+# First releases with a change to webhooks (the first cvat-sdk package whose models show it;
+# every release from 2.26.1 to 2.80.0 was compared, and there is no 2.72 package)
+EXPORT_EVENTS = "2.65.0"  # create:export, create:backup
+DELIVERY_ANY_JSON = "2.67.0"  # a delivery's request/response: any JSON value, nullable
+DELIVERY_ATTEMPTS = "2.68.0"  # deliveries gain attempt and request_duration
 REQUEST_EVENTS = "2.73.0"  # completed:request[...] replace them; delete:organization goes;
 #                            GET /api/webhooks/events answers {key, group} objects
-SERVER_WEBHOOKS = "2.80.0"  # type "server": user events, create/delete:organization
+SERVER_WEBHOOKS = "2.76.0"  # type "server": user events, create/delete:organization
 
 CRUD = ("create", "update", "delete")
 # (resource, group display name, actions) in CVAT's order (event_type.py: Events)
@@ -187,24 +189,27 @@ class WebhookDeliveryRead(Serializer):
         "event": CharField(read_only=True),
         "status_code": IntegerField(read_only=True, allow_null=True),
         "redelivery": BooleanField(read_only=True),
-        "attempt": IntegerField(read_only=True, allow_null=True, since=EXPORT_EVENTS),
-        "request_duration": IntegerField(read_only=True, allow_null=True, since=EXPORT_EVENTS),
+        "attempt": IntegerField(read_only=True, allow_null=True, since=DELIVERY_ATTEMPTS),
+        "request_duration": IntegerField(read_only=True, allow_null=True,
+                                         since=DELIVERY_ATTEMPTS),
         "created_date": DateTimeField(read_only=True),
         "updated_date": DateTimeField(read_only=True),
         "changed_fields": CharField(read_only=True),
-        "request": JSONField(read_only=True),
-        "response": JSONField(read_only=True),
+        "request": JSONField(read_only=True, allow_null=True, any_since=DELIVERY_ANY_JSON,
+                             nullable_since=DELIVERY_ANY_JSON),
+        "response": JSONField(read_only=True, allow_null=True, any_since=DELIVERY_ANY_JSON,
+                              nullable_since=DELIVERY_ANY_JSON),
     }
 
 
-class WebhooksEventGroup(Serializer):
+class EventGroup(Serializer):
     fields: ClassVar[dict[str, Field]] = {"display_name": CharField(read_only=True)}
 
 
 class WebhooksEvent(Serializer):
     fields: ClassVar[dict[str, Field]] = {
         "key": CharField(read_only=True),
-        "group": NestedField(WebhooksEventGroup, required=False),
+        "group": NestedField(EventGroup, read_only=True),
     }
 
 
