@@ -7,7 +7,14 @@ from mockcvat.models.annotations import (
     LabeledTrack,
     TrackedShape,
 )
-from mockcvat.models.auth import AccessToken, AuthToken, OutboxMessage, ServerSetting, Session
+from mockcvat.models.auth import (
+    AccessToken,
+    AuthToken,
+    Generation,
+    OutboxMessage,
+    ServerSetting,
+    Session,
+)
 from mockcvat.models.engine import (
     AttributeSpec,
     CloudStorage,
@@ -47,6 +54,7 @@ __all__ = [
     "Task",
     "AccessToken",
     "AuthToken",
+    "Generation",
     "BackgroundRequest",
     "Invitation",
     "Membership",
