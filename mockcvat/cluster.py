@@ -40,7 +40,8 @@ class LocalPeers:
     """One process: itself."""
 
     def __init__(self) -> None:
-        self.key = 1
+        # a new key per process: rows an earlier process claimed are told apart from ours
+        self.key = secrets.randbelow(2**31 - 2) + 1
         self._lock = threading.RLock()
         self._listeners: list[Listener] = []
 

@@ -28,7 +28,7 @@ from mockcvat.models.engine import (
 )
 from mockcvat.models.growth import UserGrowthData
 from mockcvat.models.organizations import Invitation, Membership, Organization
-from mockcvat.models.requests import BackgroundRequest
+from mockcvat.models.requests import BackgroundRequest, DeferredWork
 from mockcvat.models.review import AnnotationGuide, Asset, Comment, Issue
 from mockcvat.models.users import User, UserGroup
 from mockcvat.models.webhooks import EventRecord, Webhook, WebhookDelivery
@@ -56,6 +56,7 @@ __all__ = [
     "AuthToken",
     "Generation",
     "BackgroundRequest",
+    "DeferredWork",
     "Invitation",
     "Membership",
     "Organization",
