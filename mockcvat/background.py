@@ -49,6 +49,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, case, delete, event, or_, select, update
 from sqlmodel import Session
 
+from mockcvat import compat
 from mockcvat.errors import Conflict, ValidationFailed
 from mockcvat.models import (
     BackgroundRequest,
@@ -300,6 +301,13 @@ def job(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         JOBS[name] = fn
         return fn
     return register
+
+
+def thaw(mock: MockCVAT, frozen: dict[str, Any]) -> Any:
+    """The ``Context`` of the request that queued a job (``Context.freeze``), rebuilt here."""
+    from mockcvat.api import Context
+
+    return Context.thaw(mock, frozen)
 
 
 def _resolve(name: str) -> Callable[..., Any]:
@@ -703,7 +711,8 @@ class Background:
         """Counted in ``deferring`` by ``_claim_deferred``."""
         status, result = "finished", None
         try:
-            result = _resolve(job_name)(self.mock, **args)
+            with compat.emulating(self.mock.compat):
+                result = _resolve(job_name)(self.mock, **args)
         except Exception as exc:
             log.exception("deferred work %s failed", job_name)
             status, result = "failed", f"{type(exc).__name__}: {exc}"
@@ -792,7 +801,8 @@ class Background:
         claim = started.claim
         result_ttl, failure_ttl = started.ttls
         try:
-            result = started.run(Reporter(self, started.rq_id, claim))
+            with compat.emulating(self.mock.compat):  # as the request that queued it
+                result = started.run(Reporter(self, started.rq_id, claim))
         except _Abandoned:
             self._release(claim)
             return
