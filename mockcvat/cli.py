@@ -88,6 +88,8 @@ def serve(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"mockcvat: {exc}", file=sys.stderr)
         return 2
+    if settings.workers > 1:
+        return _serve_workers(settings)
     app = create_app(settings)
     print(
         f"mockcvat: CVAT {settings.cvat_version} on http://{settings.host}:{settings.port} "
@@ -100,6 +102,36 @@ def serve(args: argparse.Namespace) -> int:
     finally:
         app.state.mock.close()
     return 0
+
+
+def _serve_workers(settings: Settings) -> int:
+    """``--workers N``: uvicorn's supervisor starts N processes, each building its app from
+    the same settings (passed on as ``MOCKCVAT_*`` variables) on the shared database."""
+    import dataclasses
+    import os
+
+    import uvicorn
+
+    for field in dataclasses.fields(Settings):
+        value = getattr(settings, field.name)
+        if field.name in OPTIONS and value is not None:
+            os.environ[env_name(field.name)] = str(value)
+    print(
+        f"mockcvat: CVAT {settings.cvat_version} on http://{settings.host}:{settings.port} "
+        f"({settings.workers} workers, admin: {settings.admin}, "
+        f"database: {_redacted(settings.resolved_database_url)})",
+        flush=True,
+    )
+    uvicorn.run("mockcvat.app:create_app", factory=True, host=settings.host,
+                port=settings.port, workers=settings.workers, log_level="warning",
+                access_log=False, timeout_graceful_shutdown=30)
+    return 0
+
+
+def _redacted(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def schema(args: argparse.Namespace) -> int:

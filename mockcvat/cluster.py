@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import secrets
 import threading
 from collections.abc import Callable, Iterator
@@ -77,8 +78,9 @@ class SharedPeers(LocalPeers):
         self.db = db
         url = db.engine.url.set(drivername="postgresql")
         self._dsn = url.render_as_string(hide_password=False)
+        # the name shows which process holds which key (pg_stat_activity joined to pg_locks)
         self._conn = psycopg.connect(self._dsn, autocommit=True,
-                                     application_name="mockcvat")
+                                     application_name=f"mockcvat pid {os.getpid()}")
         while True:  # a key no live process holds
             key = secrets.randbelow(2**31 - 2) + 1
             if self._conn.execute("SELECT pg_try_advisory_lock(%s::int, %s::int)",

@@ -217,5 +217,8 @@ class MockCVAT:
             self.journal.append(entry)
 
     def close(self) -> None:
+        if getattr(self, "_closed", False):
+            return
+        self._closed = True
         self.background.close()
         self.db.dispose()

@@ -42,9 +42,18 @@ class Settings:
     # whether CVAT's SSRF protection (its egress proxy's rules) applies to target URLs
     webhook_timeout: float | None = None
     webhook_ssrf_checks: bool = False
+    # several server processes (uvicorn workers) on one shared database (PostgreSQL)
+    workers: int = 1
 
     def __post_init__(self) -> None:
         check_version(self.cvat_version)
+        if self.workers < 1:
+            raise ValueError("--workers needs a number of processes >= 1")
+        if self.workers > 1 and self.resolved_database_url.startswith("sqlite"):
+            raise ValueError(
+                "several workers share one state, which needs a server database: "
+                "--database-url postgresql+psycopg://USER:PASSWORD@HOST:PORT/DBNAME "
+                "(pip install 'mockcvat[postgres]')")
 
     @property
     def admin_username(self) -> str:
@@ -83,6 +92,8 @@ OPTIONS: dict[str, str] = {
     "webhook_timeout": "seconds a webhook receiver has to answer (default: CVAT's 10)",
     "webhook_ssrf_checks": "'true': refuse webhook deliveries to private, loopback and link-local "
     "addresses, as CVAT's egress proxy does (default: any target)",
+    "workers": "server processes (uvicorn workers); more than 1 needs a shared database "
+    "(--database-url postgresql+psycopg://...)",
 }
 
 
@@ -108,8 +119,9 @@ def from_env(**overrides: Any) -> Settings:
         if raw is not None:
             values[field.name] = raw
     values.update({k: v for k, v in overrides.items() if v is not None})
-    if "port" in values:
-        values["port"] = int(values["port"])
+    for key in ("port", "workers"):
+        if key in values:
+            values[key] = int(values[key])
     if isinstance(values.get("webhook_timeout"), str):
         values["webhook_timeout"] = float(values["webhook_timeout"])
     if isinstance(values.get("webhook_ssrf_checks"), str):
