@@ -103,8 +103,9 @@ def conflict_message(action: str, status: str) -> str | None:
     return DEFAULT_CONFLICT_MESSAGE
 
 ACTIVE = ("queued", "started")
-INTERRUPTED = ("The server stopped before this request finished (mockcvat was restarted); "
-               "its work was not done. Send the request again.\n")
+INTERRUPTED = ("The server process running this request stopped before it finished (mockcvat "
+               "was restarted, or the process died); its work was not done. Send the request "
+               "again.\n")
 
 
 class RequestFailed(Exception):
