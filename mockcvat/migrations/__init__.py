@@ -25,6 +25,8 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import SQLModel
 
+FIRST_REVISION = "0001"  # the schema of the releases before the migrations
+
 
 def config(connection: Connection | None = None) -> Config:
     cfg = Config()
