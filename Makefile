@@ -69,6 +69,7 @@ bench: install-test
 	$(BIN)/python bench/datasets.py
 	$(BIN)/python bench/cloud.py
 	$(BIN)/python bench/webhooks.py
+	$(BIN)/python bench/shared.py
 
 # The next Alembic revision from the models' changes (read what it wrote before committing)
 migration: install-test
