@@ -2,10 +2,12 @@
 "request" (what ``/api/requests`` lists and clients poll).
 
 CVAT enqueues RQ jobs in Redis; rq workers run them and the job's id (the ``rq_id``) is what the
-client polls. Here a ``Work`` is submitted to ``MockCVAT.background``; it gets CVAT's rq_id, a
-row in ``mockcvat_request`` (``mockcvat.models.BackgroundRequest``), and runs on a small pool
-of worker threads. The work function opens its own short ``mock.db.session()``s; the engine
-never holds the database lock while work runs.
+client polls. Here a ``Work`` is submitted to ``MockCVAT.background``; it gets CVAT's rq_id and a
+row in ``mockcvat_request`` (``mockcvat.models.BackgroundRequest``), which is also its place in
+the queue: worker threads (two per process) claim queued rows, in any process sharing the
+database (see ``Background``). The work — a registered job with JSON arguments, or a function
+only this process holds — opens its own short ``mock.db.session()``s; the engine never holds
+the database lock while work runs.
 
 Test authors control the timing, which CVAT cannot do:
 
