@@ -33,8 +33,8 @@ postgresql:
 POSTGRES_TESTS := tests/test_sdk.py tests/test_tasks.py tests/test_requests.py \
 	tests/test_webhooks.py tests/test_users_http.py tests/test_organizations.py \
 	tests/test_datasets.py tests/test_backups.py tests/test_annotations.py tests/test_labels.py \
-	tests/test_issues.py tests/test_events.py tests/test_analytics.py tests/test_server_http.py \
-	tests/test_auth_http.py tests/test_task_uploads.py tests/test_guides.py \
+	tests/test_issues.py tests/test_events.py tests/test_analytics.py \
+	tests/test_auth_http.py tests/test_guides.py \
 	tests/test_validation.py tests/test_shared_instance.py tests/test_migrations.py
 test-postgres: install-test
 	MOCKCVAT_TEST_POSTGRES=1 $(BIN)/python -m pytest $(POSTGRES_TESTS)
