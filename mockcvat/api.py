@@ -164,6 +164,58 @@ class Context:
 
         return resolve_org_context(self)
 
+    # --- background jobs act as the request that queued them, in whichever process ---------
+    SECRET_HEADERS = frozenset({b"authorization", b"cookie", b"x-csrftoken"})
+
+    def freeze(self) -> dict[str, Any]:
+        """This request as JSON: enough for ``thaw`` to rebuild it in another process (URL,
+        host headers, caller, request id); credentials are left out."""
+        from mockcvat.events import request_id
+
+        scope = self.request.scope
+        identity = self.identity
+        return {
+            "method": scope.get("method", "GET"), "path": scope.get("path", "/"),
+            "query": scope.get("query_string", b"").decode("latin-1"),
+            "headers": [[k.decode("latin-1"), v.decode("latin-1")]
+                        for k, v in scope.get("headers", [])
+                        if k.lower() not in self.SECRET_HEADERS],
+            "scheme": scope.get("scheme", "http"),
+            "server": list(scope.get("server") or ("127.0.0.1", 80)),
+            "path_params": dict(scope.get("path_params") or {}),
+            "request_id": request_id(self),
+            "identity": None if identity is None else {
+                "user_id": identity.user.id, "method": identity.method,
+                "privilege": identity.privilege, "access_token_id": identity.access_token_id,
+                "read_only": identity.read_only},
+        }
+
+    @classmethod
+    def thaw(cls, mock: MockCVAT, frozen: dict[str, Any]) -> Context:
+        from mockcvat.auth import Identity
+        from mockcvat.models import User
+
+        scope = {
+            "type": "http", "method": frozen["method"], "path": frozen["path"],
+            "raw_path": frozen["path"].encode(), "root_path": "",
+            "query_string": frozen["query"].encode("latin-1"),
+            "headers": [(k.encode("latin-1"), v.encode("latin-1"))
+                        for k, v in frozen["headers"]],
+            "scheme": frozen["scheme"], "server": tuple(frozen["server"]),
+            "path_params": frozen["path_params"], "http_version": "1.1",
+        }
+        request = Request(scope)
+        request.state.mockcvat_request_id = frozen["request_id"]
+        identity = None
+        if frozen["identity"] is not None:
+            with mock.db.session() as db:
+                user = db.get(User, frozen["identity"]["user_id"])
+            if user is not None:
+                values = dict(frozen["identity"])
+                del values["user_id"]
+                identity = Identity(user, **values)
+        return cls(request, mock, identity)
+
 
 def endpoint(op: Operation, mock: MockCVAT, *, allow: str | None = None
              ) -> Callable[[Request], Awaitable[Response]]:

@@ -51,6 +51,9 @@ def create_app(settings: Settings | None = None, *, mock: MockCVAT | None = None
     app.router.add_route("/static/logo.svg", _logo, methods=["GET"], include_in_schema=False)
     app.include_router(control.router(mock))
     app.add_middleware(JournalMiddleware, mock=mock)
+    # a worker process of `serve --workers` is stopped through its lifespan: running
+    # background requests get their grace period (MockCVAT.close)
+    app.router.add_event_handler("shutdown", mock.close)
     return app
 
 

@@ -2,10 +2,12 @@
 "request" (what ``/api/requests`` lists and clients poll).
 
 CVAT enqueues RQ jobs in Redis; rq workers run them and the job's id (the ``rq_id``) is what the
-client polls. Here a ``Work`` is submitted to ``MockCVAT.background``; it gets CVAT's rq_id, a
-row in ``mockcvat_request`` (``mockcvat.models.BackgroundRequest``), and runs on a small pool
-of worker threads. The work function opens its own short ``mock.db.session()``s; the engine
-never holds the database lock while work runs.
+client polls. Here a ``Work`` is submitted to ``MockCVAT.background``; it gets CVAT's rq_id and a
+row in ``mockcvat_request`` (``mockcvat.models.BackgroundRequest``), which is also its place in
+the queue: worker threads (two per process) claim queued rows, in any process sharing the
+database (see ``Background``). The work — a registered job with JSON arguments, or a function
+only this process holds — opens its own short ``mock.db.session()``s; the engine never holds
+the database lock while work runs.
 
 Test authors control the timing, which CVAT cannot do:
 
@@ -36,6 +38,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import json
 import logging
 import threading
 import time
@@ -46,11 +49,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, case, delete, event, or_, select
+from sqlalchemy import and_, case, delete, event, or_, select, update
 from sqlmodel import Session
 
+from mockcvat import compat
 from mockcvat.errors import Conflict, ValidationFailed
-from mockcvat.models import BackgroundRequest, Organization, User
+from mockcvat.models import (
+    BackgroundRequest,
+    DeferredWork,
+    Organization,
+    ServerSetting,
+    User,
+)
 from mockcvat.models.users import utcnow
 
 if TYPE_CHECKING:
@@ -102,8 +112,9 @@ def conflict_message(action: str, status: str) -> str | None:
     return DEFAULT_CONFLICT_MESSAGE
 
 ACTIVE = ("queued", "started")
-INTERRUPTED = ("The server stopped before this request finished (mockcvat was restarted); "
-               "its work was not done. Send the request again.\n")
+INTERRUPTED = ("The server process running this request stopped before it finished (mockcvat "
+               "was restarted, or the process died); its work was not done. Send the request "
+               "again.\n")
 
 
 class RequestFailed(Exception):
@@ -125,7 +136,9 @@ class Work:
     target_id: int
     owner_id: int  # the user who asked (and, for exports, the ``by-<user>`` of the rq_id)
     organization_id: int | None
-    run: Callable[[Reporter], Result | None]
+    # the work: a function (only this process can run it) or a registered job with JSON
+    # arguments (``job``/``args``: any process sharing the database can)
+    run: Callable[[Reporter], Result | None] | None = None
     subresource: str | None = None  # annotations | dataset | backup
     format: str | None = None  # exports/imports: the format's display name
     project_id: int | None = None
@@ -139,6 +152,8 @@ class Work:
     failure_ttl: float | None = None
     conflict_message: str | None = None  # 409 body; default: ``conflict_message()``
     rq_id: str | None = None  # an id of the action's own making (2.26's quality checks)
+    job: str | None = None  # a name registered with ``background.job``
+    args: dict[str, Any] | None = None
 
 
 class RequestConflict(Conflict):
@@ -286,6 +301,32 @@ def render_rq_id(work: Work, *, new_format: bool) -> str:
 
 
 # --- the engine ------------------------------------------------------------------------------
+JOBS: dict[str, Callable[..., Any]] = {}
+
+
+def job(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a work function under ``name``. A ``Work(job=name, args={...})`` (a request:
+    ``fn(mock, reporter, **args)``) or a ``defer_job(name, args)`` (``fn(mock, **args)``) is
+    then a row any process sharing the database can claim and run; ``args`` must be JSON."""
+    def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+        JOBS[name] = fn
+        return fn
+    return register
+
+
+def thaw(mock: MockCVAT, frozen: dict[str, Any]) -> Any:
+    """The ``Context`` of the request that queued a job (``Context.freeze``), rebuilt here."""
+    from mockcvat.api import Context
+
+    return Context.thaw(mock, frozen)
+
+
+def _resolve(name: str) -> Callable[..., Any]:
+    if name not in JOBS:  # registered when its service module is imported
+        import mockcvat.routes  # noqa: F401  (imports every service)
+    return JOBS[name]
+
+
 @dataclass
 class _Fault:
     message: str
@@ -303,30 +344,42 @@ class Reporter:
     blocks. When the request is gone (cancelled, replaced, server reset) a report raises an
     internal exception that ends the work quietly."""
 
-    def __init__(self, background: Background, rq_id: str, pk: int, generation: int) -> None:
+    def __init__(self, background: Background, rq_id: str, claim: _Claim) -> None:
         self._background = background
         self.rq_id = rq_id
-        self._pk = pk
-        self._generation = generation
+        self._claim = claim
 
     def progress(self, fraction: float, status: str | None = None) -> None:
         """Shown as the request's ``progress`` (and ``status`` as its ``message`` while it is
         started). Raises an internal exception to stop the work if the request was dropped."""
         value = min(1.0, max(0.0, float(fraction)))
-        self._background._update(self._pk, self._generation, progress=value,
+        self._background._update(self._claim, progress=value,
                                  **({"message": status} if status is not None else {}))
 
     def status(self, text: str) -> None:
         """CVAT's ``meta["status"]`` line, the request's ``message`` while it is started."""
-        self._background._update(self._pk, self._generation, message=text)
+        self._background._update(self._claim, message=text)
+
+
+@dataclass(frozen=True)
+class _Claim:
+    """A request row this process runs: writes go to ``pk`` only while its ``claim`` is
+    ``token`` (a replaced, cancelled or reset request writes nowhere)."""
+
+    pk: int
+    token: str
+    generation: int  # this process's reset generation when claimed
 
 
 @dataclass
-class _Queued:
+class _Started:
+    """A claimed request, ready to run."""
+
+    claim: _Claim
     rq_id: str
-    pk: int  # the request's row: writes go there, so a replaced request writes nowhere
-    work: Work
-    generation: int
+    action: str
+    run: Callable[[Reporter], Result | None]
+    ttls: tuple[float, float]
 
 
 @dataclass
@@ -338,48 +391,89 @@ class _Deferred:
 
 @dataclass
 class _State:
-    queue: deque[str] = field(default_factory=deque)  # rq_ids, oldest first
-    pending: dict[str, _Queued] = field(default_factory=dict)  # queued, not yet picked
-    running: set[int] = field(default_factory=set)  # row pks
-    deferred: deque[_Deferred] = field(default_factory=deque)  # deferred work, oldest first
-    deferring: int = 0  # deferred work running now
+    """This process's share of the work: what only it can run (closures) and what it runs."""
+
+    local: dict[int, Work] = field(default_factory=dict)  # queued closure requests, by pk
+    running: set[int] = field(default_factory=set)  # request pks
+    deferred: deque[_Deferred] = field(default_factory=deque)  # closures, oldest first
+    deferring: int = 0  # deferred work running now (closures and rows)
+    signals: int = 0  # bumped by every wake-up, so a worker never sleeps through one
 
     def idle(self) -> bool:
-        return not (self.queue or self.running or self.deferred or self.deferring)
+        return not (self.local or self.running or self.deferred or self.deferring)
+
+
+CONTROLS = "background_controls"  # the test controls' row in mockcvat_setting
+POLL_SECONDS = 0.5  # how often idle workers look for work queued by other processes
+SWEEP_SECONDS = 1.0  # how often a process looks for work of processes that died
 
 
 class Background:
-    """One per ``MockCVAT`` (``mock.background``)."""
+    """One per ``MockCVAT`` (``mock.background``).
+
+    The queue is the database: requests are rows of ``mockcvat_request`` and deferred work rows
+    of ``mockcvat_deferred``; a worker claims the oldest queued row (``SELECT … FOR UPDATE SKIP
+    LOCKED`` on PostgreSQL; one process, under the store's lock, on SQLite), so on a shared
+    database any process runs any request, and what ``/api/requests`` shows is the same from
+    every process. Work given as a function (``Work.run``, ``defer``) rather than a registered
+    job can only run in the process that holds the function: its row is claimed by that
+    process at once. The test controls (mode, ``hold_polls``, ``fail_next``) are one row of
+    ``mockcvat_setting``: set from any process, they apply to all."""
 
     def __init__(self, mock: MockCVAT, *, workers: int = 2) -> None:
         self.mock = mock
         self.workers = workers
-        self.mode = mock.settings.background_mode
-        self._hold = 0
-        self._faults: list[_Fault] = []
         self._cond = threading.Condition()
         self._state = _State()
         self._threads: list[threading.Thread] = []
         self._generation = 0
         self._closed = False
+        self._last_sweep = 0.0
         self.polled = PolledJobs(self)
+        mock.db.peers.listen(self._on_peer_message)
+
+    @property
+    def _me(self) -> int:
+        return self.mock.db.peers.key
 
     # --- controls for test authors ---------------------------------------------------------
+    def _controls(self, db: Session, *, lock: bool = False) -> dict[str, Any]:
+        query = select(ServerSetting).where(ServerSetting.name == CONTROLS)
+        row = db.execute(query.with_for_update() if lock else query).scalar_one_or_none()
+        if row is None:
+            return {"mode": self.mock.settings.background_mode, "hold": 0, "faults": []}
+        return dict(json.loads(row.value))
+
+    def _change_controls(self, change: Callable[[dict[str, Any]], None]) -> None:
+        with self.mock.db.session() as db:
+            controls = self._controls(db, lock=True)
+            change(controls)
+            _save_controls(db, controls)
+
+    @property
+    def mode(self) -> str:
+        with self.mock.db.session() as db:
+            return str(self._controls(db)["mode"])
+
     def set_mode(self, mode: str) -> None:
         if mode not in ("thread", "immediate"):
             raise ValueError(f"mode must be 'thread' or 'immediate', not {mode!r}")
-        self.mode = mode
+        self._change_controls(lambda controls: controls.update(mode=mode))
+        if mode == "thread":
+            with self._cond:
+                self._ensure_workers()
 
     def hold_polls(self, n: int) -> None:
         """Each request submitted from now on answers its first ``n`` polls with ``queued``
         (the first poll) and ``started`` (the others), then shows its real state."""
         if n < 0:
             raise ValueError("hold_polls needs n >= 0")
-        self._hold = int(n)
+        self._change_controls(lambda controls: controls.update(hold=int(n)))
 
     @property
     def held_polls(self) -> int:
-        return self._hold
+        with self.mock.db.session() as db:
+            return int(self._controls(db)["hold"])
 
     def fail_next(self, message: str, action: str | None = None,
                   target: str | None = None) -> None:
@@ -392,12 +486,13 @@ class Background:
                 close = difflib.get_close_matches(str(value), known, n=1)
                 hint = f"; did you mean {close[0]!r}?" if close else ""
                 raise ValueError(f"unknown {name} {value!r}{hint} (known: {', '.join(known)})")
-        self._faults.append(_Fault(str(message), action, target))
+        fault = {"message": str(message), "action": action, "target": target}
+        self._change_controls(lambda controls: controls["faults"].append(fault))
 
     @property
     def pending_faults(self) -> list[dict[str, str | None]]:
-        return [{"message": f.message, "action": f.action, "target": f.target}
-                for f in self._faults]
+        with self.mock.db.session() as db:
+            return list(self._controls(db)["faults"])
 
     # --- submitting ------------------------------------------------------------------------
     def rq_id_for(self, work: Work) -> str:
@@ -408,61 +503,53 @@ class Background:
         return render_rq_id(work, new_format=self.mock.compat.has(since=NEW_REQUEST_IDS))
 
     def submit(self, work: Work, *, session: Session | None = None) -> str:
-        """Record the request and start its work; returns the rq_id.
+        """Record the request and queue its work; returns the rq_id.
 
         Raises ``RequestConflict`` (a ``mockcvat.errors.Conflict``, 409, body
         ``conflict_message()``) while a request with the same id is queued or started, except
         for task creation, which CVAT does not guard (the new request replaces the old, whose
         work then writes nowhere); a finished or failed one is replaced, as CVAT does.
         Call it outside your own ``db.session()`` block, or pass that session: the request row
-        then joins your transaction, and in immediate mode the work runs once it commits.
+        then joins your transaction, and the work starts once it commits.
         """
+        if (work.run is None) == (work.job is None):
+            raise ValueError("a Work needs either run (a function) or job (a registered name)")
         rq_id = self.rq_id_for(work)
-        with self._cond:
-            fault = next((f for f in self._faults if f.matches(work)), None)
-            if fault is not None:
-                self._faults.remove(fault)
-        try:
-            if session is not None:
-                pk = self._record(session, rq_id, work, fault)
-            else:
-                with self.mock.db.session() as db:
-                    pk = self._record(db, rq_id, work, fault)
-        except Exception:
-            if fault is not None:  # not used after all
-                with self._cond:
-                    self._faults.insert(0, fault)
-            raise
-        if fault is not None:
-            return rq_id
-        with self._cond:
-            item = _Queued(rq_id, pk, work, self._generation)
-            immediate = self.mode == "immediate"
-            if not immediate:
-                if rq_id not in self._state.pending:  # else: replaces the queued one
-                    self._state.queue.append(rq_id)
-                self._state.pending[rq_id] = item
-                self._ensure_workers()
-                self._cond.notify()
-        if immediate:
-            if session is not None:
-                event.listen(session, "after_commit", lambda _s: self._run_inline(item),
-                             once=True)
-            else:
-                self._run_inline(item)
+        if session is not None:
+            pk, mode = self._record(session, rq_id, work)
+            event.listen(session, "after_commit", lambda _s: self._queued(pk, work, mode),
+                         once=True)
+        else:
+            with self.mock.db.session() as db:
+                pk, mode = self._record(db, rq_id, work)
+            self._queued(pk, work, mode)
         return rq_id
+
+    def _queued(self, pk: int | None, work: Work, mode: str) -> None:
+        """The request's row is committed: run it now (immediate) or let a worker claim it."""
+        if pk is None:  # failed at once by fail_next
+            return
+        if mode == "immediate":
+            started = self._claim_row(pk, work)
+            if started is not None:
+                self._run_started(started)
+            return
+        with self._cond:
+            if work.job is None:
+                self._state.local[pk] = work
+            self._wake()
 
     def defer(self, run: Callable[[], None], *, label: str = "",
               session: Session | None = None) -> None:
         """Run ``run()`` off the request (deferred work, see the module docstring); with a
-        ``session``, once it commits (nothing if it rolls back). Exceptions are logged."""
+        ``session``, once it commits (nothing if it rolls back). Exceptions are logged. Only
+        this process can run a function: use ``defer_job`` for work any process may run."""
         def start(_session: Any = None) -> None:
             with self._cond:
                 item = _Deferred(run, label, self._generation)
-                if self.mode != "immediate":
+                if not self._immediate():
                     self._state.deferred.append(item)
-                    self._ensure_workers()
-                    self._cond.notify()
+                    self._wake()
                     return
                 self._state.deferring += 1
             self._run_deferred(item)
@@ -471,6 +558,50 @@ class Background:
             event.listen(session, "after_commit", start, once=True)
         else:
             start()
+
+    def defer_job(self, job_name: str, args: dict[str, Any], *, label: str = "",
+                  key: str | None = None, session: Session | None = None) -> None:
+        """Deferred work as a registered job (``fn(mock, **args)``): a row any process can
+        claim, so it survives the process that queued it. ``key``: polled by that name
+        (``PolledJobs``); its row then keeps the result."""
+        def record(db: Session) -> int:
+            if key is not None:
+                db.execute(delete(DeferredWork).where(DeferredWork.key == key))
+            row = DeferredWork(label=label or job_name, job=job_name, args=args, key=key)
+            if self._immediate():  # run by the request that queued it
+                row.claimed_by = self._me
+            db.add(row)
+            db.flush()
+            if row.claimed_by is None:
+                self.mock.db.peers.notify("queued", connection=db.connection())
+            assert row.pk is not None
+            return row.pk
+
+        def start(pk: int) -> None:
+            if self._immediate():
+                claimed = self._claim_deferred(pk)
+                if claimed is not None:
+                    self._run_deferred_row(*claimed)
+                return
+            with self._cond:
+                self._wake()
+
+        if session is not None:
+            pk = record(session)
+            event.listen(session, "after_commit", lambda _s: start(pk), once=True)
+        else:
+            with self.mock.db.session() as db:
+                pk = record(db)
+            start(pk)
+
+    def _immediate(self) -> bool:
+        return self.mode == "immediate"
+
+    def _wake(self) -> None:
+        """Under ``_cond``: a worker should look for work."""
+        self._state.signals += 1
+        self._ensure_workers()
+        self._cond.notify_all()
 
     def _run_deferred(self, item: _Deferred) -> None:
         """Counted in ``deferring`` by the caller."""
@@ -484,17 +615,12 @@ class Background:
                 self._state.deferring -= 1
                 self._cond.notify_all()
 
-    def _run_inline(self, item: _Queued) -> None:
-        with self._cond:
-            self._state.running.add(item.pk)
-        try:
-            self._execute(item)
-        finally:
-            with self._cond:
-                self._state.running.discard(item.pk)
-                self._cond.notify_all()
-
-    def _record(self, db: Session, rq_id: str, work: Work, fault: _Fault | None) -> int:
+    def _record(self, db: Session, rq_id: str, work: Work) -> tuple[int | None, str]:
+        """The request's row, in ``db``'s transaction; (its pk, or None if ``fail_next``
+        failed it at once; the mode it runs in)."""
+        controls = self._controls(db, lock=True)
+        immediate = controls["mode"] == "immediate"
+        fault = next((f for f in controls["faults"] if _Fault(**f).matches(work)), None)
         existing = db.execute(
             select(BackgroundRequest).where(BackgroundRequest.rq_id == rq_id)
         ).scalar_one_or_none()
@@ -516,16 +642,26 @@ class Background:
             project_id=work.project_id, task_id=work.task_id, job_id=work.job_id,
             owner_id=work.owner_id, owner_username=owner.username if owner else "",
             organization_id=work.organization_id, org_slug=org.slug if org else None,
-            created_date=now, hold_left=self._hold,
+            created_date=now, hold_left=int(controls["hold"]), job=work.job,
+            args=None if work.job is None else {
+                "args": work.args or {}, "ttls": list(self._ttls(work))},
+            # a function runs where it is, and immediate work in the request that queued it:
+            # this process owns the row from the start
+            claimed_by=self._me if work.job is None or immediate else None,
         )
         if fault is not None:  # failed at once, as if the work had raised
-            row.status, row.message = "failed", fault.message
+            controls["faults"].remove(fault)
+            _save_controls(db, controls)
+            row.status, row.message = "failed", fault["message"]
             row.started_date = row.finished_date = now
             row.expiry_date = now + dt.timedelta(seconds=self._ttls(work)[1])
+            row.claimed_by = None
         db.add(row)
         db.flush()
         assert row.pk is not None
-        return row.pk
+        if row.claimed_by is None and fault is None:
+            self.mock.db.peers.notify("queued", connection=db.connection())
+        return (None if fault is not None else row.pk), str(controls["mode"])
 
     @staticmethod
     def _ttls(work: Work) -> tuple[float, float]:
@@ -534,8 +670,90 @@ class Background:
         return (work.result_ttl if work.result_ttl is not None else result_ttl,
                 work.failure_ttl if work.failure_ttl is not None else failure_ttl)
 
+    # --- claiming ----------------------------------------------------------------------------
+    def _claim_row(self, pk: int, work: Work | None = None) -> _Started | None:
+        """Claim one queued request row (None: gone, or claimed by someone else)."""
+        return self._claim(select(BackgroundRequest).where(
+            BackgroundRequest.pk == pk, BackgroundRequest.status == "queued"), work)
+
+    def _claim_next(self) -> _Started | None:
+        """The oldest queued request any process may run."""
+        row = BackgroundRequest
+        return self._claim(select(row).where(row.status == "queued", row.claimed_by.is_(None))
+                           .order_by(row.pk).limit(1))
+
+    def _claim(self, query: Any, work: Work | None = None) -> _Started | None:
+        token, generation = str(uuid.uuid4()), self._generation
+        with self.mock.db.session() as db:
+            row = db.execute(query.with_for_update(skip_locked=True)).scalar_one_or_none()
+            if row is None:
+                return None
+            row.status, row.started_date = "started", utcnow()
+            row.claimed_by, row.claim = self._me, token
+            db.add(row)
+            pk, rq_id, action, job_name, args = row.pk, row.rq_id, row.action, row.job, row.args
+        assert pk is not None
+        claim = _Claim(pk, token, generation)
+        if job_name is not None:
+            fn, payload = _resolve(job_name), dict(args or {})
+            ttls = tuple(payload.get("ttls") or DEFAULT_TTLS.get(
+                action, (RQ_DEFAULT_RESULT_TTL, RQ_DEFAULT_FAILURE_TTL)))
+            kwargs = payload.get("args") or {}
+            return _Started(claim, rq_id, action,
+                            lambda reporter: fn(self.mock, reporter, **kwargs),
+                            (float(ttls[0]), float(ttls[1])))
+        if work is None or work.run is None:
+            return None
+        return _Started(claim, rq_id, action, work.run, self._ttls(work))
+
+    def _claim_deferred(self, pk: int | None = None) -> tuple[int, str, str, dict[str, Any],
+                                                               str | None] | None:
+        row_t = DeferredWork
+        query = select(row_t).where(row_t.status == "queued")
+        query = query.where(row_t.pk == pk) if pk is not None else query.where(
+            row_t.claimed_by.is_(None)).order_by(row_t.pk)
+        token = str(uuid.uuid4())
+        with self.mock.db.session() as db:
+            row = db.execute(query.limit(1).with_for_update(skip_locked=True)
+                             ).scalar_one_or_none()
+            if row is None:
+                return None
+            row.status, row.claimed_by, row.claim = "started", self._me, token
+            db.add(row)
+            assert row.pk is not None
+            claimed = row.pk, token, row.job, dict(row.args or {}), row.key
+        with self._cond:
+            self._state.deferring += 1
+        return claimed
+
+    def _run_deferred_row(self, pk: int, token: str, job_name: str, args: dict[str, Any],
+                          key: str | None) -> None:
+        """Counted in ``deferring`` by ``_claim_deferred``."""
+        status, result = "finished", None
+        try:
+            with compat.emulating(self.mock.compat):
+                result = _resolve(job_name)(self.mock, **args)
+        except Exception as exc:
+            log.exception("deferred work %s failed", job_name)
+            status, result = "failed", f"{type(exc).__name__}: {exc}"
+        finally:
+            try:
+                with self.mock.db.session() as db:
+                    row = db.get(DeferredWork, pk)
+                    if row is not None and row.claim == token:
+                        if key is None:
+                            db.delete(row)
+                        else:
+                            row.status, row.result = status, result
+                            db.add(row)
+            finally:
+                with self._cond:
+                    self._state.deferring -= 1
+                    self._cond.notify_all()
+
     # --- running -----------------------------------------------------------------------------
     def _ensure_workers(self) -> None:
+        """Under ``_cond``."""
         self._threads = [t for t in self._threads if t.is_alive()]
         while len(self._threads) < self.workers and not self._closed:
             thread = threading.Thread(target=self._worker, daemon=True,
@@ -543,86 +761,118 @@ class Background:
             self._threads.append(thread)
             thread.start()
 
+    def start_workers(self) -> None:
+        """Start claiming work now (a server on a shared database runs its peers' work too)."""
+        with self._cond:
+            self._ensure_workers()
+
     def _worker(self) -> None:
         while True:
             with self._cond:
-                while not self._state.queue and not self._state.deferred and not self._closed:
-                    self._cond.wait()
                 if self._closed:
                     return
-                if self._state.deferred:
-                    deferred = self._state.deferred.popleft()
+                signals = self._state.signals
+                deferred = self._state.deferred.popleft() if self._state.deferred else None
+                if deferred is not None:
                     self._state.deferring += 1
-                else:
-                    deferred = None
-            if deferred is not None:
-                self._run_deferred(deferred)
-                continue
-            with self._cond:
-                if not self._state.queue:
-                    continue
-                item = self._state.pending.pop(self._state.queue.popleft(), None)
-                if item is None:
-                    continue
-                self._state.running.add(item.pk)
+                local = None if deferred else next(iter(self._state.local.items()), None)
+                if local is not None:
+                    del self._state.local[local[0]]
             try:
-                self._execute(item)
+                if deferred is not None:
+                    self._run_deferred(deferred)
+                    continue
+                if local is not None:
+                    started = self._claim_row(local[0], local[1])
+                    if started is not None:
+                        self._run_started(started)
+                    continue
+                self._sweep_if_due()
+                claimed = self._claim_deferred()
+                if claimed is not None:
+                    self._run_deferred_row(*claimed)
+                    continue
+                started = self._claim_next()
+                if started is not None:
+                    self._run_started(started)
+                    continue
             except Exception:  # the engine's own failure (e.g. the database): keep serving
-                log.exception("background request %s could not be recorded", item.rq_id)
-            finally:
-                with self._cond:
-                    self._state.running.discard(item.pk)
-                    self._cond.notify_all()
+                log.exception("background worker")
+                time.sleep(POLL_SECONDS)
+            with self._cond:
+                if self._closed:
+                    return
+                if self._state.signals == signals:
+                    self._cond.wait(POLL_SECONDS)
 
-    def _execute(self, item: _Queued) -> None:
-        pk, generation, work = item.pk, item.generation, item.work
-        if not self._update(pk, generation, quiet=True, status="started",
-                            started_date=utcnow()):
-            return  # cancelled, replaced, or forgotten by a reset
-        result_ttl, failure_ttl = self._ttls(work)
-        started = time.perf_counter()
-        log.info("background request %s started", item.rq_id,
-                 extra={"rq_id": item.rq_id, "event": "started"})
+    def _run_started(self, started: _Started) -> None:
+        with self._cond:
+            self._state.running.add(started.claim.pk)
         try:
-            result = work.run(Reporter(self, item.rq_id, pk, generation))
+            self._execute(started)
+        except Exception:
+            log.exception("background request %s could not be recorded", started.rq_id)
+        finally:
+            with self._cond:
+                self._state.running.discard(started.claim.pk)
+                self._cond.notify_all()
+
+    def _execute(self, started: _Started) -> None:
+        claim, rq_id = started.claim, started.rq_id
+        result_ttl, failure_ttl = started.ttls
+        began = time.perf_counter()
+        log.info("background request %s started", rq_id,
+                 extra={"rq_id": rq_id, "event": "started"})
+        try:
+            with compat.emulating(self.mock.compat):  # as the request that queued it
+                result = started.run(Reporter(self, rq_id, claim))
         except _Abandoned:
-            log.info("background request %s abandoned (cancelled or reset)", item.rq_id,
-                     extra={"rq_id": item.rq_id, "event": "abandoned"})
+            log.info("background request %s abandoned (cancelled or reset)", rq_id,
+                     extra={"rq_id": rq_id, "event": "abandoned"})
+            self._release(claim)
             return
         except RequestFailed as exc:
             status = "failed"
-            self._finish(pk, generation, status, str(exc), failure_ttl)
+            self._finish(claim, status, str(exc), failure_ttl)
         except ValidationFailed as exc:  # a serializer's refusal, as CVAT's worker shows it
             status = "failed"
             message = f"rest_framework.exceptions.ValidationError: {exc.detail}\n"
-            self._finish(pk, generation, status, message, failure_ttl)
+            self._finish(claim, status, message, failure_ttl)
         except Exception as exc:  # CVAT's rq_exception_handler: format_exception_only
-            log.exception("background request %s failed", item.rq_id)
+            log.exception("background request %s failed", rq_id)
             status = "failed"
             message = "".join(traceback.format_exception_only(type(exc), exc))
-            self._finish(pk, generation, status, message, failure_ttl)
+            self._finish(claim, status, message, failure_ttl)
         else:
             status = "finished"
             result = result or Result()
-            self._finish(pk, generation, status, "", result_ttl,
+            self._finish(claim, status, "", result_ttl,
                          result_url=result.result_url, result_id=result.result_id)
-        seconds = time.perf_counter() - started
-        log.info("background request %s %s in %.3fs", item.rq_id, status, seconds,
-                 extra={"rq_id": item.rq_id, "event": status,
-                        "duration_ms": round(seconds * 1000, 3)})
+        seconds = time.perf_counter() - began
+        log.info("background request %s %s in %.3fs", rq_id, status, seconds,
+                 extra={"rq_id": rq_id, "event": status, "duration_ms": round(seconds * 1000, 3)})
 
-    def _finish(self, pk: int, generation: int, status: str, message: str, ttl: float,
+    def _finish(self, claim: _Claim, status: str, message: str, ttl: float,
                 **values: Any) -> None:
         now = utcnow()
-        self._update(pk, generation, quiet=True, status=status, message=message,
+        self._update(claim, quiet=True, status=status, message=message,
                      finished_date=now, expiry_date=now + dt.timedelta(seconds=ttl), **values)
 
-    def _update(self, pk: int, generation: int, *, quiet: bool = False, **values: Any) -> bool:
-        """Write to the request's row; False (or ``_Abandoned``) if it is gone."""
-        if generation == self._generation:
+    def _release(self, claim: _Claim) -> None:
+        """Abandoned work lets go of its row (a reset waits for every claim to end)."""
+        with self.mock.db.session() as db:
+            row = db.get(BackgroundRequest, claim.pk)
+            if row is not None and row.claim == claim.token:
+                row.claimed_by, row.claim = None, None
+                db.add(row)
+
+    def _update(self, claim: _Claim, *, quiet: bool = False, **values: Any) -> bool:
+        """Write to the request's row; False (or ``_Abandoned``) if it is no longer ours."""
+        if claim.generation == self._generation:
             with self.mock.db.session() as db:
-                row = db.get(BackgroundRequest, pk)
-                if row is not None and generation == self._generation:
+                row = db.get(BackgroundRequest, claim.pk)
+                if (row is not None and row.claim == claim.token
+                        and claim.generation == self._generation):
                     for key, value in values.items():
                         setattr(row, key, value)
                     db.add(row)
@@ -672,32 +922,55 @@ class Background:
     # --- cancelling ---------------------------------------------------------------------------
     def cancel(self, rq_id: str) -> bool:
         """Drop a request whose work has not started (its row goes, as CVAT deletes the job);
-        False if it has started or ended already."""
-        with self._cond:
-            if self._state.pending.pop(rq_id, None) is None:
-                return False
-            self._state.queue.remove(rq_id)
-            self._cond.notify_all()
+        False if it has started or ended already. Works from any process."""
+        row = BackgroundRequest
         with self.mock.db.session() as db:
-            db.execute(delete(BackgroundRequest).where(BackgroundRequest.rq_id == rq_id))
+            pk = db.execute(select(row.pk).where(row.rq_id == rq_id, row.status == "queued")
+                            .with_for_update(skip_locked=True)).scalar_one_or_none()
+            if pk is None:
+                return False
+            db.execute(delete(row).where(row.pk == pk))
+        with self._cond:
+            self._state.local.pop(pk, None)
+            self._cond.notify_all()
         return True
 
-    # --- after a restart -----------------------------------------------------------------------
-    def recover(self) -> int:
-        """Requests an earlier process left queued or started: their work died with it, so they
-        end as failed, as rq fails the jobs of a worker that died. Returns how many."""
+    # --- processes that died ---------------------------------------------------------------
+    def recover(self) -> list[RequestView]:
+        """Work of processes that are gone: requests they had started (or only they could
+        run) end as failed, as rq fails the jobs of a worker that died; deferred work they had
+        started is handed back to the queue. Queued requests stay queued: any process runs
+        them (Redis keeps CVAT's queue across restarts too). Returns the failed requests."""
+        live = self.mock.db.peers.live()
         now = utcnow()
+        row_t = BackgroundRequest
         with self.mock.db.session() as db:
-            rows = db.execute(select(BackgroundRequest).where(
-                BackgroundRequest.status.in_(ACTIVE))).scalars().all()
+            rows = db.execute(select(row_t).where(
+                row_t.status.in_(ACTIVE), row_t.claimed_by.is_not(None),
+                row_t.claimed_by.not_in(live)).with_for_update(skip_locked=True)
+            ).scalars().all()
             for row in rows:
                 row.status, row.message = "failed", INTERRUPTED
                 row.started_date = row.started_date or now
                 row.finished_date, row.hold_left = now, 0
+                row.claimed_by = row.claim = None
                 row.expiry_date = now + dt.timedelta(
                     seconds=DEFAULT_TTLS.get(row.action, (0, RQ_DEFAULT_FAILURE_TTL))[1])
                 db.add(row)
-            return len(rows)
+            db.execute(update(DeferredWork).where(
+                DeferredWork.status == "started", DeferredWork.claimed_by.not_in(live)
+            ).values(status="queued", claimed_by=None, claim=None))
+            return [view_of(row) for row in rows]
+
+    def _sweep_if_due(self) -> None:
+        if not self.mock.db.shared:
+            return
+        now = time.monotonic()
+        if now - self._last_sweep < SWEEP_SECONDS:
+            return
+        self._last_sweep = now
+        if self.recover():
+            log.warning("requests of a process that died ended as failed")
 
     # --- waiting, resetting ------------------------------------------------------------------
     def forget(self, rq_id: str) -> None:
@@ -719,65 +992,158 @@ class Background:
         db.execute(delete(row).where(or_(
             column.in_(ids), and_(row.target == kind, row.target_id.in_(ids)))))
 
+    def _active_rows(self, *, requests: bool = True) -> list[str]:
+        """What is queued or running in the database, by any process."""
+        with self.mock.db.read() as connection:
+            found = [f"deferred:{label}" for label in connection.execute(
+                select(DeferredWork.label).where(DeferredWork.status.in_(ACTIVE))).scalars()]
+            if requests:
+                found += list(connection.execute(select(BackgroundRequest.rq_id).where(
+                    BackgroundRequest.status.in_(ACTIVE))).scalars())
+            return found
+
     def busy(self) -> bool:
         with self._cond:
-            return not self._state.idle()
+            if not self._state.idle():
+                return True
+        return bool(self._active_rows())
+
+    def _wait_until(self, done: Callable[[], bool], timeout: float, what: Callable[[], Any],
+                    ) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            if done():
+                return
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"{what()} still running after {timeout} s")
+            with self._cond:
+                self._cond.wait(min(remaining, 0.01))
 
     def wait_deferred(self, timeout: float = 30) -> None:
-        """Until no deferred work (webhook deliveries, ...) is queued or running."""
-        with self._cond:
-            if not self._cond.wait_for(
-                    lambda: not self._state.deferred and not self._state.deferring, timeout):
-                raise TimeoutError(f"deferred work still running after {timeout} s: "
-                                   f"{[d.label for d in self._state.deferred]}")
+        """Until no deferred work (webhook deliveries, ...) is queued or running, in any
+        process."""
+        def done() -> bool:
+            with self._cond:
+                if self._state.deferred or self._state.deferring:
+                    return False
+            return not self._active_rows(requests=False)
+
+        self._wait_until(done, timeout, lambda: ["deferred work", *self._active_rows(
+            requests=False)])
 
     def wait(self, timeout: float = 30) -> None:
-        """Until nothing is queued or running; ``TimeoutError`` after ``timeout`` seconds."""
-        with self._cond:
-            if not self._cond.wait_for(self._state.idle, timeout):
-                raise TimeoutError(
-                    f"background requests still running after {timeout} s: "
-                    f"{sorted(self._state.running) + list(self._state.queue)}")
+        """Until nothing is queued or running, in any process; ``TimeoutError`` after
+        ``timeout`` seconds."""
+        self._wait_until(lambda: not self.busy(), timeout,
+                         lambda: f"background requests {self._active_rows()}")
 
     def reset(self, timeout: float = 30, *, forget: bool = True) -> None:
-        """Defaults back; queued work dropped, running work waited for, requests forgotten
-        (``forget=False``: the rows stay, for a caller about to restore the database)."""
+        """Defaults back; queued work dropped, running work waited for (in every process),
+        requests forgotten (``forget=False``: the rows stay, for a caller about to restore
+        the database)."""
+        self._abandon_local()
+        with self.mock.db.session() as db:
+            db.execute(delete(ServerSetting).where(ServerSetting.name == CONTROLS))
+            db.execute(delete(BackgroundRequest).where(BackgroundRequest.status == "queued"))
+            db.execute(delete(DeferredWork).where(DeferredWork.status == "queued"))
+            self.mock.db.peers.notify("reset", connection=db.connection())
+        self.polled.states.clear()
         with self._cond:
-            self._generation += 1
-            self._state.queue.clear()
-            self._state.pending.clear()
-            self._state.deferred.clear()
-            self.mode, self._hold, self._faults = self.mock.settings.background_mode, 0, []
-            self.polled.states.clear()
             if not self._cond.wait_for(
                     lambda: not self._state.running and not self._state.deferring, timeout):
                 log.warning("reset: background requests still running after %s s: %s",
                             timeout, sorted(self._state.running))
+        if self.mock.db.shared:
+            try:
+                self._wait_until(self._peers_idle, timeout, lambda: "other processes' work")
+            except TimeoutError:
+                log.warning("reset: other processes' work still running after %s s", timeout)
         if forget:
             with self.mock.db.session() as db:
                 db.execute(delete(BackgroundRequest))
+                db.execute(delete(DeferredWork))
 
-    def close(self) -> None:
+    def _peers_idle(self) -> bool:
+        others = self.mock.db.peers.others()
+        if not others:
+            return True
+        with self.mock.db.read() as connection:
+            return not connection.execute(select(BackgroundRequest.pk).where(
+                BackgroundRequest.status == "started",
+                BackgroundRequest.claimed_by.in_(others)).limit(1)).first() and \
+                not connection.execute(select(DeferredWork.pk).where(
+                    DeferredWork.status == "started",
+                    DeferredWork.claimed_by.in_(others)).limit(1)).first()
+
+    def _abandon_local(self) -> None:
+        """This process's queued work dropped; its running work stops at its next report."""
         with self._cond:
-            self._closed = True
             self._generation += 1
-            self._state.queue.clear()
-            self._state.pending.clear()
+            self._state.local.clear()
             self._state.deferred.clear()
             self._cond.notify_all()
+
+    def _on_peer_message(self, message: dict[str, Any]) -> None:
+        if message.get("kind") == "queued":
+            with self._cond:
+                self._wake()
+        elif message.get("kind") == "reset":
+            self._abandon_local()
+            self.polled.states.clear()
+
+    def close(self, grace: float = 10) -> None:
+        """Stop claiming; running requests get ``grace`` seconds to finish, then end as failed
+        (their work is cut off); queued ones stay for the other processes (or the next start)."""
+        with self._cond:
+            self._closed = True
+            self._state.local.clear()
+            self._state.deferred.clear()
+            self._cond.notify_all()
+            finished = self._cond.wait_for(
+                lambda: not self._state.running and not self._state.deferring, grace)
+            self._generation += 1
+        if not finished:
+            log.warning("shutdown: background requests still running after %s s", grace)
+        try:
+            now = utcnow()
+            with self.mock.db.session() as db:
+                db.execute(update(BackgroundRequest).where(
+                    BackgroundRequest.claimed_by == self._me,
+                    BackgroundRequest.status.in_(ACTIVE)).values(
+                    status="failed", message=INTERRUPTED, finished_date=now, hold_left=0,
+                    claimed_by=None, claim=None,
+                    expiry_date=now + dt.timedelta(seconds=RQ_DEFAULT_FAILURE_TTL)))
+                db.execute(update(DeferredWork).where(
+                    DeferredWork.claimed_by == self._me, DeferredWork.status == "started"
+                ).values(status="queued", claimed_by=None, claim=None))
+        except Exception:
+            log.exception("shutdown: could not hand back the background work")
+
+
+def _save_controls(db: Session, controls: dict[str, Any]) -> None:
+    row = db.get(ServerSetting, CONTROLS) or ServerSetting(name=CONTROLS, value="")
+    row.value = json.dumps(controls)
+    db.add(row)
 
 
 class PolledJobs:
     """Deferred work its client polls by a key of its own, which CVAT never lists in
     ``/api/requests`` (2.26's CSV event export, analytics report computation): a key is
     ``queued`` until its work returns, then ``finished`` with the work's value, or ``failed``
-    with the error's text."""
+    with the error's text. Given as a registered job, the state is a row any process reads."""
 
     def __init__(self, background: Background) -> None:
         self.background = background
-        self.states: dict[str, tuple[str, Any]] = {}
+        self.states: dict[str, tuple[str, Any]] = {}  # keys of function work (this process)
 
-    def start(self, key: str, run: Callable[[], Any]) -> None:
+    def start(self, key: str, run: Callable[[], Any] | None = None, *,
+              job: str | None = None, args: dict[str, Any] | None = None) -> None:
+        if job is not None:
+            self.states.pop(key, None)
+            self.background.defer_job(job, args or {}, label=key, key=key)
+            return
+        assert run is not None
         self.states[key] = ("queued", None)
 
         def work() -> None:
@@ -789,7 +1155,18 @@ class PolledJobs:
         self.background.defer(work, label=key)
 
     def state(self, key: str) -> tuple[str, Any] | None:
-        return self.states.get(key)
+        if key in self.states:
+            return self.states[key]
+        with self.background.mock.db.read() as connection:
+            row = connection.execute(select(DeferredWork.status, DeferredWork.result).where(
+                DeferredWork.key == key)).first()
+        if row is None:
+            return None
+        status = "queued" if row[0] == "started" else row[0]
+        return status, row[1]
 
     def drop(self, key: str) -> None:
         self.states.pop(key, None)
+        with self.background.mock.db.session() as db:
+            db.execute(delete(DeferredWork).where(DeferredWork.key == key,
+                                                  DeferredWork.status.not_in(ACTIVE)))

@@ -167,6 +167,8 @@ def serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args).check()
     logs.configure(settings.log_level, settings.log_format)
+    if settings.workers > 1:
+        return _serve_workers(settings)
     sock = listen(settings.host, settings.port)  # a port in use fails here, before the banner
     try:
         app = create_app(settings)
@@ -244,6 +246,36 @@ def snapshot(args: argparse.Namespace) -> int:
     print(f"mockcvat: wrote {args.directory}: " + ", ".join(
         f"{count} {file.removesuffix('.json')}" for file, count in counts.items()))
     return 0
+
+
+def _serve_workers(settings: Settings) -> int:
+    """``--workers N``: uvicorn's supervisor starts N processes, each building its app from
+    the same settings (passed on as ``MOCKCVAT_*`` variables) on the shared database."""
+    import dataclasses
+    import os
+
+    import uvicorn
+
+    for field in dataclasses.fields(Settings):
+        value = getattr(settings, field.name)
+        if field.name in OPTIONS and value is not None:
+            os.environ[env_name(field.name)] = str(value)
+    print(
+        f"mockcvat: CVAT {settings.cvat_version} on http://{settings.host}:{settings.port} "
+        f"({settings.workers} workers, admin: {settings.admin}, "
+        f"database: {_redacted(settings.resolved_database_url)})",
+        flush=True,
+    )
+    uvicorn.run("mockcvat.app:create_app", factory=True, host=settings.host,
+                port=settings.port, workers=settings.workers, log_level="warning",
+                access_log=False, timeout_graceful_shutdown=30)
+    return 0
+
+
+def _redacted(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def schema(args: argparse.Namespace) -> int:

@@ -114,14 +114,14 @@ class EventStream:
 
         if user is None and ctx is not None and ctx.identity is not None:
             user = ctx.identity.user
-        request_id = _request_id(ctx)
+        rid = request_id(ctx)
         if user is None:
-            return Actor(None, None, None, None, request_id)
+            return Actor(None, None, None, None, rid)
         sender = BasicUser.dump({
             "url": ctx.absolute(f"/api/users/{user.id}") if ctx is not None else None,
             "id": user.id, "username": user.username, "first_name": user.first_name,
             "last_name": user.last_name})
-        return Actor(user.id, user.username, user.email or None, sender, request_id)
+        return Actor(user.id, user.username, user.email or None, sender, rid)
 
     def emit(self, ctx: Context | None, db: Session, scope: str, obj: dict[str, Any] | None,
              *, before: Mapping[str, Any] | None = None, user: Any = None,
@@ -153,7 +153,7 @@ class EventStream:
         return event
 
 
-def _request_id(ctx: Context | None) -> str:
+def request_id(ctx: Context | None) -> str:
     """One id per API request, kept on the request's state (CVAT's ``request.uuid``)."""
     if ctx is None:
         return str(uuid.uuid4())

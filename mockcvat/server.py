@@ -75,27 +75,39 @@ class MockCVAT:
                 raise SettingsError("data_dir", f"{str(self.data_dir)!r} holds no state "
                                     "(no users); give the --data-dir (or --database-url) of "
                                     "a server that ran")
-        elif self._is_empty():  # a new state: media left by an earlier one belongs to nothing
-            shutil.rmtree(self.media_dir, ignore_errors=True)
-            try:
-                self.seed()
-            except BaseException:
-                self.db.dispose()
-                raise
-        else:
-            if settings.seed is not None:
-                self.db.dispose()
-                raise SettingsError("seed", f"the database {self.db.url!r} already holds a "
-                                    "state; give an empty --data-dir, or --database-url "
-                                    "sqlite:// to keep the seeded state in memory")
-            self._recover()
-            self.ensure_admin()
-        self.secret_key = self._secret_key()  # signs sessions, password-reset tokens and URLs
-        self.db.take_snapshot(self._reseed)
-        # the media the snapshot's objects own: a reset keeps these, and drops everything newer
-        self._snapshot_media = set(self._media_entries())
-        if not readonly:
-            self._keep_snapshot_media()
+            self.secret_key = self._secret_key()
+            return
+        # several processes may share the database (PostgreSQL): one starts at a time, and
+        # the first of them (no other alive) decides what the state at start-up is
+        with self.db.peers.exclusive():
+            first = not self.db.peers.others()
+            if self._is_empty():  # a new state: media left by an earlier one belongs to nothing
+                if first:
+                    shutil.rmtree(self.media_dir, ignore_errors=True)
+                try:
+                    self.seed()
+                except BaseException:
+                    self.db.dispose()
+                    raise
+            else:
+                if settings.seed is not None:
+                    self.db.dispose()
+                    raise SettingsError("seed", f"the database {self.db.url!r} already holds "
+                                        "a state; give an empty --data-dir, or --database-url "
+                                        "sqlite:// to keep the seeded state in memory")
+                self._recover(clean_files=first)
+                self.ensure_admin()
+            self.secret_key = self._secret_key()  # signs sessions, password-reset tokens, URLs
+            if first or not self.db.has_snapshot():
+                # the media the snapshot's objects own: a reset keeps these, and drops newer
+                self._remember_media()
+                self.db.take_snapshot(self._reseed)
+                self._keep_snapshot_media()
+            else:
+                self.db.keep_snapshot(self._reseed)
+        self.db.peers.listen(self._on_peer_message)
+        if settings.background_mode == "thread" or self.db.shared:
+            self.background.start_workers()  # work queued before, or by the other processes
 
     def _event_stream(self) -> EventStream:
         """The domain-event stream and its subscribers: the event log, webhook delivery."""
@@ -185,21 +197,55 @@ class MockCVAT:
                 session.add(row)
             return row.value
 
-    def _recover(self) -> None:
+    def _recover(self, *, clean_files: bool = True) -> None:
         """Start-up on existing state: what an earlier process left unfinished. Requests it was
-        running end as failed; its scratch files and half-received uploads go, and so does the
-        media of tasks whose data never finished (``size`` 0: nothing can read it)."""
+        running end as failed (queued ones stay queued); with ``clean_files`` (no other
+        process alive to be using them) its scratch files, the uploads of the requests that
+        failed, and the media of tasks whose data never finished (``size`` 0: nothing can read
+        it; a queued creation makes it again) go."""
         from sqlmodel import select
 
         from mockcvat.models import Data
 
-        self.background.recover()
-        for leftover in (self.tmp_dir, self.media_dir / "uploads"):
-            shutil.rmtree(leftover, ignore_errors=True)
+        failed = self.background.recover()
+        if not clean_files:
+            return
+        shutil.rmtree(self.tmp_dir, ignore_errors=True)
+        for request in failed:  # the files a failed creation or import received go with it
+            if request.action in ("create", "import"):
+                owner = (f"{request.target}-{request.target_id}-" if request.target_id
+                         else f"{request.target}-backup-by-{request.owner_id}")
+                for path in (self.media_dir / "uploads").glob(owner + "*"):
+                    shutil.rmtree(path, ignore_errors=True)
         with self.db.session() as session:
             unfinished = session.exec(select(Data.id).where(Data.size == 0)).all()
         for data_id in unfinished:
             shutil.rmtree(self.media_dir / "data" / str(data_id), ignore_errors=True)
+
+    SNAPSHOT_MEDIA = "snapshot_media"
+
+    def _remember_media(self) -> None:
+        """Record the media entries of the state at start-up with the state (every process
+        resetting it then agrees on what to keep)."""
+        from mockcvat.models import ServerSetting
+
+        entries = sorted(str(p.relative_to(self.media_dir)) for p in self._media_entries())
+        with self.db.session() as session:
+            row = session.get(ServerSetting, self.SNAPSHOT_MEDIA) or ServerSetting(
+                name=self.SNAPSHOT_MEDIA, value="")
+            row.value = json.dumps(entries)
+            session.add(row)
+
+    def _snapshot_media(self) -> set[Path]:
+        from mockcvat.models import ServerSetting
+
+        with self.db.session() as session:
+            row = session.get(ServerSetting, self.SNAPSHOT_MEDIA)
+            return {self.media_dir / p for p in json.loads(row.value)} if row else set()
+
+    def _on_peer_message(self, message: dict[str, Any]) -> None:
+        if message.get("kind") == "reset":  # another process reset the state
+            self.journal.clear()
 
     def _media_entries(self) -> list[Path]:
         """Media, one entry per object and kind (``data/<id>``, ``exports/<file>``, ...)."""
@@ -216,7 +262,7 @@ class MockCVAT:
 
     def _keep_snapshot_media(self) -> None:
         shutil.rmtree(self.kept_media_dir, ignore_errors=True)
-        for entry in self._snapshot_media:
+        for entry in self._snapshot_media():
             kept = self.kept_media_dir / entry.relative_to(self.media_dir)
             kept.parent.mkdir(parents=True, exist_ok=True)
             if entry.is_dir():
@@ -246,10 +292,11 @@ class MockCVAT:
         # first: running work must not write into the restored state (which has no requests)
         self.background.reset(forget=False)
         self.db.reset()
+        keep = self._snapshot_media()
         for entry in self._media_entries():
-            if entry not in self._snapshot_media:
+            if entry not in keep:
                 shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink()
-        for entry in self._snapshot_media:  # what a deleted object took with it comes back
+        for entry in keep:  # what a deleted object took with it comes back
             if not entry.exists():
                 kept = self.kept_media_dir / entry.relative_to(self.media_dir)
                 if kept.is_dir():
@@ -281,5 +328,8 @@ class MockCVAT:
         self.journal.enabled = value
 
     def close(self) -> None:
+        if getattr(self, "_closed", False):
+            return
+        self._closed = True
         self.background.close()
         self.db.dispose()

@@ -34,8 +34,9 @@ def check_version(text: str) -> str:
 BACKGROUND_MODES = ("thread", "immediate")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 LOG_FORMATS = ("text", "json")
-# SQLAlchemy dialect -> the extra of mockcvat that installs its driver
-DRIVER_EXTRAS = {"postgresql": "postgresql", "mysql": "mysql", "mariadb": "mysql"}
+# SQLAlchemy backend -> the extra of mockcvat that installs its driver, and the URL scheme
+# that uses that driver
+DRIVER_EXTRAS = {"postgresql": ("postgres", "postgresql+psycopg")}
 
 
 class SettingsError(ValueError):
@@ -72,9 +73,18 @@ class Settings:
     # whether CVAT's SSRF protection (its egress proxy's rules) applies to target URLs
     webhook_timeout: float | None = None
     webhook_ssrf_checks: bool = False
+    # several server processes (uvicorn workers) on one shared database (PostgreSQL)
+    workers: int = 1
 
     def __post_init__(self) -> None:
         check_version(self.cvat_version)
+        if self.workers < 1:
+            raise ValueError("--workers needs a number of processes >= 1")
+        if self.workers > 1 and self.resolved_database_url.startswith("sqlite"):
+            raise ValueError(
+                "several workers share one state, which needs a server database: "
+                "--database-url postgresql+psycopg://USER:PASSWORD@HOST:PORT/DBNAME "
+                "(pip install 'mockcvat[postgres]')")
 
     @property
     def admin_username(self) -> str:
@@ -142,6 +152,8 @@ OPTIONS: dict[str, str] = {
     "log_format": "'text' or 'json' (one JSON object per line)",
     "protect_admin": "refuse API calls that would lock the admin out: deleting, deactivating "
     "or demoting it, changing its password (for fuzzers; true/false)",
+    "workers": "server processes (uvicorn workers); more than 1 needs a shared database "
+    "(--database-url postgresql+psycopg://...)",
 }
 
 def flag(option: str) -> str:
@@ -201,13 +213,17 @@ def check_database_url(url: str | None) -> None:
         dialect = parsed.get_dialect()
     except NoSuchModuleError:
         raise SettingsError("database_url", f"unknown database {parsed.drivername!r} in "
-                            f"{url!r}; use sqlite://, postgresql:// or mysql://") from None
+                            f"{url!r}; use sqlite:// or postgresql+psycopg://") from None
     try:
         dialect.import_dbapi()
     except ImportError as exc:
-        extra = DRIVER_EXTRAS.get(parsed.get_backend_name())
-        fix = (f"pip install 'mockcvat[{extra}]'" if extra
-               else f"install the Python package {exc.name or 'of its driver'}")
+        extra, scheme = DRIVER_EXTRAS.get(parsed.get_backend_name(), (None, None))
+        if extra is None:
+            fix = f"install the Python package {exc.name or 'of its driver'}"
+        elif parsed.drivername != scheme:
+            fix = f"write the URL as {scheme}://... and pip install 'mockcvat[{extra}]'"
+        else:
+            fix = f"pip install 'mockcvat[{extra}]'"
         raise SettingsError("database_url", f"the driver of {parsed.drivername!r} is not "
                             f"installed; {fix}") from None
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):

@@ -14,6 +14,8 @@ the server listens on 127.0.0.1 on a free port, in a background thread.
 from __future__ import annotations
 
 import asyncio
+import itertools
+import os
 import shutil
 import socket
 import tempfile
@@ -35,6 +37,10 @@ __all__ = ["MockCVATServer"]
 
 # cvat-sdk's Config.status_check_period for clients made here (its default is 5 s)
 STATUS_CHECK_PERIOD = 0.01
+# A PostgreSQL server URL: every server made here without a database of its own gets a new
+# database on it (dropped when the server stops) instead of an in-memory SQLite one
+TEST_DATABASE_URL = "MOCKCVAT_TEST_DATABASE_URL"
+_databases = itertools.count(1)
 
 
 class MockCVATServer:
@@ -46,6 +52,7 @@ class MockCVATServer:
     def __init__(self, settings: Settings | None = None, *, seed: str | Path | None = None,
                  **overrides: Any) -> None:
         self._tmp: str | None = None
+        self._database: str | None = None  # made here, dropped by stop()
         if settings is None:
             self._tmp = tempfile.mkdtemp(prefix="mockcvat-")
             # tests want background requests finished when the client first polls
@@ -53,6 +60,12 @@ class MockCVATServer:
                                       "port": 0, "background_mode": "immediate",
                                       "log_level": "warning"}
             values.update(overrides)
+            if os.environ.get(TEST_DATABASE_URL) and "database_url" not in overrides:
+                from mockcvat import pgcluster
+
+                name = f"mockcvat_test_{os.getpid()}_{next(_databases)}"
+                values["database_url"] = self._database = pgcluster.create_database(
+                    os.environ[TEST_DATABASE_URL], name)
             settings = Settings(**values)
         if seed is not None:
             settings.seed = Path(seed)
@@ -103,6 +116,11 @@ class MockCVATServer:
             self.mock.close()
         if self._tmp:
             shutil.rmtree(self._tmp, ignore_errors=True)
+        if self._database:
+            from mockcvat import pgcluster
+
+            pgcluster.drop_database(self._database)
+            self._database = None
         self._thread = self._server = self._socket = self.app = None
 
     def __enter__(self) -> MockCVATServer:

@@ -14,8 +14,9 @@ from mockcvat.testing import MockCVATServer
 from tests.clients import NO_TLS, STRONG_PASSWORD, token_client
 from tests.engine_world import built_world, world  # noqa: F401  (the policy tables' world)
 
-# session fixtures s3_server, azure_server, gcs_server: real object-storage servers
-pytest_plugins = ["tests.cloud_servers"]
+# session fixtures s3_server, azure_server, gcs_server: real object-storage servers;
+# postgres_url, and the PostgreSQL run of the suite (MOCKCVAT_TEST_POSTGRES=1)
+pytest_plugins = ["tests.cloud_servers", "tests.postgres_server"]
 
 
 @pytest.fixture

@@ -193,7 +193,8 @@ def test_sigkill_during_import_and_task_creation_then_restart(data_dir: Path) ->
         assert failed["status"] == "failed" and "restarted" in failed["message"]
         media = data_dir / "media"
         assert not (media / "data" / str(doomed_data)).exists()  # half-extracted media gone
-        assert not (media / "uploads").exists() and not (media / "tmp").exists()
+        assert not any((media / "uploads").glob(f"task-{doomed}-*"))  # its upload area
+        assert not (media / "tmp").exists()
         assert (media / "data").is_dir()
 
         # a new import into the same task works: nothing holds its request id

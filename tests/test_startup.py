@@ -52,7 +52,7 @@ def one_line_error(result: subprocess.CompletedProcess[str], starts: str) -> str
      "unknown database", "use sqlite://"),
     (["--database-url", "postgresql://u@localhost/cvat"], {}, "--database-url "
      "(MOCKCVAT_DATABASE_URL): the driver of 'postgresql' is not installed",
-     "pip install 'mockcvat[postgresql]'"),
+     "write the URL as postgresql+psycopg://... and pip install 'mockcvat[postgres]'"),
     (["--log-format", "xml"], {}, "--log-format (MOCKCVAT_LOG_FORMAT)", "'text', 'json'"),
     (["--journal", "perhaps"], {}, "--journal (MOCKCVAT_JOURNAL): 'perhaps' is not true or "
      "false", ""),

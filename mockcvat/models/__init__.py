@@ -7,7 +7,14 @@ from mockcvat.models.annotations import (
     LabeledTrack,
     TrackedShape,
 )
-from mockcvat.models.auth import AccessToken, AuthToken, OutboxMessage, ServerSetting, Session
+from mockcvat.models.auth import (
+    AccessToken,
+    AuthToken,
+    Generation,
+    OutboxMessage,
+    ServerSetting,
+    Session,
+)
 from mockcvat.models.engine import (
     AttributeSpec,
     CloudStorage,
@@ -28,7 +35,7 @@ from mockcvat.models.quality import (
     QualityRequirement,
     QualitySettings,
 )
-from mockcvat.models.requests import BackgroundRequest, LambdaCall
+from mockcvat.models.requests import BackgroundRequest, DeferredWork, LambdaCall
 from mockcvat.models.review import AnnotationGuide, Asset, Comment, Issue
 from mockcvat.models.users import User, UserGroup
 from mockcvat.models.webhooks import EventRecord, Webhook, WebhookDelivery
@@ -54,6 +61,7 @@ __all__ = [
     "Task",
     "AccessToken",
     "AuthToken",
+    "Generation",
     "BackgroundRequest",
     "LambdaCall",
     "AnnotationConflict",
@@ -61,6 +69,7 @@ __all__ = [
     "QualityReport",
     "QualityRequirement",
     "QualitySettings",
+    "DeferredWork",
     "Invitation",
     "Membership",
     "Organization",

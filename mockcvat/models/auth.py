@@ -72,3 +72,14 @@ class ServerSetting(SQLModel, table=True):
 
     name: str = Field(primary_key=True, max_length=64)
     value: str
+
+
+class Generation(SQLModel, table=True):
+    """One row: a counter every committed write bumps, on databases shared by several
+    processes (PostgreSQL). A process's caches hold a value only while the counter is what it
+    was when the value was computed (``mockcvat.db.GenerationCache``)."""
+
+    __tablename__ = "mockcvat_generation"
+
+    id: int = Field(default=1, primary_key=True)
+    value: int = 0

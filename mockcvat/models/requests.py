@@ -9,8 +9,9 @@ control, which makes the row *look* queued/started to its first polls (see
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from sqlmodel import Field, SQLModel
+from sqlmodel import JSON, Column, Field, SQLModel
 
 from mockcvat.models.users import utcnow
 
@@ -52,6 +53,34 @@ class BackgroundRequest(SQLModel, table=True):
     # hold_polls: polls still to answer with a held status, and polls answered so far
     hold_left: int = 0
     hold_seen: int = 0
+    # the queue: the registered job that does the work and its JSON arguments (any process
+    # can run it; None: a function only the submitting process holds), the process that
+    # claimed it (``mockcvat.cluster`` key) and that claim's token (writes of a claim that
+    # was dropped, by a reset or a cancel, go nowhere)
+    job: str | None = Field(default=None, max_length=128)
+    args: Any = Field(default=None, sa_column=Column(JSON))
+    claimed_by: int | None = Field(default=None, index=True)
+    claim: str | None = Field(default=None, max_length=36)
+
+
+class DeferredWork(SQLModel, table=True):
+    """Work CVAT runs on its RQ workers without listing it as a request (webhook deliveries,
+    report computations): queued here so any process can run it. ``key`` names the ones a
+    client polls (``PolledJobs``); they stay, finished or failed, with their ``result``."""
+
+    __tablename__ = "mockcvat_deferred"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    pk: int | None = Field(default=None, primary_key=True)
+    label: str = Field(default="", max_length=256)
+    job: str = Field(max_length=128)
+    args: Any = Field(default=None, sa_column=Column(JSON))
+    key: str | None = Field(default=None, max_length=512, unique=True, index=True)
+    status: str = Field(default="queued", max_length=16)  # queued|started|finished|failed
+    result: Any = Field(default=None, sa_column=Column(JSON))
+    claimed_by: int | None = Field(default=None, index=True)
+    claim: str | None = Field(default=None, max_length=36)
+    created_date: dt.datetime = Field(default_factory=utcnow)
 
 
 class LambdaCall(SQLModel, table=True):

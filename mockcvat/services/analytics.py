@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from starlette.responses import Response
 
-from mockcvat import iam
+from mockcvat import background, iam
 from mockcvat.errors import NotFound, PermissionDenied, ValidationFailed
 from mockcvat.http import CvatJSONResponse
 from mockcvat.models import (
@@ -290,6 +290,7 @@ def _compute_combined(db: Session, level: str, target: Any, jobs: list[Job],
     return report
 
 
+@background.job("analytics.compute")
 def compute(mock: MockCVAT, target: str, pk: int) -> bool:
     """``_check_analytics_report``: False when the object is gone."""
     with mock.db.session() as db:
@@ -360,8 +361,7 @@ def create_report(ctx: Context, raw: Any) -> Response:
         rq_id = f"analytics:calculate-report-{target}-{pk}"
         state = polled.state(rq_id)
         if state is None or state[0] != "queued":
-            mock = ctx.mock
-            polled.start(rq_id, lambda: compute(mock, target, pk))
+            polled.start(rq_id, job="analytics.compute", args={"target": target, "pk": pk})
         return CvatJSONResponse({"rq_id": rq_id}, status_code=202)
     state = polled.state(rq_id)
     if state is None:

@@ -131,27 +131,32 @@ def _result_url(ctx: Context, kind: str, pk: int) -> str:
 def _export_work(ctx: Context, kind: str, obj: Task | Project,
                  cloud: int | None = None) -> background.Work:
     """``cloud``: the storage the backup goes to (under ``filename``, or its generated name)."""
-    mock, pk, user_id = ctx.mock, obj.id or 0, ctx.user.id or 0
-    result_url = exports.result_url_maker(ctx, kind, pk, "backup",
-                                          lambda: _result_url(ctx, kind, pk))
-    target = export_path(mock, kind, pk, user_id)
+    pk, user_id = obj.id or 0, ctx.user.id or 0
     name = ctx.params.get("filename") or backup_file_name(kind, obj)  # fixed at enqueue
-
-    def run(reporter: background.Reporter) -> background.Result:
-        write_backup(mock, kind, pk, target)
-        if cloud is not None:
-            cloudstorages.upload(mock, cloud, name, target)
-            target.unlink(missing_ok=True)
-            return background.Result(result_url=None)
-        target.with_suffix(".name").write_text(name)
-        return background.Result(result_url=result_url(reporter.rq_id))
-
     return background.Work(
         action="export", target=kind, target_id=pk, subresource="backup",
         owner_id=user_id, organization_id=obj.organization_id,
         project_id=obj.project_id if isinstance(obj, Task) else pk,
         task_id=pk if kind == "task" else None,
-        lightweight=_lightweight(ctx), run=run, conflict_message=EXPORT_CONFLICT)
+        lightweight=_lightweight(ctx), conflict_message=EXPORT_CONFLICT,
+        job="backups.export", args={"ctx": ctx.freeze(), "kind": kind, "pk": pk,
+                                    "cloud": cloud, "name": name})
+
+
+@background.job("backups.export")
+def _export(mock: MockCVAT, reporter: background.Reporter, ctx: dict[str, Any], kind: str,
+            pk: int, cloud: int | None, name: str) -> background.Result:
+    context = background.thaw(mock, ctx)
+    result_url = exports.result_url_maker(context, kind, pk, "backup",
+                                          lambda: _result_url(context, kind, pk))
+    target = export_path(mock, kind, pk, context.user.id or 0)
+    write_backup(mock, kind, pk, target)
+    if cloud is not None:
+        cloudstorages.upload(mock, cloud, name, target)
+        target.unlink(missing_ok=True)
+        return background.Result(result_url=None)
+    target.with_suffix(".name").write_text(name)
+    return background.Result(result_url=result_url(reporter.rq_id))
 
 
 def _lightweight(ctx: Context) -> bool | None:
@@ -544,25 +549,28 @@ def _start_restore(ctx: Context, kind: str, path: Path) -> Any:
     # the work owns the file from here: CVAT's import_resource_with_clean_up_after
     holding = path.with_name(f"restore-{uuid.uuid4().hex}.zip")
     path.replace(holding)
-
-    def run(reporter: background.Reporter) -> background.Result:
-        try:
-            if kind == "task":
-                new_id = restore_task_archive(mock, holding, owner_id, org_id, reporter)
-            else:
-                new_id = restore_project_archive(mock, holding, owner_id, org_id, reporter)
-        finally:
-            holding.unlink(missing_ok=True)
-        return background.Result(result_id=new_id)
-
     work = background.Work(action="import", target=kind, target_id=0, subresource="backup",
-                           owner_id=owner_id, organization_id=org_id, run=run)
+                           owner_id=owner_id, organization_id=org_id, job="backups.restore",
+                           args={"kind": kind, "path": str(holding), "owner_id": owner_id,
+                                 "org_id": org_id})
     try:
         rq_id = mock.background.submit(work)
     except Exception:
         holding.unlink(missing_ok=True)
         raise
     return CvatJSONResponse({"rq_id": rq_id}, status_code=202)
+
+
+@background.job("backups.restore")
+def _restore(mock: MockCVAT, reporter: background.Reporter, kind: str, path: str,
+             owner_id: int, org_id: int | None) -> background.Result:
+    holding = Path(path)
+    try:
+        restore = restore_task_archive if kind == "task" else restore_project_archive
+        new_id = restore(mock, holding, owner_id, org_id, reporter)
+    finally:
+        holding.unlink(missing_ok=True)
+    return background.Result(result_id=new_id)
 
 
 # --- restore: reading the archive -----------------------------------------------------------------

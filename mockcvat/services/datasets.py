@@ -208,41 +208,50 @@ def _storages_of(db: Session, kind: str, obj: Any, field: str) -> tuple[int | No
 def _export_work(ctx: Context, kind: str, obj: Any, format_name: str, save_images: bool,
                  cloud: tuple[int, str | None] | None = None) -> background.Work:
     """``cloud``: (storage id, key) when the file goes to a bucket (then no result_url)."""
-    mock, user_id = ctx.mock, ctx.user.id or 0
-    module = exporter_for(format_name)
+    user_id = ctx.user.id or 0
+    exporter_for(format_name)
     task_id = obj.id if kind == "task" else getattr(obj, "task_id", None)
-    result_url = exports.result_url_maker(
-        ctx, kind, obj.id, "dataset", lambda: _result_url(ctx, kind, obj.id, save_images))
-
-    def run(reporter: background.Reporter) -> background.Result:
-        with mock.db.session() as db:
-            current = db.get(KINDS[kind], obj.id)
-            if current is None:
-                raise background.RequestFailed(f"The {kind} was deleted during the export.")
-            dataset = build(mock, db, kind, current)
-            name = download_name(kind, current, dataset, format_name, save_images)
-        with mock.temp_dir() as tmp:
-            out = Path(tmp) / "dataset"
-            out.mkdir()
-            # no progress reported: CVAT's exporters record none, so a request shows 0
-            module.export(dataset, out, save_images=save_images, format_name=format_name)
-            target = export_path(mock, kind, obj.id, format_name, save_images, user_id)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            _zip(out, Path(tmp) / "dataset.zip")
-            (Path(tmp) / "dataset.zip").replace(target)
-            if cloud is not None:
-                cloudstorages.upload(mock, cloud[0], cloud[1] or name, target)
-                target.unlink()
-                return background.Result(result_url=None)
-            target.with_suffix(".name").write_text(name)
-        return background.Result(result_url=result_url(reporter.rq_id))
-
     return background.Work(
         action="export", target=kind, target_id=obj.id, owner_id=user_id,
         organization_id=_organization_of(ctx, kind, obj),
         subresource="dataset" if save_images else "annotations", format=format_name,
         project_id=obj.id if kind == "project" else getattr(obj, "project_id", None),
-        task_id=task_id, job_id=obj.id if kind == "job" else None, run=run)
+        task_id=task_id, job_id=obj.id if kind == "job" else None,
+        job="datasets.export", args={
+            "ctx": ctx.freeze(), "kind": kind, "pk": obj.id, "format_name": format_name,
+            "save_images": save_images, "cloud": list(cloud) if cloud else None})
+
+
+@background.job("datasets.export")
+def _export(mock: MockCVAT, reporter: background.Reporter, ctx: dict[str, Any], kind: str,
+            pk: int, format_name: str, save_images: bool, cloud: list[Any] | None
+            ) -> background.Result:
+    context = background.thaw(mock, ctx)
+    user_id = context.user.id or 0
+    module = exporter_for(format_name)
+    result_url = exports.result_url_maker(
+        context, kind, pk, "dataset", lambda: _result_url(context, kind, pk, save_images))
+    with mock.db.session() as db:
+        current = db.get(KINDS[kind], pk)
+        if current is None:
+            raise background.RequestFailed(f"The {kind} was deleted during the export.")
+        dataset = build(mock, db, kind, current)
+        name = download_name(kind, current, dataset, format_name, save_images)
+    with mock.temp_dir() as tmp:
+        out = Path(tmp) / "dataset"
+        out.mkdir()
+        # no progress reported: CVAT's exporters record none, so a request shows 0
+        module.export(dataset, out, save_images=save_images, format_name=format_name)
+        target = export_path(mock, kind, pk, format_name, save_images, user_id)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _zip(out, Path(tmp) / "dataset.zip")
+        (Path(tmp) / "dataset.zip").replace(target)
+        if cloud is not None:
+            cloudstorages.upload(mock, cloud[0], cloud[1] or name, target)
+            target.unlink()
+            return background.Result(result_url=None)
+        target.with_suffix(".name").write_text(name)
+    return background.Result(result_url=result_url(reporter.rq_id))
 
 
 def _organization_of(ctx: Context, kind: str, obj: Any) -> int | None:
@@ -432,42 +441,46 @@ async def put_import(ctx: Context, kind: str, pk: int) -> Any:
 
 def _start_import(ctx: Context, kind: str, obj: Any, path: Path) -> Any:
     format_name = ctx.params.get("format") or ""
-    module = importer_for(format_name)
-    mock = ctx.mock
+    importer_for(format_name)
     task_id = obj.id if kind == "task" else obj.task_id
-
-    def run(reporter: background.Reporter) -> None:
-        with mock.temp_dir() as tmp:
-            source = _unpack(path, Path(tmp))
-            with mock.db.session() as db:
-                current = db.get(KINDS[kind], obj.id)
-                if current is None:
-                    raise background.RequestFailed(f"The {kind} was deleted.")
-                dataset = build(mock, db, kind, current)
-            try:
-                data = module.import_(dataset, source, format_name=format_name)
-            except base.ImportFailed as exc:
-                raise background.RequestFailed(f"CvatImportError: {exc}\n") from None
-        with mock.db.session() as db:  # no progress reported: CVAT's importer records none
-            task = db.get(Task, task_id)
-            if task is None:
-                raise background.RequestFailed("The task was deleted.")
-            book = annotations.LabelBook(db, task)
-            payload = {"version": 0, **{k: data.get(k, []) for k in annotations.KINDS}}
-            if kind == "job":
-                job = db.get(Job, obj.id)
-                annotations.write_job(db, obj.id, payload, "put", book)
-                if job is not None:
-                    annotations.touch(db, job)
-            else:
-                annotations.write_task(db, task, payload, "put", book)
-
     work = background.Work(
         action="import", target=kind, target_id=obj.id, owner_id=ctx.user.id or 0,
         organization_id=_organization_of(ctx, kind, obj), subresource="annotations",
         project_id=getattr(obj, "project_id", None), task_id=task_id,
-        job_id=obj.id if kind == "job" else None, run=run)
-    return CvatJSONResponse({"rq_id": mock.background.submit(work)}, status_code=202)
+        job_id=obj.id if kind == "job" else None, job="datasets.import", args={
+            "kind": kind, "pk": obj.id, "task_id": task_id, "path": str(path),
+            "format_name": format_name})
+    return CvatJSONResponse({"rq_id": ctx.mock.background.submit(work)}, status_code=202)
+
+
+@background.job("datasets.import")
+def _import(mock: MockCVAT, reporter: background.Reporter, kind: str, pk: int, task_id: int,
+            path: str, format_name: str) -> None:
+    module = importer_for(format_name)
+    with mock.temp_dir() as tmp:
+        source = _unpack(Path(path), Path(tmp))
+        with mock.db.session() as db:
+            current = db.get(KINDS[kind], pk)
+            if current is None:
+                raise background.RequestFailed(f"The {kind} was deleted.")
+            dataset = build(mock, db, kind, current)
+        try:
+            data = module.import_(dataset, source, format_name=format_name)
+        except base.ImportFailed as exc:
+            raise background.RequestFailed(f"CvatImportError: {exc}\n") from None
+    with mock.db.session() as db:  # no progress reported: CVAT's importer records none
+        task = db.get(Task, task_id)
+        if task is None:
+            raise background.RequestFailed("The task was deleted.")
+        book = annotations.LabelBook(db, task)
+        payload = {"version": 0, **{k: data.get(k, []) for k in annotations.KINDS}}
+        if kind == "job":
+            job = db.get(Job, pk)
+            annotations.write_job(db, pk, payload, "put", book)
+            if job is not None:
+                annotations.touch(db, job)
+        else:
+            annotations.write_task(db, task, payload, "put", book)
 
 
 MAX_MEMBERS, MAX_UNPACKED = 100_000, 4 << 30
@@ -542,36 +555,40 @@ async def receive_project_import(ctx: Context, pk: int) -> Any:
 
 def _start_project_import(ctx: Context, project: Project, path: Path) -> Any:
     format_name = ctx.params.get("format") or ""
-    module = importer_for(format_name)
-    mock, owner_id = ctx.mock, ctx.user.id or 0
-
-    def run(reporter: background.Reporter) -> None:
-        created: list[int] = []
-        try:
-            with mock.temp_dir() as tmp:
-                source = _unpack(path, Path(tmp))
-                subsets = _images_by_subset(source)
-                if not subsets:
-                    raise background.RequestFailed(
-                        "ValueError: The dataset has no images to make tasks from\n")
-                learn = _has_no_labels(mock, project.id or 0)
-                for subset, (root, files) in sorted(subsets.items()):
-                    plan = _new_task(mock, project.id or 0, owner_id, subset, root, files)
-                    created.append(plan.task_id)
-                    task_data.process(mock, plan, reporter)
-                    if learn:
-                        _learn_labels(mock, project.id or 0, plan.task_id, module, source,
-                                      format_name)
-                    _import_into_task(mock, plan.task_id, module, source, format_name)
-        except BaseException:
-            _drop_tasks(mock, created)  # nothing half-made
-            raise
-
+    importer_for(format_name)
+    owner_id = ctx.user.id or 0
     work = background.Work(
         action="import", target="project", target_id=project.id or 0, owner_id=owner_id,
         organization_id=project.organization_id, subresource="dataset",
-        project_id=project.id, run=run)
-    return CvatJSONResponse({"rq_id": mock.background.submit(work)}, status_code=202)
+        project_id=project.id, job="datasets.import_project", args={
+            "pk": project.id or 0, "owner_id": owner_id, "path": str(path),
+            "format_name": format_name})
+    return CvatJSONResponse({"rq_id": ctx.mock.background.submit(work)}, status_code=202)
+
+
+@background.job("datasets.import_project")
+def _import_project(mock: MockCVAT, reporter: background.Reporter, pk: int, owner_id: int,
+                    path: str, format_name: str) -> None:
+    module = importer_for(format_name)
+    created: list[int] = []
+    try:
+        with mock.temp_dir() as tmp:
+            source = _unpack(Path(path), Path(tmp))
+            subsets = _images_by_subset(source)
+            if not subsets:
+                raise background.RequestFailed(
+                    "ValueError: The dataset has no images to make tasks from\n")
+            learn = _has_no_labels(mock, pk)
+            for subset, (root, files) in sorted(subsets.items()):
+                plan = _new_task(mock, pk, owner_id, subset, root, files)
+                created.append(plan.task_id)
+                task_data.process(mock, plan, reporter)
+                if learn:
+                    _learn_labels(mock, pk, plan.task_id, module, source, format_name)
+                _import_into_task(mock, plan.task_id, module, source, format_name)
+    except BaseException:
+        _drop_tasks(mock, created)  # nothing half-made
+        raise
 
 
 def _images_by_subset(source: Path) -> dict[str, tuple[Path, list[str]]]:

@@ -203,6 +203,28 @@ def query_of(ctx: Context, *, last_30_days: bool) -> dict[str, Any]:
     return query
 
 
+def _frozen(query: Mapping[str, Any]) -> dict[str, Any]:
+    """The query as JSON (its times as ISO 8601), for a job."""
+    return {k: v.isoformat() if isinstance(v, dt.datetime) else v for k, v in query.items()}
+
+
+def _thawed(query: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: dt.datetime.fromisoformat(v) if k in ("from", "to") and v else v
+            for k, v in query.items()}
+
+
+@background.job("event_log.write_csv")
+def _write_csv_job(mock: MockCVAT, query: dict[str, Any], path: str) -> None:
+    write_csv(mock, _thawed(query), Path(path))
+
+
+@background.job("event_log.export")
+def _export_job(mock: MockCVAT, reporter: background.Reporter, query: dict[str, Any],
+                path: str, result_url: str) -> background.Result:
+    write_csv(mock, _thawed(query), Path(path))
+    return background.Result(result_url=result_url)
+
+
 def write_csv(mock: MockCVAT, query: Mapping[str, Any], path: Path) -> None:
     row_t = EventRecord
     statement = select(*(getattr(row_t, c) for c in COLUMNS))
@@ -273,8 +295,8 @@ def legacy_export(ctx: Context) -> Response:
         jobs.drop(key)
         return CvatJSONResponse(state[1], status_code=500)
     if state is None or state[0] == "finished":  # new, or its file is gone: (re)start
-        mock = ctx.mock
-        jobs.start(key, lambda: write_csv(mock, query, path))
+        jobs.start(key, job="event_log.write_csv",
+                   args={"query": _frozen(query), "path": str(path)})
     return CvatJSONResponse({"query_id": query_id}, status_code=202)
 
 
@@ -291,19 +313,14 @@ def start_export(ctx: Context) -> Response:
     export_id = str(uuid.uuid4())
     path = exports_dir(mock) / f"{export_id}.csv"
     filename = ctx.params.get("filename") or ""
-    holder: dict[str, str] = {}
-
-    def run(reporter: background.Reporter) -> background.Result:
-        write_csv(mock, query, path)
-        args = {"rq_id": holder["rq_id"], **({"filename": filename} if filename else {})}
-        return background.Result(
-            result_url=ctx.absolute(f"/api/events/download?{urlencode(args)}"))
-
     work = background.Work(
         action="export", target="events", target_id=0, owner_id=ctx.user.id or 0,
-        organization_id=organization.id if organization else None, run=run,
-        target_uuid=export_id)
-    holder["rq_id"] = mock.background.rq_id_for(work)
+        organization_id=organization.id if organization else None, target_uuid=export_id,
+        job="event_log.export")
+    query_args = {"rq_id": mock.background.rq_id_for(work),
+                  **({"filename": filename} if filename else {})}
+    work.args = {"query": _frozen(query), "path": str(path), "result_url": ctx.absolute(
+        f"/api/events/download?{urlencode(query_args)}")}
     rq_id = mock.background.submit(work)
     return CvatJSONResponse({"rq_id": rq_id}, status_code=202)
 

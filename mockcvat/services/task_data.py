@@ -8,6 +8,7 @@ leaves the task as CVAT leaves it: a ``Data`` row with ``size`` 0 and no jobs.
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import os
 import re
@@ -89,6 +90,14 @@ class Plan:
     server_files_exclude: list[str] = field(default_factory=list)
     filename_pattern: str | None = None
     use_cache_kept: bool = False  # the images stayed in the bucket
+
+
+    def to_json(self) -> dict[str, Any]:
+        return {**dataclasses.asdict(self), "root": str(self.root)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Plan:
+        return cls(**{**data, "root": Path(data["root"])})
 
 
 def frame_step(frame_filter: str) -> int:
@@ -191,12 +200,18 @@ def start(ctx: Context, task: Task, params: dict[str, Any], client_files: list[s
             action="create", target="task", target_id=current.id or 0,
             owner_id=ctx.user.id or 0, organization_id=current.organization_id,
             project_id=current.project_id, task_id=current.id,
-            run=lambda reporter: process(mock, plan, reporter, ctx),
+            job="task_data.process", args={"plan": plan.to_json(), "ctx": ctx.freeze()},
         )
     return mock.background.submit(work)
 
 
 # --- the background work ---------------------------------------------------------------------
+@background.job("task_data.process")
+def _process_job(mock: MockCVAT, reporter: background.Reporter, plan: dict[str, Any],
+                 ctx: dict[str, Any]) -> None:
+    process(mock, Plan.from_json(plan), reporter, background.thaw(mock, ctx))
+
+
 def process(mock: MockCVAT, plan: Plan, reporter: background.Reporter,
             ctx: Context | None = None) -> None:
     """The creation request's work. Whatever happens, the uploaded files go (their copy is

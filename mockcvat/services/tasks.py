@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 STATUSES = ("annotation", "validation", "completed")
 
 VALIDATION_MODE = (
-    select(func.json_extract(Data.validation, "$.mode")).where(Data.id == Task.data_id)
+    select(Data.validation["mode"].as_string()).where(Data.id == Task.data_id)
     .scalar_subquery())
 
 LISTING = listing.Listing(

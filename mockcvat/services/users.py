@@ -101,7 +101,7 @@ def groups_of(session: Session, user_ids: Iterable[int]) -> dict[int, list[str]]
 
 # the user's groups as one "a,b" string, fetched with the user row itself
 GROUPS_COLUMN = (
-    select(func.group_concat(UserGroup.group))
+    select(func.aggregate_strings(UserGroup.group, ","))
     .where(UserGroup.user_id == User.id)
     .correlate(User)
     .scalar_subquery()

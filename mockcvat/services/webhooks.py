@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
-from mockcvat import compat, iam, listing, outbound
+from mockcvat import background, compat, iam, listing, outbound
 from mockcvat.errors import NotFound, ValidationFailed
 from mockcvat.jsonlogic import FilterField
 from mockcvat.models import Project, Webhook, WebhookDelivery
@@ -283,8 +283,9 @@ def redeliver(ctx: Context, webhook_id: int, delivery_id: str) -> dict[str, Any]
     with ctx.mock.db.session() as db:
         load(ctx, db, webhook_id, "update")
         request = _delivery(db, webhook_id, delivery_id).request
-        ctx.mock.background.defer(
-            lambda: deliver(ctx.mock, webhook_id, request, redelivery=True),
+        ctx.mock.background.defer_job(
+            "webhooks.deliver", {"webhook_id": webhook_id, "payload": request,
+                                 "redelivery": True},
             label=f"redelivery to webhook {webhook_id}", session=db)
     return {}
 
@@ -371,6 +372,13 @@ def on_event(mock: MockCVAT, db: Session, event: DomainEvent) -> None:
         payload["webhook_id"] = webhook.id
         payload["sender"] = event.actor.sender
         webhook_id = webhook.id or 0
-        mock.background.defer(
-            lambda webhook_id=webhook_id, payload=payload: deliver(mock, webhook_id, payload),
+        mock.background.defer_job(
+            "webhooks.deliver", {"webhook_id": webhook_id, "payload": payload},
             label=f"{event.scope} to webhook {webhook_id}", session=db)
+
+
+@background.job("webhooks.deliver")
+def _deliver_job(mock: MockCVAT, webhook_id: int, payload: dict[str, Any],
+                 redelivery: bool = False) -> None:
+    """A delivery from the queue (any process sends it)."""
+    deliver(mock, webhook_id, payload, redelivery=redelivery)
