@@ -82,8 +82,8 @@ def test_no_request_is_missing_under_concurrency(cvat_server):
             with httpx.Client(base_url=cvat_server.url, **NO_TLS) as client:
                 for n in range(first, 1000, 8):
                     assert client.get("/api/server/about", params={"n": n}).status_code == 200
-                    recent = cvat_server.journal.entries()[-64:]
-                    if not any(e["query"] == f"n={n}" for e in recent):
+                    # the whole journal: other threads may finish many requests meanwhile
+                    if not any(e["query"] == f"n={n}" for e in cvat_server.journal):
                         missing.append(n)
         except BaseException as exc:  # noqa: BLE001 (reported below)
             errors.append(exc)

@@ -69,7 +69,7 @@ def test_the_sdk_view_of_cvats_226_schema_is_cvat_sdk_226(old_sdk_python):
         "model JobRead.consensus_replicas: extra", "model JobRead.parent_job_id: extra",
         "model TaskRead.consensus_enabled: extra",
         "model TaskWriteRequest.consensus_replicas: extra",
-        "model FunctionCallRequest.convMaskToPoly: extra", "parameter query from: extra",
+        "model FunctionCallRequest.convMaskToPoly: extra",
         "parameter query parent_job_id: extra",
         'parameter query type.enum: ours ["annotation", "consensus_replica", "ground_truth"], '
         'SDK ["annotation", "ground_truth"]',

@@ -50,8 +50,8 @@ def one_line_error(result: subprocess.CompletedProcess[str], starts: str) -> str
      "'thread', 'immediate'"),
     (["--database-url", "oracle+nope://x"], {}, "--database-url (MOCKCVAT_DATABASE_URL): "
      "unknown database", "use sqlite://"),
-    (["--database-url", "postgresql://u@localhost/cvat"], {}, "--database-url "
-     "(MOCKCVAT_DATABASE_URL): the driver of 'postgresql' is not installed",
+    (["--database-url", "postgresql+pg8000://u@localhost/cvat"], {}, "--database-url "
+     "(MOCKCVAT_DATABASE_URL): the driver of 'postgresql+pg8000' is not installed",
      "write the URL as postgresql+psycopg://... and pip install 'mockcvat[postgres]'"),
     (["--log-format", "xml"], {}, "--log-format (MOCKCVAT_LOG_FORMAT)", "'text', 'json'"),
     (["--journal", "perhaps"], {}, "--journal (MOCKCVAT_JOURNAL): 'perhaps' is not true or "
