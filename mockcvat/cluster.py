@@ -111,7 +111,10 @@ class SharedPeers(LocalPeers):
         with self.db.engine.connect() as connection:
             rows = connection.execute(text(
                 "SELECT objid FROM pg_locks WHERE locktype = 'advisory' AND granted "
-                "AND classid = :ns AND objsubid = 2 AND objid <> :startup"),
+                "AND classid = :ns AND objsubid = 2 AND objid <> :startup "
+                # advisory locks are per database, pg_locks shows the whole server's
+                "AND database = (SELECT oid FROM pg_database "
+                "WHERE datname = current_database())"),
                 {"ns": NAMESPACE, "startup": STARTUP}).scalars()
             return {int(row) for row in rows}
 

@@ -233,22 +233,36 @@ class Database:
         """One transaction: every table emptied and refilled from the snapshot, sequences put
         back. TRUNCATE locks each table exclusively, so other processes' transactions wait and
         then see the restored state, never a half-restored one."""
+        from sqlalchemy.exc import OperationalError
+
         tables = self._tables()
-        with self.engine.begin() as connection:
-            connection.execute(text(
-                "TRUNCATE " + ", ".join(f'public."{name}"' for name in tables)))
-            for name in tables:
-                connection.execute(text(
-                    f'INSERT INTO public."{name}" SELECT * FROM {SNAPSHOT_SCHEMA}."{name}"'))
-            connection.execute(text(
-                f"SELECT setval(name, last_value, is_called) FROM {SNAPSHOT_SCHEMA}._sequences"))
-            _bump(connection)
+        for attempt in range(RESET_ATTEMPTS):
+            try:
+                with self.engine.begin() as connection:
+                    connection.execute(text(
+                        "TRUNCATE " + ", ".join(f'public."{name}"' for name in tables)))
+                    for name in tables:
+                        connection.execute(text(f'INSERT INTO public."{name}" '
+                                                f'SELECT * FROM {SNAPSHOT_SCHEMA}."{name}"'))
+                    connection.execute(text(f"SELECT setval(name, last_value, is_called) "
+                                            f"FROM {SNAPSHOT_SCHEMA}._sequences"))
+                    _bump(connection)
+                return
+            except OperationalError as exc:
+                # TRUNCATE takes its table locks one by one: a transaction already holding one
+                # and waiting for another deadlocks with it, and PostgreSQL aborts one of the
+                # two. The reset was that one (nothing of it happened): take them again.
+                if "deadlock" not in str(exc).lower() or attempt == RESET_ATTEMPTS - 1:
+                    raise
 
     def dispose(self) -> None:
         self.peers.close()
         self.engine.dispose()
         if self._snapshot is not None:
             self._snapshot.close()
+
+
+RESET_ATTEMPTS = 5
 
 
 def _bump(connection: Connection) -> None:

@@ -72,7 +72,7 @@ def _unprivileged_user() -> str | None:
 class TempCluster:
     """One PostgreSQL server in a temporary folder; ``stop()`` removes everything."""
 
-    def __init__(self, *, port: int = 0, max_connections: int = 200) -> None:
+    def __init__(self, *, port: int = 0, max_connections: int = 1000) -> None:
         self.port = port or _free_port()
         self.max_connections = max_connections
         self.folder: str | None = None

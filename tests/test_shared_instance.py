@@ -71,7 +71,8 @@ class Fleet:
         rows = self.sql(
             "SELECT l.objid, a.application_name FROM pg_locks l JOIN pg_stat_activity a "
             "ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted "
-            "AND l.classid = %s AND l.objsubid = 2 AND l.objid <> %s",
+            "AND l.classid = %s AND l.objsubid = 2 AND l.objid <> %s AND l.database = "
+            "(SELECT oid FROM pg_database WHERE datname = current_database())",
             cluster.NAMESPACE, cluster.STARTUP)
         return {int(key): int(name.rsplit(" ", 1)[1]) for key, name in rows}
 
