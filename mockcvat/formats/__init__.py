@@ -99,7 +99,8 @@ IMPORTERS: tuple[DatasetFormat, ...] = (
 # one module each under mockcvat/formats/, exposing EXPORTS, IMPORTS, export() and import_()
 # (see mockcvat/formats/base.py)
 MODULES = ("cvat", "coco", "yolo", "voc", "imagenet", "datumaro", "mask", "mot", "labelme",
-           "camvid")
+           "camvid", "mots", "widerface", "vggface2", "market1501", "lfw", "icdar", "kitti",
+           "openimages")
 
 
 def _modules() -> list[Any]:

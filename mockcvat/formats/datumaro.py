@@ -46,6 +46,7 @@ from mockcvat.formats.common import (
     colmajor,
     cvat_mask_to_rowmajor,
     decode_rle_string,
+    dm_attributes,
     ellipse_rowmajor,
     frame_file_name,
     from_runs,
@@ -132,13 +133,7 @@ def _shape_anns(labels: Labels, frame: Frame, shape: dict) -> dict[str, Any] | N
     kind = shape["type"]
     if kind == "cuboid":
         return None  # 2D cuboids are dropped by CvatToDmAnnotationConverter
-    attrs = attr_values(labels.by_id[shape["label_id"]], shape.get("attributes", []))
-    attrs["occluded"] = bool(shape.get("occluded", False))
-    if kind == "rectangle":
-        attrs["rotation"] = float(shape.get("rotation", 0) or 0)
-    if "track_id" in shape:
-        attrs["track_id"] = shape["track_id"]
-        attrs["keyframe"] = bool(shape.get("keyframe", True))
+    attrs = dm_attributes(labels, shape)
     label_index = labels.index[shape["label_id"]]
     z_order = int(shape.get("z_order", 0) or 0)
     points = [float(p) for p in shape.get("points") or []]
@@ -297,7 +292,7 @@ class _DmImporter(Importer):
 
     def __init__(self, dataset: Dataset):
         super().__init__(dataset)
-        self.tags: list[dict] = []
+
 
     def match_item(self, item: dict, hint: str | None) -> int:
         item_id = item["id"]
