@@ -365,6 +365,25 @@ def value_masks(values: Sequence[int]) -> dict[int, bytearray]:
     return out
 
 
+def bits_box(bits: bytes | bytearray, h: int, w: int) -> tuple[int, int, int, int]:
+    """The pixel box ``(x0, y0, x1, y1)`` (exclusive ends) of a row-major 0/1 mask; zeros
+    when it is empty."""
+    x0 = y0 = None
+    x1 = y1 = 0
+    for y in range(h):
+        row = bits[y * w:(y + 1) * w]
+        first = row.find(1)
+        if first < 0:
+            continue
+        last = row.rfind(1)
+        if y0 is None:
+            y0 = y
+        y1 = y + 1
+        x0 = first if x0 is None else min(x0, first)
+        x1 = max(x1, last + 1)
+    return (x0 or 0, y0 or 0, x1, y1) if y0 is not None else (0, 0, 0, 0)
+
+
 def mask_to_polygons(bits: bytes | bytearray, h: int, w: int) -> list[list[float]]:
     """The outer outlines of a row-major 0/1 mask's 4-connected regions, traced along pixel
     edges: each polygon rasterises back to exactly its region's pixels (holes are filled).
