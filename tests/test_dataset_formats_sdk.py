@@ -16,7 +16,9 @@ from cvat_sdk.api_client import models
 from mockcvat import formats
 from tests.media_files import make_image
 
-LABELS = [{"name": "car", "type": "any"}, {"name": "road", "type": "any"}]
+# "icdar": the label the ICDAR importers give everything (CVAT's format docs set it up)
+LABELS = [{"name": "car", "type": "any"}, {"name": "road", "type": "any"},
+          {"name": "icdar", "type": "any"}]
 # the importer that reads each exporter's files back (CVAT pairs them the same way)
 READ_BACK = {"CVAT for images 1.1": "CVAT 1.1", "CVAT for video 1.1": "CVAT 1.1",
              "Ultralytics YOLO Detection Track 1.0": "Ultralytics YOLO Detection 1.0"}
@@ -29,7 +31,14 @@ KEPT = {"COCO 1.0": (0, 2, 0), "COCO Keypoints 1.0": (0, 0, 0), "CVAT for images
         "Ultralytics YOLO Oriented Bounding Boxes 1.0": (0, 1, 0),
         "Ultralytics YOLO Segmentation 1.0": (0, 1, 0), "Ultralytics YOLO Pose 1.0": (0, 0, 0),
         "Ultralytics YOLO Classification 1.0": (1, 0, 0), "ImageNet 1.0": (1, 0, 0),
-        "CamVid 1.0": (0, 2, 0), "Cityscapes 1.0": (0, 2, 0)}
+        "CamVid 1.0": (0, 2, 0), "Cityscapes 1.0": (0, 2, 0),
+        "MOTS PNG 1.0": (0, 0, 0),  # tracks only
+        "WiderFace 1.0": (1, 1, 0), "VGGFace2 1.0": (1, 1, 0), "LFW 1.0": (1, 0, 0),
+        "Market-1501 1.0": (0, 0, 0),  # tags of a "market-1501" label only
+        "ICDAR Recognition 1.0": (0, 0, 0),  # no "text" attribute: no captions
+        "ICDAR Localization 1.0": (0, 2, 0),  # the 3-point polygon comes back as a box
+        "ICDAR Segmentation 1.0": (0, 2, 0), "KITTI 1.0": (0, 2, 0),
+        "Open Images V6 1.0": (1, 2, 0)}
 WRITTEN = [f.name for f in formats.EXPORTERS if formats.exporter(f.name) is not None
            and f.dimension == "2d"]
 
