@@ -17,7 +17,8 @@ Import (the task's colour map is used when the archive has no ``label_colors.txt
 their ``occluded`` and ``truncated`` flags, each instance of ``instance/`` as a mask (the
 ``background`` class dropped unless the task has that label). Lost: everything but boxes and
 the pixels of polygons, masks, ellipses and rotated boxes; attributes other than
-``truncated``/``score``, z_order of boxes, groups, tracks (per-frame shapes).
+``truncated``/``score``, z_order of boxes, groups, tracks (per-frame shapes). An archive without
+any box or segment file is refused, as CVAT's importer finds no dataset.
 """
 
 from __future__ import annotations

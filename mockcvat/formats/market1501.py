@@ -10,8 +10,9 @@ them as the attributes of a tag of the label ``market-1501`` (``person_id``, ``c
 ``<name>`` is the frame's own name when it already follows the pattern
 ``<person>_c<camera>s<track>_<frame:06d>_<box:02d>``; else, with a ``person_id``, it is built
 from the tag's attributes (camera numbers are 1-based in names, 0-based in attributes);
-otherwise the frame's name. Import parses the names back into a ``market-1501`` tag. Lost:
-every other annotation.
+otherwise the frame's name. Import parses the names back into a ``market-1501`` tag (``query``
+is true only for images found in a ``query/`` folder, i.e. exported with images). Lost: every
+other annotation, and the frame names of tagged frames that did not follow the pattern.
 """
 
 from __future__ import annotations
