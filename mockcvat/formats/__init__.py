@@ -100,7 +100,7 @@ IMPORTERS: tuple[DatasetFormat, ...] = (
 # (see mockcvat/formats/base.py)
 MODULES = ("cvat", "coco", "yolo", "voc", "imagenet", "datumaro", "mask", "mot", "labelme",
            "camvid", "mots", "widerface", "vggface2", "market1501", "lfw", "icdar", "kitti",
-           "openimages")
+           "openimages", "velodynepoint", "pointcloud")
 
 
 def _modules() -> list[Any]:

@@ -553,6 +553,33 @@ def attr_values(label: LabelSpec, given: list[dict] | None, *, strict: bool = Fa
     return result
 
 
+def cuboid_3d(points: Sequence[float]) -> tuple[list[float], list[float], list[float]]:
+    """A 3D task's cuboid points as datumaro's ``Cuboid3d``: position, rotation, scale (CVAT
+    stores them as the first 9 of 16 numbers)."""
+    values = [float(p) for p in points] + [0.0] * 9
+    return values[0:3], values[3:6], values[6:9]
+
+
+def cuboid_points(position: Sequence[float], rotation: Sequence[float],
+                  scale: Sequence[float]) -> list[float]:
+    """The 16 numbers CVAT stores for a 3D cuboid (the last 7 unused)."""
+    return [float(v) for v in (*position, *rotation, *scale)] + [0.0] * 7
+
+
+def cloud_item_id(frame: Frame) -> str:
+    """A 3D item's id in CVAT's exports: the point cloud's file name without extension."""
+    return PurePosixPath(frame.name).stem
+
+
+def image_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) of an image's bytes, None when Pillow cannot read it."""
+    try:
+        with Image.open(BytesIO(data)) as image:
+            return image.size
+    except (UnidentifiedImageError, OSError):
+        return None
+
+
 def dm_attributes(labels: Labels, shape: dict[str, Any]) -> dict[str, Any]:
     """A shape's attributes as ``CvatToDmAnnotationConverter`` hands them to datumaro: the
     label's (typed, defaults filled), ``occluded``, ``rotation`` for boxes, and ``track_id`` /
@@ -720,11 +747,13 @@ def new_shape(frame: int, label_id: int, kind: str, points: list[float], *,
             "points": points, "attributes": attributes or [], "elements": []}
 
 
-def parse_xml(data: bytes, name: str) -> ET.Element:
+def parse_xml(data: bytes, name: str, *, allow_doctype: bool = False) -> ET.Element:
     """An annotation file's XML tree. Like CVAT (defusedxml), any DTD, entity or external
-    reference is refused, whatever the document's encoding; ``name`` goes into the message."""
+    reference is refused, whatever the document's encoding; ``name`` goes into the message.
+    ``allow_doctype``: a bare ``<!DOCTYPE …>`` is accepted (KITTI raw's boost files have one),
+    entities still are not."""
     try:
-        return DefusedET.fromstring(data, forbid_dtd=True)
+        return DefusedET.fromstring(data, forbid_dtd=not allow_doctype)
     except DefusedXmlException:
         raise ImportFailed(f"{name}: DTDs and entity declarations are not allowed in "
                            "annotation files") from None

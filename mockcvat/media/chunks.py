@@ -102,6 +102,11 @@ class FrameStore:
         paths = [self._raw / p for p in related]
         return self._cached(f"context-{number}", lambda: images.context_images_zip(paths))
 
+    def related_files(self, number: int) -> list[tuple[str, bytes]]:
+        """The frame's context images as uploaded: (path, bytes), in CVAT's order."""
+        related = self.manifest.related_images.get(self.manifest.frames[number].name) or []
+        return [(p, (self._raw / p).read_bytes()) for p in related]
+
     # ---- helpers -------------------------------------------------------------------------
 
     def _zipped(self, quality: str, as_zip: bool | None) -> bool:

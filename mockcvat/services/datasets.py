@@ -104,13 +104,29 @@ def _frames(mock: MockCVAT, db: Session, task: Task, offset: int = 0
 
 
 def _image_reader(stores: dict[int, tuple[media.FrameStore, int]]) -> Any:
-    """``Dataset.image``: a frame's original bytes (video frames decoded to PNG)."""
+    """``Dataset.image``: a frame's original bytes (video frames decoded to PNG; point
+    clouds as their PCD file)."""
     def read(frame: base.Frame) -> tuple[bytes, str]:
         store, offset = stores[frame.task_id]
         body, mime = store.frame(frame.frame - offset, "original")
+        if store.manifest.dimension == "3d":
+            return body, ".pcd"
         return body, "." + (mime.split("/")[-1].replace("jpeg", "jpg") or "png")
 
     return read
+
+
+def _related_reader(stores: dict[int, tuple[media.FrameStore, int]]) -> Any:
+    """``Dataset.related``: a frame's context images as uploaded (name, bytes)."""
+    def read(frame: base.Frame) -> list[tuple[str, bytes]]:
+        store, offset = stores[frame.task_id]
+        return store.related_files(frame.frame - offset)
+
+    return read
+
+
+def _dimension(stores: dict[int, tuple[media.FrameStore, int]], default: str = "2d") -> str:
+    return next((s.manifest.dimension for s, _o in stores.values()), default)
 
 
 def build(mock: MockCVAT, db: Session, kind: str, obj: Any) -> base.Dataset:
@@ -140,7 +156,8 @@ def build(mock: MockCVAT, db: Session, kind: str, obj: Any) -> base.Dataset:
                 merged[key] += [_shifted(item, offset) for item in data[key]]
         return base.Dataset(kind="project", id=obj.id, name=obj.name, mode=mode,
                             labels=labels, frames=all_frames, annotations=merged,
-                            image=_image_reader(stores), meta=_meta(obj))
+                            image=_image_reader(stores), meta=_meta(obj),
+                            dimension=_dimension(stores), related=_related_reader(stores))
     task = obj if kind == "task" else db.get(Task, obj.task_id)
     all_frames, store = _frames(mock, db, task)
     book = annotations.LabelBook(db, task)
@@ -151,11 +168,13 @@ def build(mock: MockCVAT, db: Session, kind: str, obj: Any) -> base.Dataset:
         data = annotations.read_job(db, obj.id, book)
     else:
         data = annotations.read_task(db, task, book)
+    stores = {task.id or 0: (store, 0)} if store else {}
     return base.Dataset(
         kind=kind, id=obj.id, name=task.name if kind == "task" else str(obj.id),
         mode=task.mode or "annotation", labels=_labels(db, task), frames=all_frames,
         annotations={key: data[key] for key in annotations.KINDS},
-        image=_image_reader({task.id or 0: (store, 0)} if store else {}),
+        image=_image_reader(stores), dimension=_dimension(stores, task.dimension),
+        related=_related_reader(stores),
         meta={**_meta(task), "task_id": task.id, "overlap": task.overlap or 0,
               "segment_size": task.segment_size, "size": len(all_frames)})
 
