@@ -117,3 +117,41 @@ def test_a_project_keeps_one_dimension(cvat_client, tmp_path):
         cvat_client.tasks.create_from_data(
             {"name": "3d", "project_id": project.id},
             resources=[str(make_point_cloud(tmp_path / "a.pcd"))])
+
+
+@pytest.mark.parametrize("format_name", ["Datumaro 3D 1.0", "Kitti Raw Format 1.0",
+                                         "Sly Point Cloud Format 1.0"])
+def test_3d_formats_through_the_sdk(cvat_client, tmp_path, format_name):
+    """A 3D task and its project exported with their point clouds (read back with pypcd4) and
+    context images; the task's export imported back."""
+    from pypcd4 import PointCloud
+
+    files = [make_point_cloud(tmp_path / f"velodyne_points/data/{i:04d}.pcd", 4 + i)
+             for i in range(2)] + [make_image(tmp_path / "image_00/data/0000.png", (16, 8))]
+    project = cvat_client.projects.create({"name": "p", "labels": LABELS})
+    task = cvat_client.tasks.create_from_data(
+        {"name": "lidar", "project_id": project.id}, resources=[zipped(tmp_path, files)])
+    label_id = task.get_labels()[0].id
+    shapes = [models.LabeledShapeRequest(type="cuboid", frame=f, label_id=label_id,
+                                         points=[f, 2.0, 3.0, 0.0, 0.0, 0.5, 4.0, 2.0, 1.5]
+                                         + [0.0] * 7, occluded=f == 1) for f in (0, 1)]
+    task.set_annotations(models.LabeledDataRequest(shapes=shapes))
+
+    target = tmp_path / "task.zip"
+    task.export_dataset(format_name, str(target), include_images=True)
+    archive = zipfile.ZipFile(target)
+    clouds = [n for n in archive.namelist() if n.endswith(".pcd")]
+    assert len(clouds) == 2
+    archive.extract(clouds[0], tmp_path / "out")
+    cloud = PointCloud.from_path(tmp_path / "out" / clouds[0])
+    assert cloud.metadata.width in (4, 5) and cloud.numpy().shape[1] == 4
+    assert any(n.endswith(".png") for n in archive.namelist())  # the context image
+    project.export_dataset(format_name, str(tmp_path / "project.zip"), include_images=False)
+    assert zipfile.ZipFile(tmp_path / "project.zip").namelist()
+
+    task.remove_annotations()
+    task.import_annotations(format_name, str(target))
+    back = sorted((s.frame, str(s.type), s.points[:9], s.occluded)
+                  for s in task.get_annotations().shapes)
+    assert back == [(0, "cuboid", [0.0, 2.0, 3.0, 0.0, 0.0, 0.5, 4.0, 2.0, 1.5], False),
+                    (1, "cuboid", [1.0, 2.0, 3.0, 0.0, 0.0, 0.5, 4.0, 2.0, 1.5], True)]
