@@ -127,7 +127,7 @@ def _segmentation(labels: Labels, item: Any, folder: Path) -> None:
         given = str(attrs.get("color", "")).split()
         if given:
             if len(given) != 3:
-                raise Exception(  # noqa: TRY002 - datumaro's DatumaroError, as CVAT shows it
+                raise Exception(
                     f"Item {item.id}: mask #{number} has invalid color")
             color = tuple(int(c) for c in given)
         else:

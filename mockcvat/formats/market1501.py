@@ -57,14 +57,11 @@ def export(dataset: Dataset, out: Path, *, save_images: bool, format_name: str) 
             name = item.id
             pid = attrs.get("person_id")
             if not PATTERN.fullmatch(item.id) and pid:
-                try:
-                    cid = int(attrs.get("camera_id", 0)) + 1
-                    tid = int(attrs.get("track_id", 1))
-                    bbid = int(attrs.get("bbox_id", 0))
-                    fid = int(attrs.get("frame_id",
-                                        max(used_frames.get((pid, cid, tid), [-1])) + 1))
-                except ValueError as exc:
-                    raise Exception(str(exc)) from None  # noqa: TRY002 - as int() fails in CVAT
+                # a non-number fails the export with int()'s ValueError, as in CVAT
+                cid = int(attrs.get("camera_id", 0)) + 1
+                tid = int(attrs.get("track_id", 1))
+                bbid = int(attrs.get("bbox_id", 0))
+                fid = int(attrs.get("frame_id", max(used_frames.get((pid, cid, tid), [-1])) + 1))
                 name = "/".join(filter(None, [os.path.dirname(item.id),
                                               f"{pid}_c{cid}s{tid}_{fid:06d}_{bbid:02d}"]))
             _data, ext = dataset.image(item.frame) if save_images else (b"", "")

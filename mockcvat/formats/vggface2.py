@@ -68,7 +68,7 @@ def export(dataset: Dataset, out: Path, *, save_images: bool, format_name: str) 
             rects = [s for s in item.shapes if s["type"] == "rectangle"]
             for kind, found in (("set of landmarks", points), ("bbox", rects)):
                 if len(found) > 1:
-                    raise Exception(  # noqa: TRY002 - datumaro's own exception type
+                    raise Exception(
                         f"Item ({item.id}, {subset}): an image can have only one {kind}")
             if save_images:
                 used = {s["label_id"] for s in item.shapes + item.tags}
