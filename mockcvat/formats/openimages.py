@@ -64,6 +64,7 @@ BOX_FIELDS = ("ImageID", "Source", "LabelName", "Confidence", "XMin", "XMax", "Y
               "IsOccluded", "IsTruncated", "IsGroupOf", "IsDepiction", "IsInside")
 MASK_FIELDS = ("MaskPath", "ImageID", "LabelName", "BoxID", "BoxXMin", "BoxXMax", "BoxYMin",
                "BoxYMax", "PredictedIoU", "Clicks")
+_TO_255 = bytes([0, 255]) + bytes(254)  # a 0/1 mask as a 0/255 image
 FLAGS = (("occluded", "IsOccluded"), ("truncated", "IsTruncated"), ("is_group_of", "IsGroupOf"),
          ("is_depiction", "IsDepiction"), ("is_inside", "IsInside"))
 
@@ -140,7 +141,7 @@ def export(dataset: Dataset, out: Path, *, save_images: bool, format_name: str) 
                 mask_path = f"{item.id}_{name}_{box_id}.png".replace("/", "_")
                 target = out / MASKS_DIR / subset / mask_path
                 target.parent.mkdir(parents=True, exist_ok=True)
-                Image.frombytes("L", (w, h), bytes(255 * b for b in inst["bits"])).save(target)
+                Image.frombytes("L", (w, h), bytes(inst["bits"]).translate(_TO_255)).save(target)
                 x0, y0, x1, y1 = bits_box(inst["bits"], h, w)
                 masks.append({"MaskPath": mask_path, "ImageID": item.id, "LabelName": name,
                               "BoxID": box_id, "BoxXMin": x0 / w, "BoxXMax": x1 / w,
