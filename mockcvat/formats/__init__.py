@@ -2,9 +2,9 @@
 
 ``EXPORTERS`` and ``IMPORTERS`` list every format CVAT 2.26 registers, in the order
 ``GET /api/server/annotation/formats`` returns them (registration order in CVAT's
-``cvat/apps/dataset_manager/formats/registry.py``). Each format that mockcvat can really
-read or write gets a module here (added by the annotations issue); the others are listed,
-as CVAT lists them, and refused with a clear error when used.
+``cvat/apps/dataset_manager/formats/registry.py``). Every one of them has a module here that
+really reads and writes it (``MODULES``, named as CVAT's ``dataset_manager/formats/`` modules);
+a format without one would be listed, as CVAT lists it, and refused with a clear error.
 """
 
 from __future__ import annotations
