@@ -80,11 +80,18 @@ def test_context_image_layouts(cvat_client, tmp_path, layout):
         "custom-2": ("data/a/a.pcd", "data/a/front.png"),
         "supervisely": ("ds0/pointcloud/a.pcd", "ds0/related_images/a_pcd/front.png"),
     }[layout]
-    files = [make_point_cloud(tmp_path / cloud), make_image(tmp_path / image, (16, 8)),
-             make_image(tmp_path / "data/unrelated.png", (16, 8))]
+    files = [make_point_cloud(tmp_path / cloud), make_image(tmp_path / image, (16, 8))]
     task = cvat_client.tasks.create_from_data(
         {"name": layout, "labels": LABELS}, resources=[zipped(tmp_path, files)])
     assert task.size == 1 and task.get_meta().frames[0].related_files == 1
+
+
+def test_images_that_are_no_context_images_fail_the_request(cvat_client, tmp_path):
+    files = [make_point_cloud(tmp_path / "data/a.pcd"),
+             make_image(tmp_path / "elsewhere/b.png", (16, 8))]
+    with pytest.raises(Exception, match="Combined data types 2D and 3D are not supported"):
+        cvat_client.tasks.create_from_data({"name": "mixed", "labels": LABELS},
+                                           resources=[zipped(tmp_path, files)])
 
 
 def test_cuboids_are_stored_and_read_back(cvat_client, tmp_path):

@@ -7,7 +7,7 @@
 * every ``.pcd`` is read with pypcd4 (ASCII, binary and binary_compressed), so a damaged file
   fails the creation; a frame's width and height are the header's ``WIDTH`` and ``HEIGHT``;
 * images are the frames' context images when they follow one of the four layouts CVAT knows
-  (``context_of``); others are ignored.
+  (``context_of``); any other image fails the request (2D and 3D data do not mix).
 """
 
 from __future__ import annotations

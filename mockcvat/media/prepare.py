@@ -211,6 +211,12 @@ def _index_point_clouds(raw: Path, names: list[str], method: str, seed: int | No
              os.path.relpath(pointclouds.bin_to_pcd(sources.inside(raw, n)), raw)
              for n in names]
     clouds, related = pointclouds.context_of(names)
+    context = {image for images in related.values() for image in images}
+    stray = [n for n in names if n not in context and n not in clouds]
+    if stray:  # CVAT's detect_related_images: 2D and 3D data never mix
+        raise MediaError("Combined data types 2D and 3D are not supported (not a context image "
+                         f"of any point cloud: {', '.join(sorted(stray)[:5])})",
+                         cvat_type="AssertionError")
     clouds = sources.sort_names(clouds, method, seed)
     frame_range = _frame_range(len(clouds), start, stop, step)
     frames = []
