@@ -162,3 +162,28 @@ def test_3d_formats_through_the_sdk(cvat_client, tmp_path, format_name):
                   for s in task.get_annotations().shapes)
     assert back == [(0, "cuboid", [0.0, 2.0, 3.0, 0.0, 0.0, 0.5, 4.0, 2.0, 1.5], False),
                     (1, "cuboid", [1.0, 2.0, 3.0, 0.0, 0.0, 0.5, 4.0, 2.0, 1.5], True)]
+
+
+@pytest.mark.parametrize("format_name", ["Datumaro 3D 1.0", "Kitti Raw Format 1.0",
+                                         "Sly Point Cloud Format 1.0"])
+def test_3d_project_from_a_dataset(cvat_client, tmp_path, format_name):
+    """A project made from a 3D export with its point clouds: a 3D task with the clouds, their
+    context image and the cuboids."""
+    files = [make_point_cloud(tmp_path / f"velodyne_points/data/{i:04d}.pcd", 4 + i)
+             for i in range(2)] + [make_image(tmp_path / "image_00/data/0000.png", (16, 8))]
+    project = cvat_client.projects.create({"name": "p", "labels": LABELS})
+    task = cvat_client.tasks.create_from_data(
+        {"name": "lidar", "project_id": project.id}, resources=[zipped(tmp_path, files)])
+    label_id = task.get_labels()[0].id
+    task.set_annotations(models.LabeledDataRequest(shapes=[models.LabeledShapeRequest(
+        type="cuboid", frame=1, label_id=label_id, points=[1.0] * 9 + [0.0] * 7)]))
+    project.export_dataset(format_name, str(tmp_path / "project.zip"), include_images=True)
+
+    copy = cvat_client.projects.create_from_dataset(
+        {"name": "copy", "labels": LABELS}, dataset_path=str(tmp_path / "project.zip"),
+        dataset_format=format_name)
+    (restored,) = copy.get_tasks()
+    assert (restored.dimension, restored.size) == ("3d", 2)
+    assert [f.related_files for f in restored.get_meta().frames] == [1, 0]
+    (shape,) = restored.get_annotations().shapes
+    assert (shape.frame, str(shape.type), shape.points[:9]) == (1, "cuboid", [1.0] * 9)

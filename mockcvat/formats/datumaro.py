@@ -64,6 +64,7 @@ from mockcvat.formats.common import (
 DATUMARO_3D = "Datumaro 3D 1.0"
 EXPORTS = ("Datumaro 1.0", DATUMARO_3D)
 IMPORTS = ("Datumaro 1.0", DATUMARO_3D)
+LAYOUT_FORMATS = (DATUMARO_3D,)  # image_layout: where a project import finds 3D media
 
 _VISIBLE, _HIDDEN, _ABSENT = 2, 1, 0
 
@@ -288,6 +289,18 @@ def _cloud_item(dataset: Dataset, labels: Labels, frame: Frame, subset: str, out
             anns.append(ann)
     return {"id": item_id, "annotations": anns, "attr": {"frame": frame.frame},
             "point_cloud": {"path": f"{item_id}.pcd"}, "related_images": related}
+
+
+def image_layout(parts: tuple[str, ...]) -> tuple[str, str] | None:
+    """Where a project import finds the media of a Datumaro 3D export:
+    ``point_clouds/<subset>/<id>.pcd`` and ``related_images/<subset>/<id>/<image>``, staged in
+    Supervisely's layout (``pointcloud/<id>.pcd``, ``related_images/<id>_pcd/<image>``), which
+    CVAT's task creation pairs. 2D exports: None (the images are found as for any format)."""
+    if len(parts) >= 3 and parts[0] == "point_clouds":
+        return parts[1], "pointcloud/" + "/".join(parts[2:])
+    if len(parts) >= 4 and parts[0] == "related_images":
+        return parts[1], f"related_images/{parts[2]}_pcd/" + "/".join(parts[3:])
+    return None
 
 
 # =============================================================================================

@@ -167,6 +167,13 @@ def _index(attrs: dict[str, Any]) -> int:
         return 0
 
 
+def image_layout(parts: tuple[str, ...]) -> tuple[str, str] | None:
+    """Where a project import finds the images: ``<subset>/images/<item id><ext>``."""
+    if len(parts) >= 3 and parts[1] == IMAGES_DIR:
+        return parts[0], "/".join(parts[2:])
+    return None
+
+
 # --- import ------------------------------------------------------------------------------------
 
 def _unquote(text: str) -> str:

@@ -131,6 +131,13 @@ def _gray(path: Path, values: list[int], w: int, h: int, mode: str) -> None:
                         ).save(path)
 
 
+def image_layout(parts: tuple[str, ...]) -> tuple[str, str] | None:
+    """Where a project import finds the images: ``<subset>/image_2/<item id><ext>``."""
+    if len(parts) >= 3 and parts[1] == IMAGES_DIR:
+        return parts[0], "/".join(parts[2:])
+    return None
+
+
 # --- import ------------------------------------------------------------------------------------
 
 def _read_label_map(path: Path) -> list[str]:

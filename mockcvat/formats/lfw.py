@@ -109,6 +109,14 @@ def _image_name(person: str, number: str) -> str:
         return number
 
 
+def image_layout(parts: tuple[str, ...]) -> tuple[str, str] | None:
+    """Where a project import finds the images: ``<subset>/images/<person>/<item id><ext>``, or
+    ``<subset>/images/<item id><ext>`` for an untagged frame."""
+    if len(parts) >= 3 and parts[1] == IMAGES_DIR:
+        return parts[0], "/".join(parts[3:] if len(parts) >= 4 else parts[2:])
+    return None
+
+
 def import_(dataset: Dataset, source: Path, *, format_name: str) -> dict[str, Any]:
     if format_name not in IMPORTS:
         raise ImportFailed(f"lfw cannot read {format_name!r}")

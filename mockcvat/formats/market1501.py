@@ -76,6 +76,15 @@ def export(dataset: Dataset, out: Path, *, save_images: bool, format_name: str) 
         (out / f"{LIST_PREFIX}{subset}.txt").write_text("".join(lines), encoding="utf-8")
 
 
+def image_layout(parts: tuple[str, ...]) -> tuple[str, str] | None:
+    """Where a project import finds the images: ``bounding_box_<subset>/…`` and ``query/…``."""
+    if len(parts) >= 2 and parts[0].startswith(BBOX_DIR):
+        return parts[0][len(BBOX_DIR):], "/".join(parts[1:])
+    if len(parts) >= 2 and parts[0] == QUERY_DIR:
+        return QUERY_DIR, "/".join(parts[1:])
+    return None
+
+
 def import_(dataset: Dataset, source: Path, *, format_name: str) -> dict[str, Any]:
     if format_name not in IMPORTS:
         raise ImportFailed(f"market1501 cannot read {format_name!r}")

@@ -105,6 +105,13 @@ def _read_values(path: Path) -> tuple[list[int], int, int]:
             for i in range(0, len(data), 4)], w, h
 
 
+def image_layout(parts: tuple[str, ...]) -> tuple[str, str] | None:
+    """Where a project import finds the images: ``<subset>/images/<item id><ext>``."""
+    if len(parts) >= 3 and parts[1] == IMAGES_DIR:
+        return parts[0], "/".join(parts[2:])
+    return None
+
+
 def import_(dataset: Dataset, source: Path, *, format_name: str) -> dict[str, Any]:
     if format_name not in IMPORTS:
         raise ImportFailed(f"mots cannot read {format_name!r}")

@@ -157,6 +157,13 @@ def export(dataset: Dataset, out: Path, *, save_images: bool, format_name: str) 
         (notes / META_FILE).write_text(json.dumps(meta), encoding="utf-8")
 
 
+def image_layout(parts: tuple[str, ...]) -> tuple[str, str] | None:
+    """Where a project import finds the images: ``images/<subset>/<item id><ext>``."""
+    if len(parts) >= 3 and parts[0] == IMAGES_DIR:
+        return parts[1], "/".join(parts[2:])
+    return None
+
+
 # --- import ------------------------------------------------------------------------------------
 
 def _rows(path: Path) -> list[dict[str, str]]:

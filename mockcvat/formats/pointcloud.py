@@ -141,6 +141,14 @@ def export(dataset: Dataset, out: Path, *, save_images: bool, format_name: str) 
     _dump(out / KEY_ID_FILE, key_ids)
 
 
+def image_layout(parts: tuple[str, ...]) -> tuple[str, str] | None:
+    """Where a project import finds the media: Supervisely's own layout, which CVAT's task
+    creation pairs (``ds0/pointcloud/<id>.pcd``, ``ds0/related_images/<id>_pcd/<image>``)."""
+    if len(parts) >= 3 and parts[1] in (PCD_DIR, RELATED_DIR):
+        return "default", "/".join(parts[1:])
+    return None
+
+
 # --- import ------------------------------------------------------------------------------------
 
 def _json(path: Path) -> Any:

@@ -156,6 +156,15 @@ def _save(path: Path, data: bytes) -> None:
     path.write_bytes(data)
 
 
+def image_layout(parts: tuple[str, ...]) -> tuple[str, str] | None:
+    """Where a project import finds the media: KITTI raw's own layout, which CVAT's task
+    creation pairs (``velodyne_points/data/<id>.pcd``, ``image_NN/data/<id><ext>``)."""
+    if len(parts) == 3 and (parts[0] == "velodyne_points" or parts[0].startswith("image_")) \
+            and parts[1] == "data":
+        return "default", "/".join(parts)
+    return None
+
+
 # --- import ------------------------------------------------------------------------------------
 
 def _number(node: Any, name: str, where: str) -> float:

@@ -105,6 +105,14 @@ def _rows(path: Path) -> list[dict[str, str]]:
     return rows
 
 
+def image_layout(parts: tuple[str, ...]) -> tuple[str, str] | None:
+    """Where a project import finds the images: ``<subset>/<label>/<item id><ext>`` (an image
+    saved under several labels is taken once)."""
+    if len(parts) >= 3 and parts[0] != ANNOTATION_DIR:
+        return parts[0], "/".join(parts[2:])
+    return None
+
+
 def import_(dataset: Dataset, source: Path, *, format_name: str) -> dict[str, Any]:
     if format_name not in IMPORTS:
         raise ImportFailed(f"vggface2 cannot read {format_name!r}")

@@ -82,6 +82,14 @@ def export(dataset: Dataset, out: Path, *, save_images: bool, format_name: str) 
         target.write_text("".join(text), encoding="utf-8")
 
 
+def image_layout(parts: tuple[str, ...]) -> tuple[str, str] | None:
+    """Where a project import finds the images: ``WIDER_<subset>/images/<dir>/<item id><ext>``
+    (the frame is named without the label directory, as the annotation names its item)."""
+    if len(parts) >= 4 and parts[0].startswith("WIDER_") and parts[1] == "images":
+        return parts[0][len("WIDER_"):], "/".join(parts[3:])
+    return None
+
+
 def import_(dataset: Dataset, source: Path, *, format_name: str) -> dict[str, Any]:
     if format_name not in IMPORTS:
         raise ImportFailed(f"widerface cannot read {format_name!r}")

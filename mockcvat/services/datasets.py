@@ -569,7 +569,11 @@ def _start_project_import(ctx: Context, project: Project, path: Path) -> Any:
         try:
             with mock.temp_dir() as tmp:
                 source = _unpack(path, Path(tmp))
-                subsets = _images_by_subset(source)
+                layout = getattr(module, "image_layout", None)
+                if format_name not in getattr(module, "LAYOUT_FORMATS", module.IMPORTS):
+                    layout = None
+                subsets = _images_by_subset(source) if layout is None \
+                    else _staged_images(source, Path(tmp) / "staged", layout)
                 if not subsets:
                     raise background.RequestFailed(
                         "ValueError: The dataset has no images to make tasks from\n")
@@ -610,6 +614,30 @@ def _images_by_subset(source: Path) -> dict[str, tuple[Path, list[str]]]:
                 subset, root = parts[at + 1], images_dir / parts[at + 1]
         files = found.setdefault(subset, (root, []))[1]
         files.append(path.relative_to(root).as_posix())
+    return found
+
+
+def _staged_images(source: Path, staging: Path, layout: Any
+                   ) -> dict[str, tuple[Path, list[str]]]:
+    """The images (or point clouds and their context images) of a dataset whose format names
+    where they are (``image_layout(parts)`` of the format module: a path's parts → (subset,
+    frame name), or None for anything else), linked under ``staging/<subset>/<frame name>`` so
+    that the frames are named as the annotations name their items."""
+    found: dict[str, tuple[Path, list[str]]] = {}
+    if not source.is_dir():
+        return found
+    for path in sorted(p for p in source.rglob("*") if p.is_file()):
+        placed = layout(path.relative_to(source).parts)
+        if placed is None or Path(placed[1]).suffix.lower() not in IMAGE_SUFFIXES | {".pcd"}:
+            continue
+        subset, name = placed
+        root, files = found.setdefault(subset, (staging / subset, []))
+        if name in files:
+            continue  # the same image saved once per label (VGGFace2)
+        target = root / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.link(path, target)
+        files.append(name)
     return found
 
 
