@@ -16,7 +16,7 @@ import os
 import posixpath
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from io import BytesIO
@@ -578,6 +578,17 @@ def image_size(data: bytes) -> tuple[int, int] | None:
             return image.size
     except (UnidentifiedImageError, OSError):
         return None
+
+
+def images_under_subset(folder: str) -> Callable[[tuple[str, ...]], tuple[str, str] | None]:
+    """A format's ``image_layout`` (where a project import finds the images) for
+    ``<subset>/<folder>/<item id><ext>``."""
+    def layout(parts: tuple[str, ...]) -> tuple[str, str] | None:
+        if len(parts) >= 3 and parts[1] == folder:
+            return parts[0], "/".join(parts[2:])
+        return None
+
+    return layout
 
 
 def dm_attributes(labels: Labels, shape: dict[str, Any]) -> dict[str, Any]:

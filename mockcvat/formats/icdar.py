@@ -45,6 +45,7 @@ from .common import (
     bits_box,
     frame_items,
     group_by_subset,
+    images_under_subset,
     instances,
     read_color_png,
     read_text,
@@ -167,11 +168,7 @@ def _index(attrs: dict[str, Any]) -> int:
         return 0
 
 
-def image_layout(parts: tuple[str, ...]) -> tuple[str, str] | None:
-    """Where a project import finds the images: ``<subset>/images/<item id><ext>``."""
-    if len(parts) >= 3 and parts[1] == IMAGES_DIR:
-        return parts[0], "/".join(parts[2:])
-    return None
+image_layout = images_under_subset(IMAGES_DIR)  # where a project import finds the images
 
 
 # --- import ------------------------------------------------------------------------------------

@@ -37,6 +37,7 @@ from .common import (
     dm_attributes,
     frame_items,
     group_by_subset,
+    images_under_subset,
     instances,
     paint,
     read_text,
@@ -131,11 +132,7 @@ def _gray(path: Path, values: list[int], w: int, h: int, mode: str) -> None:
                         ).save(path)
 
 
-def image_layout(parts: tuple[str, ...]) -> tuple[str, str] | None:
-    """Where a project import finds the images: ``<subset>/image_2/<item id><ext>``."""
-    if len(parts) >= 3 and parts[1] == IMAGES_DIR:
-        return parts[0], "/".join(parts[2:])
-    return None
+image_layout = images_under_subset(IMAGES_DIR)  # where a project import finds the images
 
 
 # --- import ------------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from .common import (
     Labels,
     frame_items,
     group_by_subset,
+    images_under_subset,
     instances,
     mask_to_polygons,
     read_text,
@@ -105,11 +106,7 @@ def _read_values(path: Path) -> tuple[list[int], int, int]:
             for i in range(0, len(data), 4)], w, h
 
 
-def image_layout(parts: tuple[str, ...]) -> tuple[str, str] | None:
-    """Where a project import finds the images: ``<subset>/images/<item id><ext>``."""
-    if len(parts) >= 3 and parts[1] == IMAGES_DIR:
-        return parts[0], "/".join(parts[2:])
-    return None
+image_layout = images_under_subset(IMAGES_DIR)  # where a project import finds the images
 
 
 def import_(dataset: Dataset, source: Path, *, format_name: str) -> dict[str, Any]:
