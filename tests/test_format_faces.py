@@ -55,7 +55,7 @@ def test_widerface_file(tmp_path: Path) -> None:
         "no_label/a.jpg\n2\n"
         "1.0 2.0 3.0 4.5 2 - - True - - \n"
         "0.0 0.0 1.0 1.0 - - - False - - car\n"
-        "1--car/sub/b.png\n0\n")
+        "1--car/sub/b.png\n")  # no count line without boxes
     assert (tmp_path / "WIDER_default/images/1--car/sub/b.png").read_bytes() == b"IMG"
     back = widerface.import_(empty(), tmp_path, format_name="WiderFace 1.0")
     assert [(s["label_id"], s["points"], s["occluded"], s["attributes"])

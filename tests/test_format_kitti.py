@@ -47,7 +47,7 @@ def test_files(tmp_path: Path) -> None:
         assert image.getpixel((3, 2)) == (1 << 8) + 2  # car on top, instance 2
         assert image.getpixel((9, 7)) == 0
     with Image.open(tmp_path / "default/semantic/sub/b.png") as image:
-        assert (image.mode, image.getpixel((0, 0)), image.getpixel((3, 2))) == ("L", 2, 1)
+        assert (image.mode, image.getpixel((0, 0)), image.getpixel((3, 2))) == ("I;16", 2, 1)
     with Image.open(tmp_path / "default/semantic_rgb/sub/b.png") as image:
         assert image.convert("RGB").getpixel((0, 0)) == (0, 255, 0)
     assert not (tmp_path / "default/instance/a.png").exists()  # no segment on frame 0

@@ -54,11 +54,13 @@ def test_files_read_with_csv(tmp_path: Path) -> None:
     (tag,) = rows(notes / "default-annotations-human-imagelabels.csv")
     assert (tag["ImageID"], tag["LabelName"], tag["Confidence"]) == ("sub/b", "road", "1")
     (mask,) = rows(notes / "default-annotations-object-segmentation.csv")
+    assert (mask["MaskPath"], mask["BoxID"], mask["BoxXMax"]) == (
+        "subb_road_00000000.png", "00000000", "")  # datumaro's slugified names, no box
     with Image.open(tmp_path / "masks/default" / mask["MaskPath"]) as image:
-        assert image.size == (W, H) and image.getpixel((1, 1)) == 255
+        assert image.size == (W, H) and image.getpixel((1, 1)) == 1
         assert image.getpixel((5, 5)) == 0
-    assert float(mask["BoxXMax"]) == 4 / W
-    assert json.loads((notes / "images.meta").read_text()) == {"a": [H, W], "sub/b": [H, W]}
+    assert (notes / "images.meta").read_text() == (
+        "# <image name> <height> <width>\n\na 8 12\nsub/b 8 12\n")
     assert json.loads((notes / "bbox_labels_600_hierarchy.json").read_text()) == {
         "LabelName": "/m/0", "Subcategory": []}
     assert (tmp_path / "images/default/sub/b.png").read_bytes() == b"IMG"

@@ -460,6 +460,17 @@ def rgb_png(pixels: bytearray, w: int, h: int) -> bytes:
     return buffer.getvalue()
 
 
+def save_gray_png(path: Path, values: Sequence[int], w: int, h: int, mode: str = "I;16"
+                  ) -> None:
+    """A class or instance map as a greyscale PNG: 8-bit ("L") or 16-bit ("I;16")."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if mode == "L":
+        Image.frombytes("L", (w, h), bytes(values)).save(path)
+    else:
+        Image.frombytes("I;16", (w, h), b"".join(v.to_bytes(2, "little") for v in values)
+                        ).save(path)
+
+
 def read_color_png(path: Path, inverse: dict[tuple, int], what: str) -> tuple[list[int], int, int]:
     try:
         with Image.open(path) as image:

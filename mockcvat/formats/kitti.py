@@ -9,7 +9,7 @@ sorted by name, the black / ``background`` label moved first)::
                                       ``score`` from attributes of those names, 0.0 / 1.0
                                       without; ``occluded`` 0 / 1)
     <subset>/semantic_rgb/<item id>.png   per frame with polygons, masks or ellipses: colours
-    <subset>/semantic/<item id>.png       class index (8-bit)
+    <subset>/semantic/<item id>.png       class index (16-bit)
     <subset>/instance/<item id>.png       16-bit: class index << 8 | instance number
     <subset>/image_2/<item id><ext>       with save_images
 
@@ -43,6 +43,7 @@ from .common import (
     read_text,
     rgb_png,
     rowmajor_to_cvat_mask,
+    save_gray_png,
     value_masks,
     write_image,
 )
@@ -96,10 +97,11 @@ def export(dataset: Dataset, out: Path, *, save_images: bool, format_name: str) 
                     found, lambda label_id: index_of[labels.name(label_id)], h, w)
                 _save(out / subset / SEMANTIC_RGB_DIR / f"{item.id}.png",
                       rgb_png(bytearray(b"".join(bytes(palette[c]) for c in class_map)), w, h))
-                _gray(out / subset / SEMANTIC_DIR / f"{item.id}.png", class_map, w, h, "L")
-                _gray(out / subset / INSTANCES_DIR / f"{item.id}.png",
+                # 16-bit both: datumaro saves KITTI's int32 maps so
+                save_gray_png(out / subset / SEMANTIC_DIR / f"{item.id}.png", class_map, w, h)
+                save_gray_png(out / subset / INSTANCES_DIR / f"{item.id}.png",
                       [(c << 8) + n if n else 0 for c, n in zip(class_map, inst_map,
-                                                                 strict=True)], w, h, "I;16")
+                                                                 strict=True)], w, h)
             boxes = [s for s in item.shapes if s["type"] == "rectangle" and s not in rotated]
             if boxes:
                 lines = []
@@ -121,15 +123,6 @@ def export(dataset: Dataset, out: Path, *, save_images: bool, format_name: str) 
 def _save(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
-
-
-def _gray(path: Path, values: list[int], w: int, h: int, mode: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if mode == "L":
-        Image.frombytes("L", (w, h), bytes(values)).save(path)
-    else:
-        Image.frombytes("I;16", (w, h), b"".join(v.to_bytes(2, "little") for v in values)
-                        ).save(path)
 
 
 image_layout = images_under_subset(IMAGES_DIR)  # where a project import finds the images

@@ -36,6 +36,7 @@ from .common import (
     instances,
     mask_to_polygons,
     read_text,
+    save_gray_png,
     value_masks,
     write_image,
 )
@@ -75,10 +76,7 @@ def export(dataset: Dataset, out: Path, *, save_images: bool, format_name: str) 
                 while pos >= 0:
                     values[pos] = value
                     pos = inst["bits"].find(1, pos + 1)
-            target = masks_dir / f"{item.id}.png"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            raw = b"".join(v.to_bytes(2, "little") for v in values)
-            Image.frombytes("I;16", (w, h), raw).save(target)
+            save_gray_png(masks_dir / f"{item.id}.png", values, w, h)
         (masks_dir / LABELS_FILE).write_text("\n".join(lb.name for lb in labels.ordered),
                                              encoding="utf-8")
 

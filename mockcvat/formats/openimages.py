@@ -15,14 +15,15 @@ merged)::
     annotations/<subset>-annotations-object-segmentation.csv  MaskPath,ImageID,LabelName,BoxID,
                                                      BoxXMin,BoxXMax,BoxYMin,BoxYMax,
                                                      PredictedIoU,Clicks a mask
-    masks/<subset>/<MaskPath>                        the mask, 0/255 PNG of the image's size
-    annotations/images.meta                          {"<item id>": [height, width]}
+    masks/<subset>/<MaskPath>                        the mask, a 0/1 PNG of the image's size,
+                                                     named "<item>_<label>_<box id>.png"
+                                                     (slugified, box ids 00000000, 1, … a frame)
+    annotations/images.meta                          "<item id> <height> <width>" lines
     images/<subset>/<item id><ext>                   with save_images
 
 Import: tags, boxes (their flags back as attributes, ``occluded`` onto the shape) and masks;
 frame sizes from ``images.meta`` or the task. Lost: points, polylines, skeletons, cuboids,
-tracks (per-frame shapes), z_order, groups, attributes but those named above; mask file names
-are mockcvat's (``<item>_<label>_<box id>.png``).
+tracks (per-frame shapes), z_order, groups, attributes but those named above.
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
+import shlex
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +44,6 @@ from .common import (
     Importer,
     Labels,
     attr_values,
-    bits_box,
     dm_attributes,
     frame_items,
     group_by_subset,
@@ -64,7 +67,6 @@ BOX_FIELDS = ("ImageID", "Source", "LabelName", "Confidence", "XMin", "XMax", "Y
               "IsOccluded", "IsTruncated", "IsGroupOf", "IsDepiction", "IsInside")
 MASK_FIELDS = ("MaskPath", "ImageID", "LabelName", "BoxID", "BoxXMin", "BoxXMax", "BoxYMin",
                "BoxYMax", "PredictedIoU", "Clicks")
-_TO_255 = bytes([0, 255]) + bytes(254)  # a 0/1 mask as a 0/255 image
 FLAGS = (("occluded", "IsOccluded"), ("truncated", "IsTruncated"), ("is_group_of", "IsGroupOf"),
          ("is_depiction", "IsDepiction"), ("is_inside", "IsInside"))
 
@@ -76,6 +78,13 @@ def _csv(path: Path, fields: tuple[str, ...] | None, rows: list[dict]) -> None:
         writer.writeheader()
     writer.writerows(rows)
     path.write_text(buffer.getvalue(), encoding="utf-8", newline="")
+
+
+def _file_name(text: str) -> str:
+    """datumaro's ``make_file_name`` (Django's slugify): ASCII, lower case, no punctuation."""
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    text = re.sub(r"[^\w\s-]", "", text).strip().lower()
+    return re.sub(r"[-\s]+", "-", text)
 
 
 def _flag(value: Any) -> int:
@@ -138,23 +147,24 @@ def export(dataset: Dataset, out: Path, *, save_images: bool, format_name: str) 
                 meta[item.id] = [h, w]
                 name = labels.name(inst["label_id"])
                 box_id = f"{number:08x}"
-                mask_path = f"{item.id}_{name}_{box_id}.png".replace("/", "_")
+                mask_path = f"{_file_name(item.id)}_{_file_name(name)}_{box_id}.png"
                 target = out / MASKS_DIR / subset / mask_path
                 target.parent.mkdir(parents=True, exist_ok=True)
-                Image.frombytes("L", (w, h), bytes(inst["bits"]).translate(_TO_255)).save(target)
-                x0, y0, x1, y1 = bits_box(inst["bits"], h, w)
+                Image.frombytes("L", (w, h), bytes(inst["bits"])).save(target)  # 0/1
+                # no box coordinates: a CVAT mask has no box of its instance (group)
                 masks.append({"MaskPath": mask_path, "ImageID": item.id, "LabelName": name,
-                              "BoxID": box_id, "BoxXMin": x0 / w, "BoxXMax": x1 / w,
-                              "BoxYMin": y0 / h, "BoxYMax": y1 / h, "PredictedIoU": "",
-                              "Clicks": ""})
+                              "BoxID": box_id, "PredictedIoU": ""})
         _csv(notes / f"{subset}-images-with-rotation.csv", IMAGE_FIELDS, images)
         for suffix, fields, rows in (("annotations-human-imagelabels", LABEL_FIELDS, tags),
                                      ("annotations-bbox", BOX_FIELDS, boxes),
                                      ("annotations-object-segmentation", MASK_FIELDS, masks)):
             if rows:  # written only when there is a row, as datumaro's lazy writers do
                 _csv(notes / f"{subset}-{suffix}.csv", fields, rows)
-    if meta:
-        (notes / META_FILE).write_text(json.dumps(meta), encoding="utf-8")
+    if meta:  # datumaro's image meta file: "<name> <height> <width>" lines, shell-quoted
+        (notes / META_FILE).write_text(
+            "# <image name> <height> <width>\n\n" + "".join(
+                f"{shlex.quote(name)} {h} {w}\n" for name, (h, w) in meta.items()),
+            encoding="utf-8")
 
 
 def image_layout(parts: tuple[str, ...]) -> tuple[str, str] | None:
@@ -197,10 +207,14 @@ def import_(dataset: Dataset, source: Path, *, format_name: str) -> dict[str, An
     known = {line.split(",", 1)[0] for line in read_text(classes[0]).splitlines() if line}
     meta: dict[str, Any] = {}
     if (notes / META_FILE).is_file():
-        try:
-            meta = json.loads(read_text(notes / META_FILE))
-        except ValueError:
-            raise ImportFailed(f"{META_FILE} is not valid JSON") from None
+        for number, line in enumerate(read_text(notes / META_FILE).splitlines(), 1):
+            try:
+                fields = shlex.split(line, comments=True)
+                if fields:
+                    meta[fields[0]] = [int(fields[1]), int(fields[2])]
+            except (ValueError, IndexError):
+                raise ImportFailed(f"{META_FILE}:{number}: expected '<image> <height> <width>'"
+                                   ) from None
     importer = Importer(dataset)
     items: dict[str, list] = {}
     subsets: dict[str, str] = {}

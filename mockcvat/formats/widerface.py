@@ -6,7 +6,7 @@ CVAT (``cvat/apps/dataset_manager/formats/widerface.py``) exports the task as it
     wider_face_split/wider_face_<subset>_bbx_gt.txt
         <dir>/<item id><ext>       <dir> = "<label index>--<label name>" of the frame's first
                                    tag, else "no_label"
-        <number of boxes>
+        <number of boxes>          (only when there are some)
         x y w h blur expression illumination occluded pose invalid [label]
                                    each value "%s" of the box's attribute of that name, "-"
                                    when the label has none (``occluded`` always: "True" /
@@ -67,7 +67,8 @@ def export(dataset: Dataset, out: Path, *, save_images: bool, format_name: str) 
             if save_images:
                 write_image(dataset, item.frame, out / f"WIDER_{subset}" / "images" / image)
             boxes = [s for s in item.shapes if s["type"] == "rectangle"]
-            text.append(f"{len(boxes)}\n")
+            if boxes:  # a frame without boxes has no count line
+                text.append(f"{len(boxes)}\n")
             for box in boxes:
                 x0, y0, x1, y1 = (float(p) for p in box["points"][:4])
                 line = f"{x0} {y0} {x1 - x0} {y1 - y0} "
