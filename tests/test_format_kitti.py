@@ -1,6 +1,6 @@
 """KITTI 1.0: the files CVAT writes (label map, ``label_2`` lines, instance PNGs read with
 Pillow), a round trip of generated boxes and polygons (boxes exactly, with ``occluded``;
-polygons as one mask per instance with exactly the pixels it shows), and refused input."""
+polygons as one mask per class with exactly the pixels it shows), and refused input."""
 
 from __future__ import annotations
 
@@ -43,8 +43,8 @@ def test_files(tmp_path: Path) -> None:
     assert (tmp_path / "default/label_2/a.txt").read_text() == (
         "car 0.0 1 -1 1.0 1.5 5.0 4.0 -1 -1 -1 -1 -1 -1 -1 1.0\n")
     with Image.open(tmp_path / "default/instance/sub/b.png") as image:
-        assert image.getpixel((0, 0)) == (2 << 8) + 1  # road, instance 1
-        assert image.getpixel((3, 2)) == (1 << 8) + 2  # car on top, instance 2
+        assert image.getpixel((0, 0)) == 2 << 8  # road (annotation id 0, as in CVAT)
+        assert image.getpixel((3, 2)) == 1 << 8  # car on top
         assert image.getpixel((9, 7)) == 0
     with Image.open(tmp_path / "default/semantic/sub/b.png") as image:
         assert (image.mode, image.getpixel((0, 0)), image.getpixel((3, 2))) == ("I;16", 2, 1)
@@ -75,7 +75,10 @@ def test_round_trip(tmp_path_factory, polygons: list[dict], rects: list) -> None
     assert got_boxes == sorted((r["label_id"], r["points"], r["occluded"]) for r in rectangles)
     masks = sorted((s["label_id"], sorted(drawn(s))) for s in back["shapes"]
                    if s["type"] == "mask")
-    assert masks == sorted((s["label_id"], sorted(p)) for s, p in visible(polygons) if p)
+    per_class: dict[int, set[int]] = {}
+    for shape, pixels in visible(polygons):
+        per_class.setdefault(shape["label_id"], set()).update(pixels)
+    assert masks == sorted((label, sorted(p)) for label, p in per_class.items() if p)
 
 
 @pytest.mark.parametrize(("damage", "message"), [

@@ -10,15 +10,17 @@ sorted by name, the black / ``background`` label moved first)::
                                       without; ``occluded`` 0 / 1)
     <subset>/semantic_rgb/<item id>.png   per frame with polygons, masks or ellipses: colours
     <subset>/semantic/<item id>.png       class index (16-bit)
-    <subset>/instance/<item id>.png       16-bit: class index << 8 | instance number
+    <subset>/instance/<item id>.png       16-bit: class index << 8 (| the annotation id, which is
+                                          0 for every CVAT annotation: one instance per class)
     <subset>/image_2/<item id><ext>       with save_images
 
 Import (the task's colour map is used when the archive has no ``label_colors.txt``): boxes with
-their ``occluded`` and ``truncated`` flags, each instance of ``instance/`` as a mask (the
-``background`` class dropped unless the task has that label). Lost: everything but boxes and
-the pixels of polygons, masks, ellipses and rotated boxes; attributes other than
-``truncated``/``score``, z_order of boxes, groups, tracks (per-frame shapes). An archive without
-any box or segment file is refused, as CVAT's importer finds no dataset.
+their ``occluded`` and ``truncated`` flags, each value of ``instance/`` as a mask (so one mask
+per class; the ``background`` class dropped unless the task has that label). Lost: everything
+but boxes and the pixels of polygons, masks, ellipses and rotated boxes (instances of a class
+merged); attributes other than ``truncated``/``score``, z_order of boxes, groups, tracks
+(per-frame shapes). An archive without any box or segment file is refused, as CVAT's importer
+finds no dataset.
 """
 
 from __future__ import annotations
@@ -93,15 +95,15 @@ def export(dataset: Dataset, out: Path, *, save_images: bool, format_name: str) 
             found = instances(labels, sorted(rotated + segments,
                                              key=lambda s: s.get("z_order", 0)), h, w)
             if found:
-                class_map, inst_map = paint(
+                class_map, _numbers = paint(
                     found, lambda label_id: index_of[labels.name(label_id)], h, w)
                 _save(out / subset / SEMANTIC_RGB_DIR / f"{item.id}.png",
                       rgb_png(bytearray(b"".join(bytes(palette[c]) for c in class_map)), w, h))
-                # 16-bit both: datumaro saves KITTI's int32 maps so
+                # 16-bit both, as datumaro saves KITTI's int32 maps; the instance map is
+                # class << 8 | annotation id, and CVAT's 2D annotations all have id 0
                 save_gray_png(out / subset / SEMANTIC_DIR / f"{item.id}.png", class_map, w, h)
                 save_gray_png(out / subset / INSTANCES_DIR / f"{item.id}.png",
-                      [(c << 8) + n if n else 0 for c, n in zip(class_map, inst_map,
-                                                                 strict=True)], w, h)
+                              [c << 8 for c in class_map], w, h)
             boxes = [s for s in item.shapes if s["type"] == "rectangle" and s not in rotated]
             if boxes:
                 lines = []
