@@ -16,6 +16,7 @@ import pytest
 from cvat_sdk.api_client import models
 
 from mockcvat import formats
+from mockcvat.formats.common import cvat_mask_to_rowmajor, from_runs, poly_counts, rowmajor
 from tests.media_files import make_image
 
 # "icdar": the label the ICDAR importers give everything (CVAT's format docs set it up)
@@ -119,3 +120,28 @@ def test_cli_with_the_newer_formats(task, tmp_path, cvat_server):
     cli("task", "import-dataset", str(task.id), "seg.zip", "--format",
         "Ultralytics YOLO Segmentation 1.0")
     assert [str(s.type) for s in task.get_annotations().shapes] == ["polygon"]
+
+
+@pytest.mark.parametrize("format_name", ["Segmentation mask 1.1", "CamVid 1.0", "KITTI 1.0",
+                                         "Open Images V6 1.0", "ICDAR Segmentation 1.0"])
+def test_imported_masks_become_polygons_unless_asked_not_to(task, tmp_path, format_name):
+    """CVAT's MaskToPolygonTransformation: polygons by default (each outlining exactly the
+    pixels of its mask), masks with ``conv_mask_to_poly=false``."""
+    target = tmp_path / "export.zip"
+    task.export_dataset(format_name, str(target), include_images=False)
+    task.import_annotations(format_name, str(target), conv_mask_to_poly=False)
+    masks = [s for s in task.get_annotations().shapes if str(s.type) != "rectangle"]  # KITTI...
+    assert masks and all(str(s.type) == "mask" for s in masks)
+    task.import_annotations(format_name, str(target))
+    polygons = [s for s in task.get_annotations().shapes if str(s.type) != "rectangle"]
+    assert len(polygons) == len(masks) and all(str(s.type) == "polygon" for s in polygons)
+
+    def pixels(shape) -> set[int]:
+        frame = task.get_meta().frames[shape.frame]
+        h, w = frame.height, frame.width
+        bits = (cvat_mask_to_rowmajor(shape.points, h, w) if str(shape.type) == "mask" else
+                rowmajor(from_runs(poly_counts(shape.points, h, w), h * w), h, w))
+        return {(shape.frame, i) for i, b in enumerate(bits) if b}
+
+    assert sorted(sorted(pixels(s)) for s in polygons) == sorted(sorted(pixels(s))
+                                                                for s in masks)

@@ -27,9 +27,9 @@ archive without any is refused on import, as CVAT's importer finds no dataset in
 follow the label map (for Cityscapes, unpainted pixels are index 0, the first label by name, as
 CVAT's ``background_label_id=0`` does). Import: CamVid reads each class colour present (black
 excluded) as one mask; Cityscapes each instance id (0 excluded) as one mask of class ``id //
-1000`` (``id`` itself below 1000). Masks stay masks (CVAT turns them into polygons unless the
-request says ``conv_mask_to_poly=false``). Everything but the pixels of rectangles, polygons,
-masks and ellipses is lost, and so are instances in CamVid.
+1000`` (``id`` itself below 1000). The import service turns the masks into polygons unless the
+request says ``conv_mask_to_poly=false``, as CVAT does. Everything but the pixels of rectangles,
+polygons, masks and ellipses is lost, and so are instances in CamVid.
 """
 
 from __future__ import annotations

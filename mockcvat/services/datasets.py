@@ -449,9 +449,24 @@ async def put_import(ctx: Context, kind: str, pk: int) -> Any:
     return _start_import(ctx, kind, obj, area.files_dir / names[0])
 
 
+def conv_mask_to_poly_of(ctx: Context) -> bool:
+    """The ``conv_mask_to_poly`` query parameter of an import (CVAT: true unless said)."""
+    return (ctx.params.get("conv_mask_to_poly") or "true").strip().lower() not in FALSE
+
+
+def _masks_as_asked(data: dict[str, Any], dataset: base.Dataset, format_name: str,
+                    conv_mask_to_poly: bool) -> dict[str, Any]:
+    """CVAT's ``MaskToPolygonTransformation`` after the formats that call it."""
+    if not conv_mask_to_poly or format_name not in formats.CONVERTS_MASKS:
+        return data
+    return formats.masks_as_polygons(data, {f.frame: (f.height, f.width)
+                                            for f in dataset.frames})
+
+
 def _start_import(ctx: Context, kind: str, obj: Any, path: Path) -> Any:
     format_name = ctx.params.get("format") or ""
     module = importer_for(format_name)
+    conv_mask_to_poly = conv_mask_to_poly_of(ctx)
     mock = ctx.mock
     task_id = obj.id if kind == "task" else obj.task_id
 
@@ -467,6 +482,7 @@ def _start_import(ctx: Context, kind: str, obj: Any, path: Path) -> Any:
                 data = module.import_(dataset, source, format_name=format_name)
             except base.ImportFailed as exc:
                 raise background.RequestFailed(f"CvatImportError: {exc}\n") from None
+            data = _masks_as_asked(data, dataset, format_name, conv_mask_to_poly)
         with mock.db.session() as db:  # no progress reported: CVAT's importer records none
             task = db.get(Task, task_id)
             if task is None:
@@ -563,6 +579,7 @@ def _start_project_import(ctx: Context, project: Project, path: Path) -> Any:
     format_name = ctx.params.get("format") or ""
     module = importer_for(format_name)
     mock, owner_id = ctx.mock, ctx.user.id or 0
+    conv_mask_to_poly = conv_mask_to_poly_of(ctx)
 
     def run(reporter: background.Reporter) -> None:
         created: list[int] = []
@@ -585,7 +602,8 @@ def _start_project_import(ctx: Context, project: Project, path: Path) -> Any:
                     if learn:
                         _learn_labels(mock, project.id or 0, plan.task_id, module, source,
                                       format_name)
-                    _import_into_task(mock, plan.task_id, module, source, format_name)
+                    _import_into_task(mock, plan.task_id, module, source, format_name,
+                                      conv_mask_to_poly)
         except BaseException:
             _drop_tasks(mock, created)  # nothing half-made
             raise
@@ -695,7 +713,7 @@ def _learn_labels(mock: MockCVAT, project_id: int, task_id: int, module: Any, so
 
 
 def _import_into_task(mock: MockCVAT, task_id: int, module: Any, source: Path,
-                      format_name: str) -> None:
+                      format_name: str, conv_mask_to_poly: bool = True) -> None:
     with mock.db.session() as db:
         task = db.get(Task, task_id)
         dataset = build(mock, db, "task", task)
@@ -703,6 +721,7 @@ def _import_into_task(mock: MockCVAT, task_id: int, module: Any, source: Path,
         data = module.import_(dataset, source, format_name=format_name)
     except base.ImportFailed as exc:
         raise background.RequestFailed(f"CvatImportError: {exc}\n") from None
+    data = _masks_as_asked(data, dataset, format_name, conv_mask_to_poly)
     with mock.db.session() as db:
         task = db.get(Task, task_id)
         payload = {"version": 0, **{k: data.get(k, []) for k in annotations.KINDS}}
