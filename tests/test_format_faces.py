@@ -8,6 +8,8 @@ import csv
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from mockcvat.formats import exporter, importer, lfw, market1501, vggface2, widerface
 from mockcvat.formats.base import AttributeSpec, Dataset, Frame, ImportFailed, LabelSpec
@@ -146,3 +148,20 @@ def test_refused_input(tmp_path: Path, module, name: str, damage, message: str) 
     damage(tmp_path)
     with pytest.raises(ImportFailed, match=message):
         module.import_(dataset, tmp_path, format_name=name)
+
+
+@settings(max_examples=25, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(people=st.lists(st.tuples(st.integers(0, 9999), st.integers(0, 8)), min_size=2,
+                       max_size=2))
+def test_market1501_round_trip(tmp_path_factory, people: list) -> None:
+    """Frames named by the pattern keep their person and camera numbers (from the names) as a
+    ``market-1501`` tag; the other attributes come from the names too."""
+    out = tmp_path_factory.mktemp("out")
+    names = tuple(f"{pid:04d}_c{cam + 1}s1_{i:06d}_00.jpg" for i, (pid, cam) in enumerate(people))
+    dataset = make_dataset([], [], names)
+    market1501.export(dataset, out, save_images=False, format_name="Market-1501 1.0")
+    back = market1501.import_(dataset, out, format_name="Market-1501 1.0")
+    got = sorted((t["frame"], {a["spec_id"]: a["value"] for a in t["attributes"]}[11],
+                  {a["spec_id"]: a["value"] for a in t["attributes"]}[12]) for t in back["tags"])
+    assert got == [(i, f"{pid:04d}", str(cam)) for i, (pid, cam) in enumerate(people)]

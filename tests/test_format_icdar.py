@@ -146,3 +146,21 @@ def test_unknown_label_is_refused(tmp_path: Path) -> None:
                         annotations={"tags": [], "shapes": [], "tracks": []})
     with pytest.raises(ImportFailed, match="Label 'icdar' is not registered"):
         icdar.import_(only_word, tmp_path, format_name=LOC)
+
+
+captions = st.text(alphabet="abcXYZ09 .-", min_size=1, max_size=8).filter(
+    lambda t: t.strip() == t and t)
+
+
+@settings(max_examples=25, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(texts=st.lists(st.tuples(st.integers(0, 1), captions), max_size=4))
+def test_recognition_round_trip(tmp_path_factory, texts: list) -> None:
+    """Every ``text`` comes back, in frame order, as an ``icdar`` tag; nothing else does."""
+    out = tmp_path_factory.mktemp("out")
+    tags = [{"frame": f, "label_id": 2, "group": 0, "source": "manual", "attributes": text(t)}
+            for f, t in texts]
+    icdar.export(make_dataset([], tags), out, save_images=False, format_name=REC)
+    back = icdar.import_(make_dataset([]), out, format_name=REC)
+    assert sorted((t["frame"], t["label_id"], t["attributes"][0]["value"]) for t in back["tags"]
+                  ) == sorted((f, 1, t) for f, t in texts)
