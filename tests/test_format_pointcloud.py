@@ -74,9 +74,14 @@ def test_sly_files_read_with_json(tmp_path: Path) -> None:
     pointcloud.export(make_dataset(SHAPES), tmp_path, save_images=True, format_name=SLY)
     meta = json.loads((tmp_path / "meta.json").read_text())
     assert [c["title"] for c in meta["classes"]] == ["car", "bus"]
-    assert [(t["name"], t["classes"]) for t in meta["tags"]] == [("occluded", []),
-                                                                ("color", ["car"])]
+    assert [(t["name"], t["classes"], t["applicable_type"]) for t in meta["tags"]] == [
+        ("occluded", [], "objectsOnly"), ("color", ["car"], "objectsOnly"),
+        ("name", [], "imagesOnly"), ("labels", [], "imagesOnly")]
     ann = json.loads((tmp_path / "ds0/ann/0000.pcd.json").read_text())
+    # CVAT's frame-level tags: the owner (none here) and the label list
+    assert {t["name"]: t["value"] for t in ann["tags"]} == {"name": "", "labels": [
+        {"label_id": 0, "name": "car", "color": "#ff0000", "type": "cuboid"},
+        {"label_id": 1, "name": "bus", "color": "#00ff00", "type": "cuboid"}]}
     (obj,) = ann["objects"]
     assert obj["classTitle"] == "car"
     assert {t["name"]: t["value"] for t in obj["tags"]} == {"color": "red", "occluded": "true"}

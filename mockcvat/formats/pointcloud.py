@@ -14,9 +14,11 @@ through datumaro's ``sly_pointcloud`` (``cvat/apps/dataset_manager/formats/point
     ds0/related_images/<item id>_pcd/<image>   with save_images, and <image>.json (sensor data
                                                zeros)
 
-Keys are random uuids, as in CVAT. Import: every figure a cuboid of its object's class with its
-tags as attributes (``occluded`` onto the shape); figures with ``keyframe`` rebuild the tracks of
-their object. Lost: tags (frame labels), groups, z_order, frames' own attributes.
+Keys are random uuids, as in CVAT. Every frame carries CVAT's frame-level tags ``name`` (the
+task owner's username) and ``labels`` (the label list); objects and figures the task's dates.
+Import: every figure a cuboid of its object's class with its tags as attributes (``occluded``
+onto the shape); figures with ``keyframe`` rebuild the tracks of their object. Lost: tags
+(frame labels), groups, z_order.
 """
 
 from __future__ import annotations
@@ -64,8 +66,16 @@ def export(dataset: Dataset, out: Path, *, save_images: bool, format_name: str) 
     for folder in (ANN_DIR, PCD_DIR, RELATED_DIR):
         (base / folder).mkdir(parents=True, exist_ok=True)
     labels = Labels(dataset)
+    # CVAT's extractor gives every item the task's owner and dates (``_load_user_info``) and
+    # its label list: item tags "name" and "labels"; figures and objects take the dates
+    meta = dataset.meta
     stamp = str(datetime.now())
-    user = {"labelerLogin": "", "createdAt": stamp, "updatedAt": stamp}
+    created = str(meta["created_date"]) if meta.get("created_date") else stamp
+    updated = str(meta["updated_date"]) if meta.get("updated_date") else stamp
+    user = {"labelerLogin": "", "createdAt": created, "updatedAt": updated}
+    owner = (meta.get("owner") or {}).get("username", "")
+    label_list = [{"label_id": i, "name": lb.name, "color": lb.color, "type": lb.type}
+                  for i, lb in enumerate(labels.ordered)]
     tags: dict[str, dict] = {}
 
     def register(name: str, applicable: str) -> dict:
@@ -96,6 +106,14 @@ def export(dataset: Dataset, out: Path, *, save_images: bool, format_name: str) 
         item_key = str(uuid.uuid4())
         key_ids["videos"][item_key] = item.frame.frame
         ann = {"description": "", "key": item_key, "tags": [], "objects": [], "figures": []}
+        for name, value in (("name", owner), ("labels", label_list)):  # frame-level tags
+            tag = register(name, "imagesOnly")
+            if tag["applicable_type"] != "imagesOnly":
+                tag["applicable_type"] = "all"
+            tag["value_type"] = tag["value_type"] or "any_string"
+            tag_key = str(uuid.uuid4())
+            ann["tags"].append({"key": tag_key, "name": name, "value": value, **user})
+            key_ids["tags"][tag_key] = len(key_ids["tags"]) + 1
         seen: set[Any] = set()
         for shape in item.shapes:
             if shape["type"] != "cuboid":

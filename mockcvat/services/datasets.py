@@ -30,7 +30,7 @@ from mockcvat import background, formats, media, uploads
 from mockcvat.errors import APIError, ValidationFailed
 from mockcvat.formats import base
 from mockcvat.http import CvatJSONResponse, content_disposition
-from mockcvat.models import Data, Job, Label, Project, Segment, Task
+from mockcvat.models import Data, Job, Label, Project, Segment, Task, User
 from mockcvat.models.users import utcnow
 from mockcvat.services import (
     annotations,
@@ -156,7 +156,7 @@ def build(mock: MockCVAT, db: Session, kind: str, obj: Any) -> base.Dataset:
                 merged[key] += [_shifted(item, offset) for item in data[key]]
         return base.Dataset(kind="project", id=obj.id, name=obj.name, mode=mode,
                             labels=labels, frames=all_frames, annotations=merged,
-                            image=_image_reader(stores), meta=_meta(obj),
+                            image=_image_reader(stores), meta=_meta(db, obj),
                             dimension=_dimension(stores), related=_related_reader(stores))
     task = obj if kind == "task" else db.get(Task, obj.task_id)
     all_frames, store = _frames(mock, db, task)
@@ -175,7 +175,7 @@ def build(mock: MockCVAT, db: Session, kind: str, obj: Any) -> base.Dataset:
         annotations={key: data[key] for key in annotations.KINDS},
         image=_image_reader(stores), dimension=_dimension(stores, task.dimension),
         related=_related_reader(stores),
-        meta={**_meta(task), "task_id": task.id, "overlap": task.overlap or 0,
+        meta={**_meta(db, task), "task_id": task.id, "overlap": task.overlap or 0,
               "segment_size": task.segment_size, "size": len(all_frames)})
 
 
@@ -188,10 +188,16 @@ def _shifted(item: dict[str, Any], offset: int) -> dict[str, Any]:
     return shifted
 
 
-def _meta(obj: Any) -> dict[str, Any]:
+def _meta(db: Session, obj: Any) -> dict[str, Any]:
+    """What the formats write about the object: dates, people ({username, email} or None),
+    bug tracker."""
+    def person(user_id: int | None) -> dict[str, str] | None:
+        user = db.get(User, user_id) if user_id else None
+        return {"username": user.username, "email": user.email or ""} if user else None
+
     return {"created_date": obj.created_date, "updated_date": obj.updated_date,
             "owner_id": obj.owner_id, "assignee_id": obj.assignee_id, "bug_tracker":
-            obj.bug_tracker}
+            obj.bug_tracker, "owner": person(obj.owner_id), "assignee": person(obj.assignee_id)}
 
 
 # --- export ----------------------------------------------------------------------------------
