@@ -28,3 +28,19 @@ def make_video(path: Path, frames: int = VIDEO_FRAMES, size=(64, 48)) -> Path:
             out.mux(stream.encode(av.VideoFrame.from_image(Image.new("RGB", size, (12 * i, 0, 0)))))
         out.mux(stream.encode())
     return path
+
+
+def make_point_cloud(path: Path, points: int = 5, kind: str = "pcd") -> Path:
+    """A small point cloud: an ASCII PCD (``kind`` "pcd") or a KITTI ``.bin`` scan of x, y, z,
+    intensity float32 values."""
+    import struct
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    values = [(i * 1.5, -i * 0.5, i * 0.25, i / 10) for i in range(points)]
+    if kind == "bin":
+        path.write_bytes(b"".join(struct.pack("<4f", *v) for v in values))
+        return path
+    header = ("VERSION 0.7\nFIELDS x y z intensity\nSIZE 4 4 4 4\nTYPE F F F F\nCOUNT 1 1 1 1\n"
+              f"WIDTH {points}\nHEIGHT 1\nVIEWPOINT 0 0 0 1 0 0 0\nPOINTS {points}\nDATA ascii\n")
+    path.write_text(header + "".join(" ".join(str(c) for c in v) + "\n" for v in values))
+    return path

@@ -1,5 +1,7 @@
 """Every format mockcvat reads and writes, through the real cvat-sdk 2.80: a task and a project
-exported, the task's export imported back, and cvat-cli for two of the newer formats."""
+exported, the task's export imported back, projects made from their own exports (the formats
+added by issue 19 and two earlier ones), and cvat-cli for two of the newer formats. The 3D
+formats: tests/test_point_clouds.py."""
 
 from __future__ import annotations
 
@@ -14,9 +16,12 @@ import pytest
 from cvat_sdk.api_client import models
 
 from mockcvat import formats
+from mockcvat.formats.common import cvat_mask_to_rowmajor, from_runs, poly_counts, rowmajor
 from tests.media_files import make_image
 
-LABELS = [{"name": "car", "type": "any"}, {"name": "road", "type": "any"}]
+# "icdar": the label the ICDAR importers give everything (CVAT's format docs set it up)
+LABELS = [{"name": "car", "type": "any"}, {"name": "road", "type": "any"},
+          {"name": "icdar", "type": "any"}]
 # the importer that reads each exporter's files back (CVAT pairs them the same way)
 READ_BACK = {"CVAT for images 1.1": "CVAT 1.1", "CVAT for video 1.1": "CVAT 1.1",
              "Ultralytics YOLO Detection Track 1.0": "Ultralytics YOLO Detection 1.0"}
@@ -29,7 +34,14 @@ KEPT = {"COCO 1.0": (0, 2, 0), "COCO Keypoints 1.0": (0, 0, 0), "CVAT for images
         "Ultralytics YOLO Oriented Bounding Boxes 1.0": (0, 1, 0),
         "Ultralytics YOLO Segmentation 1.0": (0, 1, 0), "Ultralytics YOLO Pose 1.0": (0, 0, 0),
         "Ultralytics YOLO Classification 1.0": (1, 0, 0), "ImageNet 1.0": (1, 0, 0),
-        "CamVid 1.0": (0, 2, 0), "Cityscapes 1.0": (0, 2, 0)}
+        "CamVid 1.0": (0, 2, 0), "Cityscapes 1.0": (0, 2, 0),
+        "MOTS PNG 1.0": (0, 0, 0),  # tracks only
+        "WiderFace 1.0": (1, 1, 0), "VGGFace2 1.0": (1, 1, 0), "LFW 1.0": (1, 0, 0),
+        "Market-1501 1.0": (0, 0, 0),  # tags of a "market-1501" label only
+        "ICDAR Recognition 1.0": (0, 0, 0),  # no "text" attribute: no captions
+        "ICDAR Localization 1.0": (0, 2, 0),  # the 3-point polygon comes back as a box
+        "ICDAR Segmentation 1.0": (0, 2, 0), "KITTI 1.0": (0, 2, 0),
+        "Open Images V6 1.0": (1, 2, 0)}
 WRITTEN = [f.name for f in formats.EXPORTERS if formats.exporter(f.name) is not None
            and f.dimension == "2d"]
 
@@ -66,8 +78,13 @@ def test_task_and_project_export_and_import(cvat_client, task, tmp_path, format_
     assert all(s.frame in (0, 1) for s in after.shapes)
 
 
-@pytest.mark.parametrize("format_name", ["Ultralytics YOLO Detection 1.0", "LabelMe 3.0"])
+@pytest.mark.parametrize("format_name", [
+    "Ultralytics YOLO Detection 1.0", "LabelMe 3.0", "MOTS PNG 1.0", "WiderFace 1.0",
+    "VGGFace2 1.0", "Market-1501 1.0", "LFW 1.0", "ICDAR Recognition 1.0",
+    "ICDAR Localization 1.0", "ICDAR Segmentation 1.0", "KITTI 1.0", "Open Images V6 1.0"])
 def test_project_from_a_dataset(cvat_client, task, tmp_path, format_name):
+    """A project made from its own export (with images): one task with both frames and what the
+    format keeps of the annotations, as the task import above."""
     project = cvat_client.projects.retrieve(task.project_id)
     project.export_dataset(format_name, str(tmp_path / "project.zip"), include_images=True)
     copy = cvat_client.projects.create_from_dataset(
@@ -75,8 +92,10 @@ def test_project_from_a_dataset(cvat_client, task, tmp_path, format_name):
         dataset_format=format_name)
     (restored,) = copy.get_tasks()
     assert restored.size == 2
-    shapes = restored.get_annotations().shapes
-    assert [(s.frame, str(s.type)) for s in shapes][:1] == [(0, "rectangle")]
+    after = restored.get_annotations()
+    assert (len(after.tags), len(after.shapes), len(after.tracks)) == KEPT[format_name]
+    if KEPT[format_name][1]:
+        assert min(s.frame for s in after.shapes) == 0
 
 
 def test_cli_with_the_newer_formats(task, tmp_path, cvat_server):
@@ -101,3 +120,28 @@ def test_cli_with_the_newer_formats(task, tmp_path, cvat_server):
     cli("task", "import-dataset", str(task.id), "seg.zip", "--format",
         "Ultralytics YOLO Segmentation 1.0")
     assert [str(s.type) for s in task.get_annotations().shapes] == ["polygon"]
+
+
+@pytest.mark.parametrize("format_name", ["Segmentation mask 1.1", "CamVid 1.0", "KITTI 1.0",
+                                         "Open Images V6 1.0", "ICDAR Segmentation 1.0"])
+def test_imported_masks_become_polygons_unless_asked_not_to(task, tmp_path, format_name):
+    """CVAT's MaskToPolygonTransformation: polygons by default (each outlining exactly the
+    pixels of its mask), masks with ``conv_mask_to_poly=false``."""
+    target = tmp_path / "export.zip"
+    task.export_dataset(format_name, str(target), include_images=False)
+    task.import_annotations(format_name, str(target), conv_mask_to_poly=False)
+    masks = [s for s in task.get_annotations().shapes if str(s.type) != "rectangle"]  # KITTI...
+    assert masks and all(str(s.type) == "mask" for s in masks)
+    task.import_annotations(format_name, str(target))
+    polygons = [s for s in task.get_annotations().shapes if str(s.type) != "rectangle"]
+    assert len(polygons) == len(masks) and all(str(s.type) == "polygon" for s in polygons)
+
+    def pixels(shape) -> set[int]:
+        frame = task.get_meta().frames[shape.frame]
+        h, w = frame.height, frame.width
+        bits = (cvat_mask_to_rowmajor(shape.points, h, w) if str(shape.type) == "mask" else
+                rowmajor(from_runs(poly_counts(shape.points, h, w), h * w), h, w))
+        return {(shape.frame, i) for i, b in enumerate(bits) if b}
+
+    assert sorted(sorted(pixels(s)) for s in polygons) == sorted(sorted(pixels(s))
+                                                                for s in masks)

@@ -34,6 +34,15 @@ What each format loses (ids everywhere; what the projections drop or rewrite):
   ``str()``-ed); rectangle tracks come back as COCO's do.
 * MOT 1.1: everything but rectangles, rotation, attributes, z_order, group, source; a track comes
   back with a keyframe on every frame it is visible (``outside`` after gaps and at its end).
+* WiderFace 1.0: everything but rectangles (tracks as their per-frame boxes) and each frame's
+  first tag; rotation (the unrotated box comes back), attributes, z_order, group, source.
+* VGGFace2 1.0: one box and one points shape per frame (more fail the export, as in CVAT: the
+  cases are cut to that); tracks; rotation, occluded, attributes; a points shape without exactly
+  5 points comes back as a tag of its label, every tag as a tag of the frame's first tag label.
+* LFW 1.0: everything but each frame's first tag and the points shapes (tracks: per frame) of
+  frames with a tag; attributes, occluded, z_order, group.
+* Market-1501 1.0, ICDAR Recognition 1.0: everything (no ``market-1501`` label, no ``text``
+  attribute here; their own tests cover what they keep).
 * ImageNet 1.0: everything but tags (label and frame, once per frame); with images, also the
   tags of frames in sub-directories (their images are written two levels down, where the
   importer does not look — datumaro's ``find_images(max_depth=1)``).
@@ -529,6 +538,72 @@ def project_imagenet_images(frames: list[Frame], ann: Obj) -> Obj:
             "tracks": []}
 
 
+def _boxes_of_frames(frames: list[Frame], ann: Obj) -> list[Obj]:
+    shapes = list(ann["shapes"])
+    for track in ann["tracks"]:
+        shapes += per_frame(track, len(frames))
+    return [s for s in shapes if s["type"] == "rectangle"]
+
+
+def _first_tags(ann: Obj) -> dict[int, Obj]:
+    first: dict[int, Obj] = {}
+    for tag in ann["tags"]:
+        first.setdefault(tag["frame"], tag)
+    return first
+
+
+def _tag(frame: int, label_id: int) -> Obj:
+    return {"frame": frame, "label_id": label_id, "group": 0, "source": "manual",
+            "attributes": []}
+
+
+def project_widerface(frames: list[Frame], ann: Obj) -> Obj:
+    shapes = [{**plain(s, group=0, source="manual", z_order=0, rotation=0.0, attributes=[]),
+               "outside": False} for s in _boxes_of_frames(frames, ann)]
+    tags = [_tag(f, t["label_id"]) for f, t in _first_tags(ann).items()]
+    return {"tags": tags, "shapes": shapes, "tracks": []}
+
+
+def prepare_vggface2(frames: list[Frame], ann: Obj) -> Obj:
+    """One box and one points shape per frame at most, no tracks."""
+    kept, seen = [], set()
+    for shape in ann["shapes"]:
+        key = (shape["frame"], shape["type"])
+        if shape["type"] in ("rectangle", "points") and key not in seen:
+            seen.add(key)
+            kept.append(shape)
+    return {"tags": ann["tags"], "shapes": kept, "tracks": []}
+
+
+def project_vggface2(frames: list[Frame], ann: Obj) -> Obj:
+    def flat(s: Obj) -> Obj:
+        return {**plain(s, group=0, source="manual", occluded=False, z_order=0, rotation=0.0,
+                        attributes=[]), "outside": False}
+
+    shapes = [flat(s) for s in ann["shapes"]
+              if s["type"] == "rectangle" or len(s["points"]) == 10]
+    tags = [_tag(s["frame"], s["label_id"]) for s in ann["shapes"]
+            if s["type"] == "points" and len(s["points"]) != 10]
+    first = _first_tags(ann)
+    tags += [_tag(t["frame"], first[t["frame"]]["label_id"]) for t in ann["tags"]]
+    return {"tags": tags, "shapes": shapes, "tracks": []}
+
+
+def project_lfw(frames: list[Frame], ann: Obj) -> Obj:
+    first = _first_tags(ann)
+    shapes = list(ann["shapes"])
+    for track in ann["tracks"]:
+        shapes += per_frame(track, len(frames))
+    kept = [{**plain(s, group=0, source="manual", occluded=False, z_order=0, attributes=[]),
+             "outside": False} for s in shapes if s["type"] == "points" and s["frame"] in first]
+    return {"tags": [_tag(f, t["label_id"]) for f, t in first.items()], "shapes": kept,
+            "tracks": []}
+
+
+def project_nothing(frames: list[Frame], ann: Obj) -> Obj:
+    return {"tags": [], "shapes": [], "tracks": []}
+
+
 # --- comparison: sorted multisets of tuples, floats within a tolerance ----------------------
 
 class Angle(float):
@@ -599,6 +674,8 @@ class Fmt:
     outside_geometry: bool = False  # whether an outside keyframe keeps its own shape
     groups: bool = True  # whether cases carry groups
     save_images: bool = False
+    # cuts a case to what the format can write at all (more fails the export, as in CVAT)
+    prepare: Callable[[list[Frame], Obj], Obj] | None = None
 
 
 def two_decimals(frames: list[Frame]) -> float:
@@ -647,6 +724,14 @@ FORMATS = {
     "voc": Fmt("voc", "PASCAL VOC 1.1", "PASCAL VOC 1.1", project_voc, exact),
     "mot": Fmt("mot", "MOT 1.1", "MOT 1.1", project_mot, exact),
     "imagenet": Fmt("imagenet", "ImageNet 1.0", "ImageNet 1.0", project_imagenet, exact),
+    "widerface": Fmt("widerface", "WiderFace 1.0", "WiderFace 1.0", project_widerface, exact),
+    "vggface2": Fmt("vggface2", "VGGFace2 1.0", "VGGFace2 1.0", project_vggface2, exact,
+                    prepare=prepare_vggface2),
+    "lfw": Fmt("lfw", "LFW 1.0", "LFW 1.0", project_lfw, exact),
+    "market1501": Fmt("market1501", "Market-1501 1.0", "Market-1501 1.0", project_nothing,
+                      exact),
+    "icdar-recognition": Fmt("icdar", "ICDAR Recognition 1.0", "ICDAR Recognition 1.0",
+                             project_nothing, exact),
     "imagenet-images": Fmt("imagenet", "ImageNet 1.0", "ImageNet 1.0", project_imagenet_images,
                            exact, save_images=True),
 }
@@ -681,6 +766,8 @@ def test_round_trip(name: str, case: tuple[list[Frame], Obj]) -> None:
     note(f"frames: {frames!r}\nannotations: {annotations!r}")  # printed when a case fails
     if not fmt.groups:
         annotations = without_groups(annotations)
+    if fmt.prepare is not None:
+        annotations = fmt.prepare(frames, annotations)
     dataset = make_dataset(frames, annotations)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "export"

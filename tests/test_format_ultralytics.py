@@ -105,6 +105,23 @@ def test_segmentation_keeps_polygons_only(tmp_path: Path) -> None:
     assert back["shapes"][0]["points"] == pytest.approx([10, 10, 50, 10, 50, 25])
 
 
+def test_segmentation_writes_masks_as_their_outlines(tmp_path: Path) -> None:
+    """CVAT runs ``masks_to_polygons`` first: a mask of two regions gives two polygons, each
+    covering exactly its pixels (CVAT's outline points come from OpenCV: other points, same
+    pixels)."""
+    # a 3x2 block at (1, 1) and a single pixel at (6, 4), in CVAT's mask encoding (row-major
+    # runs over the box [left, top, right, bottom])
+    mask = api_shape("mask", 0, 1, [0.0, 3.0, 3.0, 3.0, 14.0, 1.0, 1.0, 1.0, 6.0, 4.0])
+    dataset = Dataset(kind="task", id=1, name="t", mode="annotation", labels=LABELS,
+                      frames=[Frame(0, "a.jpg", 10, 8)],
+                      annotations={"tags": [], "shapes": [mask], "tracks": []})
+    out = tmp_path / "out"
+    yolo.export(dataset, out, save_images=False, format_name="Ultralytics YOLO Segmentation 1.0")
+    lines = sorted(label_lines(out, "a"))
+    assert lines == ["0 0.100000 0.125000 0.400000 0.125000 0.400000 0.375000 0.100000 0.375000",
+                     "0 0.600000 0.500000 0.700000 0.500000 0.700000 0.625000 0.600000 0.625000"]
+
+
 def test_pose_lines_and_round_trip(tmp_path: Path) -> None:
     out = export(tmp_path, "Ultralytics YOLO Pose 1.0")
     config = check_ultralytics_layout(out, 5 + 3 * 2)

@@ -2,9 +2,9 @@
 
 ``EXPORTERS`` and ``IMPORTERS`` list every format CVAT 2.26 registers, in the order
 ``GET /api/server/annotation/formats`` returns them (registration order in CVAT's
-``cvat/apps/dataset_manager/formats/registry.py``). Each format that mockcvat can really
-read or write gets a module here (added by the annotations issue); the others are listed,
-as CVAT lists them, and refused with a clear error when used.
+``cvat/apps/dataset_manager/formats/registry.py``). Every one of them has a module here that
+really reads and writes it (``MODULES``, named as CVAT's ``dataset_manager/formats/`` modules);
+a format without one would be listed, as CVAT lists it, and refused with a clear error.
 """
 
 from __future__ import annotations
@@ -99,7 +99,8 @@ IMPORTERS: tuple[DatasetFormat, ...] = (
 # one module each under mockcvat/formats/, exposing EXPORTS, IMPORTS, export() and import_()
 # (see mockcvat/formats/base.py)
 MODULES = ("cvat", "coco", "yolo", "voc", "imagenet", "datumaro", "mask", "mot", "labelme",
-           "camvid")
+           "camvid", "mots", "widerface", "vggface2", "market1501", "lfw", "icdar", "kitti",
+           "openimages", "velodynepoint", "pointcloud")
 
 
 def _modules() -> list[Any]:
@@ -113,6 +114,46 @@ def _modules() -> list[Any]:
             if exc.name != f"mockcvat.formats.{name}":
                 raise
     return found
+
+
+# CVAT's importers that end with ``MaskToPolygonTransformation.convert_dataset``: unless the
+# request says ``conv_mask_to_poly=false``, the masks they read become polygons
+CONVERTS_MASKS = frozenset({"PASCAL VOC 1.1", "Segmentation mask 1.1", "LabelMe 3.0",
+                            "CamVid 1.0", "Cityscapes 1.0", "ICDAR Segmentation 1.0",
+                            "KITTI 1.0", "Open Images V6 1.0"})
+
+
+def masks_as_polygons(annotations: dict[str, list[dict[str, Any]]],
+                      sizes: dict[int, tuple[int, int]]) -> dict[str, list[dict[str, Any]]]:
+    """datumaro's ``masks_to_polygons`` on imported annotations: each mask shape becomes a
+    polygon per region of its pixels (outlines traced along pixel edges; CVAT's come from
+    OpenCV), same label, attributes, group and z_order; a tracked mask keeps its first region.
+    ``sizes``: frame → (height, width)."""
+    from .common import cvat_mask_to_rowmajor, mask_to_polygons
+
+    def outlines(shape: dict[str, Any]) -> list[list[float]]:
+        h, w = sizes[shape["frame"]]
+        return mask_to_polygons(cvat_mask_to_rowmajor(shape["points"], h, w), h, w)
+
+    shapes = []
+    for shape in annotations.get("shapes", []):
+        if shape["type"] != "mask" or shape["frame"] not in sizes:
+            shapes.append(shape)
+            continue
+        shapes += [dict(shape, type="polygon", points=points) for points in outlines(shape)]
+    tracks = []
+    for track in annotations.get("tracks", []):
+        kept = []
+        for shape in track["shapes"]:
+            if shape["type"] == "mask" and shape["frame"] in sizes:
+                found = outlines(shape)
+                if not found:
+                    continue
+                shape = dict(shape, type="polygon", points=found[0])
+            kept.append(shape)
+        if kept:
+            tracks.append(dict(track, shapes=kept))
+    return {**annotations, "shapes": shapes, "tracks": tracks}
 
 
 def exporter(name: str) -> Any | None:

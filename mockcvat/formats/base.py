@@ -75,6 +75,10 @@ class Dataset:
     # the original bytes of a frame's image, and the extension to save it with (".png", ...)
     image: Callable[[Frame], tuple[bytes, str]] = field(repr=False, default=lambda f: (b"", ""))
     meta: dict[str, Any] = field(default_factory=dict)  # created/updated dates, owner, size...
+    dimension: str = "2d"  # "3d": frames are point clouds (PCD files), cuboids are 3D
+    # a frame's context images: (file name as uploaded, original bytes), in CVAT's order
+    related: Callable[[Frame], list[tuple[str, bytes]]] = field(repr=False,
+                                                                default=lambda f: [])
     # not None: unknown top-level label names are accepted and collected here instead of
     # failing the import (a project import that makes its labels from the dataset)
     learned_labels: list[str] | None = None

@@ -27,9 +27,9 @@ archive without any is refused on import, as CVAT's importer finds no dataset in
 follow the label map (for Cityscapes, unpainted pixels are index 0, the first label by name, as
 CVAT's ``background_label_id=0`` does). Import: CamVid reads each class colour present (black
 excluded) as one mask; Cityscapes each instance id (0 excluded) as one mask of class ``id //
-1000`` (``id`` itself below 1000). Masks stay masks (CVAT turns them into polygons unless the
-request says ``conv_mask_to_poly=false``). Everything but the pixels of rectangles, polygons,
-masks and ellipses is lost, and so are instances in CamVid.
+1000`` (``id`` itself below 1000). The import service turns the masks into polygons unless the
+request says ``conv_mask_to_poly=false``, as CVAT does. Everything but the pixels of rectangles,
+polygons, masks and ellipses is lost, and so are instances in CamVid.
 """
 
 from __future__ import annotations
@@ -54,6 +54,7 @@ from .common import (
     read_text,
     rgb_png,
     rowmajor_to_cvat_mask,
+    save_gray_png,
     shapes_by_frame,
     write_image,
 )
@@ -118,9 +119,9 @@ def export(dataset: Dataset, out: Path, *, save_images: bool, format_name: str) 
             else:
                 base = out / "gtFine" / _SUBSET / f"{stem}_gtFine"
                 _save(base.with_name(base.name + "_color.png"), colors)
-                _save_gray(base.with_name(base.name + "_labelIds.png"), class_map, w, h, "L")
+                save_gray_png(base.with_name(base.name + "_labelIds.png"), class_map, w, h, "L")
                 ids = [0 if not n else class_map[i] * 1000 + n for i, n in enumerate(inst_map)]
-                _save_gray(base.with_name(base.name + "_instanceIds.png"), ids, w, h, "I;16")
+                save_gray_png(base.with_name(base.name + "_instanceIds.png"), ids, w, h, "I;16")
         listing.append(_list_line(f"/{image}", mask))
     if format_name == CAMVID:
         (out / f"{_SUBSET}.txt").write_text("".join(listing), encoding="utf-8")
@@ -138,15 +139,6 @@ def _list_line(image: str, mask: str) -> str:
 def _save(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
-
-
-def _save_gray(path: Path, values: list[int], w: int, h: int, mode: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if mode == "L":
-        Image.frombytes("L", (w, h), bytes(values)).save(path)
-    else:
-        raw = b"".join(v.to_bytes(2, "little") for v in values)
-        Image.frombytes("I;16", (w, h), raw).save(path)
 
 
 # --- import ------------------------------------------------------------------------------------

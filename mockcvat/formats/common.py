@@ -16,7 +16,8 @@ import os
 import posixpath
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path, PurePosixPath
@@ -308,6 +309,7 @@ def instances(labels: Labels, shapes: list[dict], h: int, w: int) -> list[dict]:
                 "z_order": int(shape.get("z_order", 0) or 0),
                 "group": int(shape.get("group") or 0),
                 "bits": bits,
+                "shape": shape,
             }
         )
     segments.sort(key=lambda s: s["group"])  # stable, as datumaro's findinstances
@@ -352,10 +354,121 @@ def paint(found: list[dict], class_of: Any, h: int, w: int, background: int = 0
     return class_map, inst_map
 
 
+def value_masks(values: Sequence[int]) -> dict[int, bytearray]:
+    """Per distinct value of a label/instance map, its pixels as a row-major 0/1 mask."""
+    out: dict[int, bytearray] = {}
+    for pos, value in enumerate(values):
+        bits = out.get(value)
+        if bits is None:
+            bits = out[value] = bytearray(len(values))
+        bits[pos] = 1
+    return out
+
+
+def bits_box(bits: bytes | bytearray, h: int, w: int) -> tuple[int, int, int, int]:
+    """The pixel box ``(x0, y0, x1, y1)`` (exclusive ends) of a row-major 0/1 mask; zeros
+    when it is empty."""
+    x0 = y0 = None
+    x1 = y1 = 0
+    for y in range(h):
+        row = bits[y * w:(y + 1) * w]
+        first = row.find(1)
+        if first < 0:
+            continue
+        last = row.rfind(1)
+        if y0 is None:
+            y0 = y
+        y1 = y + 1
+        x0 = first if x0 is None else min(x0, first)
+        x1 = max(x1, last + 1)
+    return (x0 or 0, y0 or 0, x1, y1) if y0 is not None else (0, 0, 0, 0)
+
+
+def mask_to_polygons(bits: bytes | bytearray, h: int, w: int) -> list[list[float]]:
+    """The outer outlines of a row-major 0/1 mask's 4-connected regions, traced along pixel
+    edges: each polygon rasterises back to exactly its region's pixels (holes are filled).
+    CVAT traces contours with OpenCV instead; the points differ, the area does not."""
+    # directed boundary edges, the filled pixels on their right (y down), merged into runs
+    out_edges: dict[tuple[int, int], list[tuple[int, int]]] = {}
+
+    def edge(a: tuple[int, int], b: tuple[int, int]) -> None:
+        out_edges.setdefault(a, []).append(b)
+
+    empty = bytes(w)
+    prev = empty
+    for y in range(h + 1):
+        row = bytes(bits[y * w:(y + 1) * w]) if y < h else empty
+        for x0, x1 in _one_runs(bytes(a & ~b & 1 for a, b in zip(row, prev, strict=True))):
+            edge((x0, y), (x1, y))  # top edges of row y
+        for x0, x1 in _one_runs(bytes(b & ~a & 1 for a, b in zip(row, prev, strict=True))):
+            edge((x1, y), (x0, y))  # bottom edges of row y - 1
+        if y < h:
+            for x0, x1 in _one_runs(row):
+                edge((x1, y), (x1, y + 1))
+                edge((x0, y + 1), (x0, y))
+        prev = row
+    polygons = []
+    for start in sorted(out_edges):
+        while out_edges.get(start):
+            loop = [start]
+            here, nxt = start, out_edges[start].pop(0)
+            while nxt != start:
+                heading = (_sign(nxt[0] - here[0]), _sign(nxt[1] - here[1]))
+                loop.append(nxt)
+                here, choices = nxt, out_edges[nxt]
+                # at a vertex two diagonal pixels share, keep to the pixel on the right
+                best = max(choices, key=lambda c: heading[0] * _sign(c[1] - here[1])
+                           - heading[1] * _sign(c[0] - here[0]))
+                choices.remove(best)
+                nxt = best
+            area = sum(a[0] * b[1] - b[0] * a[1] for a, b in zip(loop, loop[1:] + loop[:1],
+                                                                  strict=True))
+            if area > 0:  # outer outline (holes run the other way)
+                polygons.append(_corners(loop))
+    return polygons
+
+
+def _sign(v: int) -> int:
+    return (v > 0) - (v < 0)
+
+
+def _one_runs(row: bytes) -> list[tuple[int, int]]:
+    found, pos = [], row.find(1)
+    while pos >= 0:
+        end = row.find(0, pos)
+        end = len(row) if end < 0 else end
+        found.append((pos, end))
+        pos = row.find(1, end)
+    return found
+
+
+def _corners(loop: list[tuple[int, int]]) -> list[float]:
+    """The loop without its collinear points, flattened."""
+    n = len(loop)
+    out: list[float] = []
+    for i, (x, y) in enumerate(loop):
+        px, py = loop[i - 1]
+        nx, ny = loop[(i + 1) % n]
+        if (x - px) * (ny - y) - (y - py) * (nx - x) != 0:
+            out += [float(x), float(y)]
+    return out
+
+
 def rgb_png(pixels: bytearray, w: int, h: int) -> bytes:
     buffer = BytesIO()
     Image.frombytes("RGB", (w, h), bytes(pixels)).save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def save_gray_png(path: Path, values: Sequence[int], w: int, h: int, mode: str = "I;16"
+                  ) -> None:
+    """A class or instance map as a greyscale PNG: 8-bit ("L") or 16-bit ("I;16")."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if mode == "L":
+        Image.frombytes("L", (w, h), bytes(values)).save(path)
+    else:
+        Image.frombytes("I;16", (w, h), b"".join(v.to_bytes(2, "little") for v in values)
+                        ).save(path)
 
 
 def read_color_png(path: Path, inverse: dict[tuple, int], what: str) -> tuple[list[int], int, int]:
@@ -449,6 +562,58 @@ def attr_values(label: LabelSpec, given: list[dict] | None, *, strict: bool = Fa
             value = str(value).lower() == "true"
         result[spec.name] = value
     return result
+
+
+def cuboid_3d(points: Sequence[float]) -> tuple[list[float], list[float], list[float]]:
+    """A 3D task's cuboid points as datumaro's ``Cuboid3d``: position, rotation, scale (CVAT
+    stores them as the first 9 of 16 numbers)."""
+    values = [float(p) for p in points] + [0.0] * 9
+    return values[0:3], values[3:6], values[6:9]
+
+
+def cuboid_points(position: Sequence[float], rotation: Sequence[float],
+                  scale: Sequence[float]) -> list[float]:
+    """The 16 numbers CVAT stores for a 3D cuboid (the last 7 unused)."""
+    return [float(v) for v in (*position, *rotation, *scale)] + [0.0] * 7
+
+
+def cloud_item_id(frame: Frame) -> str:
+    """A 3D item's id in CVAT's exports: the point cloud's file name without extension."""
+    return PurePosixPath(frame.name).stem
+
+
+def image_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) of an image's bytes, None when Pillow cannot read it."""
+    try:
+        with Image.open(BytesIO(data)) as image:
+            return image.size
+    except (UnidentifiedImageError, OSError):
+        return None
+
+
+def images_under_subset(folder: str) -> Callable[[tuple[str, ...]], tuple[str, str] | None]:
+    """A format's ``image_layout`` (where a project import finds the images) for
+    ``<subset>/<folder>/<item id><ext>``."""
+    def layout(parts: tuple[str, ...]) -> tuple[str, str] | None:
+        if len(parts) >= 3 and parts[1] == folder:
+            return parts[0], "/".join(parts[2:])
+        return None
+
+    return layout
+
+
+def dm_attributes(labels: Labels, shape: dict[str, Any]) -> dict[str, Any]:
+    """A shape's attributes as ``CvatToDmAnnotationConverter`` hands them to datumaro: the
+    label's (typed, defaults filled), ``occluded``, ``rotation`` for boxes, and ``track_id`` /
+    ``keyframe`` for the per-frame shapes of tracks."""
+    attrs = attr_values(labels.by_id[shape["label_id"]], shape.get("attributes", []))
+    attrs["occluded"] = bool(shape.get("occluded", False))
+    if shape["type"] == "rectangle":
+        attrs["rotation"] = float(shape.get("rotation", 0) or 0)
+    if "track_id" in shape:
+        attrs["track_id"] = shape["track_id"]
+        attrs["keyframe"] = bool(shape.get("keyframe", True))
+    return attrs
 
 
 def frame_file_name(dataset: Dataset, frame: Frame, image_ext: str | None) -> str:
@@ -604,11 +769,13 @@ def new_shape(frame: int, label_id: int, kind: str, points: list[float], *,
             "points": points, "attributes": attributes or [], "elements": []}
 
 
-def parse_xml(data: bytes, name: str) -> ET.Element:
+def parse_xml(data: bytes, name: str, *, allow_doctype: bool = False) -> ET.Element:
     """An annotation file's XML tree. Like CVAT (defusedxml), any DTD, entity or external
-    reference is refused, whatever the document's encoding; ``name`` goes into the message."""
+    reference is refused, whatever the document's encoding; ``name`` goes into the message.
+    ``allow_doctype``: a bare ``<!DOCTYPE …>`` is accepted (KITTI raw's boost files have one),
+    entities still are not."""
     try:
-        return DefusedET.fromstring(data, forbid_dtd=True)
+        return DefusedET.fromstring(data, forbid_dtd=not allow_doctype)
     except DefusedXmlException:
         raise ImportFailed(f"{name}: DTDs and entity declarations are not allowed in "
                            "annotation files") from None
@@ -657,7 +824,28 @@ class Importer:
             self.by_path.setdefault(os.path.splitext(f.name)[0], f.frame)
         self.stop_frame = max(self.frames, default=0)
         self.shapes: list[dict] = []
+        self.tags: list[dict] = []
         self.tracks: dict[Any, dict] = {}
+
+    def result(self) -> dict[str, list[dict]]:
+        """What the format's ``import_`` returns: the tags, shapes and rebuilt tracks."""
+        return {"tags": self.tags, "shapes": self.shapes, "tracks": self.build_tracks()}
+
+    @contextmanager
+    def annotation(self, item_id: str, index: int, kind: str) -> Iterator[None]:
+        """CVAT's ``import_dm_annotations`` message for an annotation it cannot take."""
+        try:
+            yield
+        except ImportFailed:
+            raise
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ImportFailed(
+                f"Image {item_id}: can't import annotation #{index} ({kind}): {exc}") from None
+
+    def add_tag(self, *, label: LabelSpec, frame: int, raw: dict[str, Any], group: int = 0
+                ) -> None:
+        self.tags.append({"frame": frame, "label_id": label.id, "group": group,
+                          "source": pop_source(raw), "attributes": self.attributes(label, raw)})
 
     # -- labels and attributes -----------------------------------------------------------------
     def label(self, name: str, parent_id: int | None = None) -> LabelSpec:

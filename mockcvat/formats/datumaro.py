@@ -34,7 +34,7 @@ import math
 import os
 import re
 import zipfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from mockcvat.formats.base import Dataset, Frame, ImportFailed
@@ -43,12 +43,17 @@ from mockcvat.formats.common import (
     Importer,
     Labels,
     attr_values,
+    cloud_item_id,
     colmajor,
+    cuboid_3d,
+    cuboid_points,
     cvat_mask_to_rowmajor,
     decode_rle_string,
+    dm_attributes,
     ellipse_rowmajor,
     frame_file_name,
     from_runs,
+    image_size,
     pop_source,
     rowmajor,
     rowmajor_to_cvat_mask,
@@ -56,8 +61,10 @@ from mockcvat.formats.common import (
     shapes_by_frame,
 )
 
-EXPORTS = ("Datumaro 1.0",)
-IMPORTS = ("Datumaro 1.0",)
+DATUMARO_3D = "Datumaro 3D 1.0"
+EXPORTS = ("Datumaro 1.0", DATUMARO_3D)
+IMPORTS = ("Datumaro 1.0", DATUMARO_3D)
+LAYOUT_FORMATS = (DATUMARO_3D,)  # image_layout: where a project import finds 3D media
 
 _VISIBLE, _HIDDEN, _ABSENT = 2, 1, 0
 
@@ -128,17 +135,17 @@ def _base(kind: str, attributes: dict, group: int) -> dict[str, Any]:
     return {"id": 0, "type": kind, "attributes": attributes, "group": int(group or 0)}
 
 
-def _shape_anns(labels: Labels, frame: Frame, shape: dict) -> dict[str, Any] | None:
+def _shape_anns(labels: Labels, frame: Frame, shape: dict, *, three_d: bool = False
+                ) -> dict[str, Any] | None:
     kind = shape["type"]
-    if kind == "cuboid":
+    if kind == "cuboid" and three_d:  # position, rotation, scale
+        ann = _base("cuboid_3d", dm_attributes(labels, shape), shape.get("group"))
+        ann["label_id"] = labels.index[shape["label_id"]]
+        ann["position"], ann["rotation"], ann["scale"] = cuboid_3d(shape["points"])
+        return ann
+    if kind == "cuboid" or three_d:
         return None  # 2D cuboids are dropped by CvatToDmAnnotationConverter
-    attrs = attr_values(labels.by_id[shape["label_id"]], shape.get("attributes", []))
-    attrs["occluded"] = bool(shape.get("occluded", False))
-    if kind == "rectangle":
-        attrs["rotation"] = float(shape.get("rotation", 0) or 0)
-    if "track_id" in shape:
-        attrs["track_id"] = shape["track_id"]
-        attrs["keyframe"] = bool(shape.get("keyframe", True))
+    attrs = dm_attributes(labels, shape)
     label_index = labels.index[shape["label_id"]]
     z_order = int(shape.get("z_order", 0) or 0)
     points = [float(p) for p in shape.get("points") or []]
@@ -216,10 +223,15 @@ def export(dataset: Dataset, out: Path, *, save_images: bool, format_name: str) 
     cats = categories(dataset)
 
     (out / "annotations").mkdir(parents=True, exist_ok=True)
+    three_d = format_name == DATUMARO_3D
     for subset, subset_frames in subsets.items():
         items = []
         for frame in subset_frames:
             key = (frame.task_id, frame.frame)
+            if three_d:
+                items.append(_cloud_item(dataset, labels, frame, subset, out, save_images,
+                                         tags.get(key, []), shapes.get(key, [])))
+                continue
             image_ext = None
             content = b""
             if save_images:
@@ -247,6 +259,48 @@ def export(dataset: Dataset, out: Path, *, save_images: bool, format_name: str) 
         (out / "annotations" / f"{subset}.json").write_text(
             json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8"
         )
+
+
+def _cloud_item(dataset: Dataset, labels: Labels, frame: Frame, subset: str, out: Path,
+                save_images: bool, tags: list[dict], shapes: list[dict]) -> dict[str, Any]:
+    """A point-cloud item (Datumaro 3D): the PCD and its context images, cuboids."""
+    item_id = cloud_item_id(frame)
+    if save_images:
+        data, _ext = dataset.image(frame)
+        target = out / "point_clouds" / subset / f"{item_id}.pcd"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    related = []
+    for name, data in dataset.related(frame):
+        path = f"{item_id}/{PurePosixPath(name).name}"
+        entry: dict[str, Any] = {"path": path}
+        size = image_size(data)
+        if size is not None:
+            entry["size"] = [size[1], size[0]]
+        if save_images:
+            target = out / "related_images" / subset / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        related.append(entry)
+    anns = [_tag_ann(labels, t) for t in tags]
+    for shape in sorted(shapes, key=lambda s: s.get("z_order", 0)):
+        ann = _shape_anns(labels, frame, shape, three_d=True)
+        if ann is not None:
+            anns.append(ann)
+    return {"id": item_id, "annotations": anns, "attr": {"frame": frame.frame},
+            "point_cloud": {"path": f"{item_id}.pcd"}, "related_images": related}
+
+
+def image_layout(parts: tuple[str, ...]) -> tuple[str, str] | None:
+    """Where a project import finds the media of a Datumaro 3D export:
+    ``point_clouds/<subset>/<id>.pcd`` and ``related_images/<subset>/<id>/<image>``, staged in
+    Supervisely's layout (``pointcloud/<id>.pcd``, ``related_images/<id>_pcd/<image>``), which
+    CVAT's task creation pairs. 2D exports: None (the images are found as for any format)."""
+    if len(parts) >= 3 and parts[0] == "point_clouds":
+        return parts[1], "pointcloud/" + "/".join(parts[2:])
+    if len(parts) >= 4 and parts[0] == "related_images":
+        return parts[1], f"related_images/{parts[2]}_pcd/" + "/".join(parts[3:])
+    return None
 
 
 # =============================================================================================
@@ -297,7 +351,7 @@ class _DmImporter(Importer):
 
     def __init__(self, dataset: Dataset):
         super().__init__(dataset)
-        self.tags: list[dict] = []
+
 
     def match_item(self, item: dict, hint: str | None) -> int:
         item_id = item["id"]
@@ -372,7 +426,15 @@ class _DmImporter(Importer):
                 }
             )
             return
-        if kind not in {"bbox", "polygon", "polyline", "points", "mask", "skeleton"}:
+        if kind == "cuboid_3d" and self.dataset.dimension == "3d":
+            label = self._label_of(a, label_names)
+            points = cuboid_points(*(_num_list(a.get(k), "cuboid_3d", k)[:3]
+                                     for k in ("position", "rotation", "scale")))
+            self.add_annotation(label=label, kind="cuboid", frame=frame, group=group,
+                                points=points, raw=raw)
+            return
+        if kind not in {"bbox", "polygon", "polyline", "points", "mask", "skeleton"} \
+                or self.dataset.dimension == "3d":
             return  # captions, 3D cuboids...: nothing CVAT imports from a 2D task
         label = self._label_of(a, label_names)
         where = f"{kind}"

@@ -25,8 +25,8 @@ not drawn.
 Import (``Dataset.import_from(…, "voc")``): ``labelmap.txt`` (or the default VOC label map)
 gives the colours; every id in ``ImageSets/Segmentation/<subset>.txt`` is read; with an instance
 PNG, one mask per instance (its class from the class PNG), else one mask per class present
-(background included, as datumaro does). Masks are not converted to polygons here (CVAT does so
-only when the request asks for ``conv_mask_to_poly``).
+(background included, as datumaro does). Masks are converted to polygons after the module, by
+the import service (``formats.masks_as_polygons``), unless ``conv_mask_to_poly=false``.
 """
 
 from __future__ import annotations

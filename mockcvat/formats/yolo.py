@@ -27,7 +27,8 @@ normalised by the image size)::
 
     Detection Track 1.0       "<class> <cx> <cy> <w> <h> <track id>" (track boxes only keep the id)
     Oriented Bounding Boxes   "<class> x1 y1 x2 y2 x3 y3 x4 y4": a box's corners, rotated
-    Segmentation              "<class> x1 y1 … xn yn": polygons (rectangles and masks are dropped)
+    Segmentation              "<class> x1 y1 … xn yn": polygons, masks and ellipses as the
+                              outlines of their pixels (rectangles are dropped)
     Pose                      "<class> <cx> <cy> <w> <h> x1 y1 v1 …": skeletons, classes over the
                               skeleton labels only, points in the skeleton's order (v: 0 absent,
                               1 hidden, 2 visible), padded to ``kpt_shape: [max points, 3]``
@@ -70,7 +71,9 @@ from .common import (
     frame_items,
     group_by_subset,
     label_by_name,
+    mask_to_polygons,
     read_text,
+    shape_bitmap,
     write_image,
 )
 from .common import (
@@ -126,8 +129,9 @@ def export(dataset: Dataset, out: Path, *, save_images: bool, format_name: str) 
             paths.append(posixpath.join(_PREFIX, image_dir, image_name))
             if save_images:
                 write_image(dataset, item.frame, out / image_dir / image_name)
+            shapes = _masks_as_polygons(item) if format_name == _SEGMENTATION else item.shapes
             text = "".join(_line(format_name, item, shape, classes, labels, points)
-                           for shape in item.shapes)
+                           for shape in shapes)
             if text or not ultralytics:
                 target = out / label_dir / f"{item.id}.txt"
                 target.parent.mkdir(parents=True, exist_ok=True)
@@ -188,6 +192,21 @@ def box_corners(points: list[float], rotation: float) -> list[float]:
     out: list[float] = []
     for x, y in zip(corners[::2], corners[1::2], strict=True):
         out += [cx + cos_a * (x - cx) - sin_a * (y - cy), cy + sin_a * (x - cx) + cos_a * (y - cy)]
+    return out
+
+
+def _masks_as_polygons(item: Item) -> list[dict[str, Any]]:
+    """CVAT's ``masks_to_polygons`` before the Segmentation export: each mask (and ellipse,
+    which reaches datumaro as a mask) becomes the outlines of its regions, in its place."""
+    out: list[dict[str, Any]] = []
+    h, w = item.frame.height, item.frame.width
+    for shape in item.shapes:
+        if shape["type"] not in ("mask", "ellipse"):
+            out.append(shape)
+            continue
+        bits = shape_bitmap(shape, h, w)
+        out += [dict(shape, type="polygon", points=outline)
+                for outline in (mask_to_polygons(bits, h, w) if bits is not None else [])]
     return out
 
 

@@ -15,7 +15,7 @@ from PIL import Image
 
 from mockcvat.storage.base import ByteStore, StoreError
 
-from . import images, video
+from . import images, pointclouds, video
 from .model import CACHE_DIR, RAW_DIR, Manifest, MediaError, write_atomically
 
 QUALITIES = ("compressed", "original")
@@ -80,6 +80,9 @@ class FrameStore:
 
     def preview(self, image_quality: int = 70, *, as_zip: bool | None = None) -> bytes:
         """CVAT's task preview: the compressed first frame as a JPEG within 256x256."""
+        if self.manifest.dimension == "3d":
+            return pointclouds.placeholder_preview()
+
         def build() -> bytes:
             body, _ = self.frame(0, "compressed", image_quality, as_zip=as_zip)
             with Image.open(io.BytesIO(body)) as img:
@@ -98,6 +101,11 @@ class FrameStore:
             return None
         paths = [self._raw / p for p in related]
         return self._cached(f"context-{number}", lambda: images.context_images_zip(paths))
+
+    def related_files(self, number: int) -> list[tuple[str, bytes]]:
+        """The frame's context images as uploaded: (path, bytes), in CVAT's order."""
+        related = self.manifest.related_images.get(self.manifest.frames[number].name) or []
+        return [(p, (self._raw / p).read_bytes()) for p in related]
 
     # ---- helpers -------------------------------------------------------------------------
 
@@ -118,6 +126,8 @@ class FrameStore:
 
     def _frame_builder(self, number: int, quality: str, image_quality: int,
                        zipped: bool) -> tuple[Callable[[], bytes], str]:
+        if self.manifest.dimension == "3d":  # the PCD file in either quality, as CVAT
+            return (lambda: self._file_bytes(number)), pointclouds.PCD_MIME
         if self.manifest.media_type != "video":
             name = self.manifest.source_paths[number]
             if quality == "original":
@@ -141,6 +151,10 @@ class FrameStore:
             return self.source.get(name)
         except StoreError as exc:
             raise MediaError(exc.message) from None
+
+    def _file_bytes(self, number: int) -> bytes:
+        image = self._image(number)
+        return image if isinstance(image, bytes) else image.read_bytes()
 
     def _video_frames(self, start: int, stop: int) -> Generator[av.VideoFrame, None, None]:
         m = self.manifest
@@ -178,7 +192,9 @@ class FrameStore:
             return
         for number in range(start, stop):
             image = self._image(number)
-            if quality == "original":
+            if self.manifest.dimension == "3d":
+                yield "pcd", self._file_bytes(number)
+            elif quality == "original":
                 suffix = Path(self.manifest.source_paths[number]).suffix
                 yield suffix.lstrip("."), images.original_bytes(image)
             else:

@@ -56,6 +56,7 @@ class Manifest:
     # Task frame name -> context image paths under data_dir/raw
     related_images: dict[str, list[str]] = field(default_factory=dict)
     skipped_files: list[str] = field(default_factory=list)  # not media, ignored as CVAT does
+    dimension: str = "2d"  # "3d": the frames are point clouds (PCD files)
 
     @property
     def size(self) -> int:

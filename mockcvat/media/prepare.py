@@ -10,7 +10,7 @@ from pathlib import Path
 
 from mockcvat.storage.base import ByteStore, StoreError
 
-from . import documents, images, sources, video
+from . import documents, images, pointclouds, sources, video
 from .model import CACHE_DIR, RAW_DIR, FrameInfo, Manifest, MediaError
 
 SORTING_METHODS = ("lexicographical", "natural", "predefined", "random")
@@ -65,8 +65,13 @@ def prepare(upload_dir: Path, files: list[str], data_dir: Path, *,
         manifest = _index_images(raw, names, {}, report, start_frame, stop_frame, frame_step)
     else:
         names = _gather_images(upload_dir, raw, kind, counter[kind])
-        order = _order_images(upload_dir, kind, names, sorting_method, random_seed, manifests)
-        manifest = _index_images(raw, *order, report, start_frame, stop_frame, frame_step)
+        if any(pointclouds.is_point_cloud(n) for n in names):
+            manifest = _index_point_clouds(raw, names, sorting_method, random_seed, report,
+                                           start_frame, stop_frame, frame_step)
+        else:
+            order = _order_images(upload_dir, kind, names, sorting_method, random_seed,
+                                  manifests)
+            manifest = _index_images(raw, *order, report, start_frame, stop_frame, frame_step)
     if chunk_size is None:  # CVAT: 36 frames per video chunk, image chunks sized by area
         first = manifest.frames[0]
         chunk_size = (36 if kind == "video" and not use_zip_chunks
@@ -157,8 +162,6 @@ def _gather_images(upload_dir: Path, raw: Path, kind: str, entries: list[str]) -
         extracted = sources.extract_archive(sources.inside(upload_dir, archive),
                                             sources.inside(raw, prefix or "."), archive)
         names = [os.path.join(prefix, e) for e in extracted if sources.is_image_name(e)]
-    if any(os.path.splitext(n)[1].lower()[1:] in sources.POINT_CLOUD_EXTS for n in names):
-        raise MediaError("3D data (point clouds) is not supported by this server")
     return names
 
 
@@ -197,6 +200,36 @@ def _index_images(raw: Path, names: list[str], context: dict[str, list[str]],
         start_frame=start, stop_frame=frame_range[-1], frame_step=step, chunk_size=0,
         source_paths=[f.name for f in frames],
         related_images={f.name: context[f.name] for f in frames if f.name in context})
+
+
+def _index_point_clouds(raw: Path, names: list[str], method: str, seed: int | None,
+                        report: Callable[[float], None], start: int, stop: int | None,
+                        step: int) -> Manifest:
+    """A 3D task: ``.bin`` scans converted to PCD, the clouds in task order with their
+    context images, each cloud read (its size from the PCD header)."""
+    names = [n if not n.lower().endswith(".bin") else
+             os.path.relpath(pointclouds.bin_to_pcd(sources.inside(raw, n)), raw)
+             for n in names]
+    clouds, related = pointclouds.context_of(names)
+    context = {image for images in related.values() for image in images}
+    stray = [n for n in names if n not in context and n not in clouds]
+    if stray:  # CVAT's detect_related_images: 2D and 3D data never mix
+        raise MediaError("Combined data types 2D and 3D are not supported (not a context image "
+                         f"of any point cloud: {', '.join(sorted(stray)[:5])})",
+                         cvat_type="AssertionError")
+    clouds = sources.sort_names(clouds, method, seed)
+    frame_range = _frame_range(len(clouds), start, stop, step)
+    frames = []
+    for i, index in enumerate(frame_range):
+        name = clouds[index]
+        width, height = pointclouds.probe(sources.inside(raw, name), name)
+        frames.append(FrameInfo(name, width, height, len(related.get(name, []))))
+        report((i + 1) / len(frame_range) * 0.99)
+    return Manifest(
+        media_type="imageset", frames=frames, source_frames=list(frame_range),
+        start_frame=start, stop_frame=frame_range[-1], frame_step=step, chunk_size=0,
+        source_paths=[f.name for f in frames], dimension="3d",
+        related_images={f.name: related[f.name] for f in frames if f.name in related})
 
 
 def _index_video(upload_dir: Path, raw: Path, name: str, report: Callable[[float], None],

@@ -30,7 +30,7 @@ from mockcvat import background, formats, media, uploads
 from mockcvat.errors import APIError, ValidationFailed
 from mockcvat.formats import base
 from mockcvat.http import CvatJSONResponse, content_disposition
-from mockcvat.models import Data, Job, Label, Project, Segment, Task
+from mockcvat.models import Data, Job, Label, Project, Segment, Task, User
 from mockcvat.models.users import utcnow
 from mockcvat.services import (
     annotations,
@@ -104,13 +104,29 @@ def _frames(mock: MockCVAT, db: Session, task: Task, offset: int = 0
 
 
 def _image_reader(stores: dict[int, tuple[media.FrameStore, int]]) -> Any:
-    """``Dataset.image``: a frame's original bytes (video frames decoded to PNG)."""
+    """``Dataset.image``: a frame's original bytes (video frames decoded to PNG; point
+    clouds as their PCD file)."""
     def read(frame: base.Frame) -> tuple[bytes, str]:
         store, offset = stores[frame.task_id]
         body, mime = store.frame(frame.frame - offset, "original")
+        if store.manifest.dimension == "3d":
+            return body, ".pcd"
         return body, "." + (mime.split("/")[-1].replace("jpeg", "jpg") or "png")
 
     return read
+
+
+def _related_reader(stores: dict[int, tuple[media.FrameStore, int]]) -> Any:
+    """``Dataset.related``: a frame's context images as uploaded (name, bytes)."""
+    def read(frame: base.Frame) -> list[tuple[str, bytes]]:
+        store, offset = stores[frame.task_id]
+        return store.related_files(frame.frame - offset)
+
+    return read
+
+
+def _dimension(stores: dict[int, tuple[media.FrameStore, int]], default: str = "2d") -> str:
+    return next((s.manifest.dimension for s, _o in stores.values()), default)
 
 
 def build(mock: MockCVAT, db: Session, kind: str, obj: Any) -> base.Dataset:
@@ -140,7 +156,8 @@ def build(mock: MockCVAT, db: Session, kind: str, obj: Any) -> base.Dataset:
                 merged[key] += [_shifted(item, offset) for item in data[key]]
         return base.Dataset(kind="project", id=obj.id, name=obj.name, mode=mode,
                             labels=labels, frames=all_frames, annotations=merged,
-                            image=_image_reader(stores), meta=_meta(obj))
+                            image=_image_reader(stores), meta=_meta(db, obj),
+                            dimension=_dimension(stores), related=_related_reader(stores))
     task = obj if kind == "task" else db.get(Task, obj.task_id)
     all_frames, store = _frames(mock, db, task)
     book = annotations.LabelBook(db, task)
@@ -151,12 +168,14 @@ def build(mock: MockCVAT, db: Session, kind: str, obj: Any) -> base.Dataset:
         data = annotations.read_job(db, obj.id, book)
     else:
         data = annotations.read_task(db, task, book)
+    stores = {task.id or 0: (store, 0)} if store else {}
     return base.Dataset(
         kind=kind, id=obj.id, name=task.name if kind == "task" else str(obj.id),
         mode=task.mode or "annotation", labels=_labels(db, task), frames=all_frames,
         annotations={key: data[key] for key in annotations.KINDS},
-        image=_image_reader({task.id or 0: (store, 0)} if store else {}),
-        meta={**_meta(task), "task_id": task.id, "overlap": task.overlap or 0,
+        image=_image_reader(stores), dimension=_dimension(stores, task.dimension),
+        related=_related_reader(stores),
+        meta={**_meta(db, task), "task_id": task.id, "overlap": task.overlap or 0,
               "segment_size": task.segment_size, "size": len(all_frames)})
 
 
@@ -169,10 +188,16 @@ def _shifted(item: dict[str, Any], offset: int) -> dict[str, Any]:
     return shifted
 
 
-def _meta(obj: Any) -> dict[str, Any]:
+def _meta(db: Session, obj: Any) -> dict[str, Any]:
+    """What the formats write about the object: dates, people ({username, email} or None),
+    bug tracker."""
+    def person(user_id: int | None) -> dict[str, str] | None:
+        user = db.get(User, user_id) if user_id else None
+        return {"username": user.username, "email": user.email or ""} if user else None
+
     return {"created_date": obj.created_date, "updated_date": obj.updated_date,
             "owner_id": obj.owner_id, "assignee_id": obj.assignee_id, "bug_tracker":
-            obj.bug_tracker}
+            obj.bug_tracker, "owner": person(obj.owner_id), "assignee": person(obj.assignee_id)}
 
 
 # --- export ----------------------------------------------------------------------------------
@@ -439,6 +464,20 @@ async def put_import(ctx: Context, kind: str, pk: int) -> Any:
     return _start_import(ctx, kind, obj, area.files_dir / names[0])
 
 
+def conv_mask_to_poly_of(ctx: Context) -> bool:
+    """The ``conv_mask_to_poly`` query parameter of an import (CVAT: true unless said)."""
+    return (ctx.params.get("conv_mask_to_poly") or "true").strip().lower() not in FALSE
+
+
+def _masks_as_asked(data: dict[str, Any], dataset: base.Dataset, format_name: str,
+                    conv_mask_to_poly: bool) -> dict[str, Any]:
+    """CVAT's ``MaskToPolygonTransformation`` after the formats that call it."""
+    if not conv_mask_to_poly or format_name not in formats.CONVERTS_MASKS:
+        return data
+    return formats.masks_as_polygons(data, {f.frame: (f.height, f.width)
+                                            for f in dataset.frames})
+
+
 def _start_import(ctx: Context, kind: str, obj: Any, path: Path) -> Any:
     format_name = ctx.params.get("format") or ""
     importer_for(format_name)
@@ -449,13 +488,13 @@ def _start_import(ctx: Context, kind: str, obj: Any, path: Path) -> Any:
         project_id=getattr(obj, "project_id", None), task_id=task_id,
         job_id=obj.id if kind == "job" else None, job="datasets.import", args={
             "kind": kind, "pk": obj.id, "task_id": task_id, "path": str(path),
-            "format_name": format_name})
+            "format_name": format_name, "conv_mask_to_poly": conv_mask_to_poly_of(ctx)})
     return CvatJSONResponse({"rq_id": ctx.mock.background.submit(work)}, status_code=202)
 
 
 @background.job("datasets.import")
 def _import(mock: MockCVAT, reporter: background.Reporter, kind: str, pk: int, task_id: int,
-            path: str, format_name: str) -> None:
+            path: str, format_name: str, conv_mask_to_poly: bool = True) -> None:
     module = importer_for(format_name)
     with mock.temp_dir() as tmp:
         source = _unpack(Path(path), Path(tmp))
@@ -468,6 +507,7 @@ def _import(mock: MockCVAT, reporter: background.Reporter, kind: str, pk: int, t
             data = module.import_(dataset, source, format_name=format_name)
         except base.ImportFailed as exc:
             raise background.RequestFailed(f"CvatImportError: {exc}\n") from None
+        data = _masks_as_asked(data, dataset, format_name, conv_mask_to_poly)
     with mock.db.session() as db:  # no progress reported: CVAT's importer records none
         task = db.get(Task, task_id)
         if task is None:
@@ -562,19 +602,23 @@ def _start_project_import(ctx: Context, project: Project, path: Path) -> Any:
         organization_id=project.organization_id, subresource="dataset",
         project_id=project.id, job="datasets.import_project", args={
             "pk": project.id or 0, "owner_id": owner_id, "path": str(path),
-            "format_name": format_name})
+            "format_name": format_name, "conv_mask_to_poly": conv_mask_to_poly_of(ctx)})
     return CvatJSONResponse({"rq_id": ctx.mock.background.submit(work)}, status_code=202)
 
 
 @background.job("datasets.import_project")
 def _import_project(mock: MockCVAT, reporter: background.Reporter, pk: int, owner_id: int,
-                    path: str, format_name: str) -> None:
+                    path: str, format_name: str, conv_mask_to_poly: bool = True) -> None:
     module = importer_for(format_name)
     created: list[int] = []
     try:
         with mock.temp_dir() as tmp:
             source = _unpack(Path(path), Path(tmp))
-            subsets = _images_by_subset(source)
+            layout = getattr(module, "image_layout", None)
+            if format_name not in getattr(module, "LAYOUT_FORMATS", module.IMPORTS):
+                layout = None
+            subsets = _images_by_subset(source) if layout is None \
+                else _staged_images(source, Path(tmp) / "staged", layout)
             if not subsets:
                 raise background.RequestFailed(
                     "ValueError: The dataset has no images to make tasks from\n")
@@ -585,7 +629,8 @@ def _import_project(mock: MockCVAT, reporter: background.Reporter, pk: int, owne
                 task_data.process(mock, plan, reporter)
                 if learn:
                     _learn_labels(mock, pk, plan.task_id, module, source, format_name)
-                _import_into_task(mock, plan.task_id, module, source, format_name)
+                _import_into_task(mock, plan.task_id, module, source, format_name,
+                                  conv_mask_to_poly)
     except BaseException:
         _drop_tasks(mock, created)  # nothing half-made
         raise
@@ -608,6 +653,30 @@ def _images_by_subset(source: Path) -> dict[str, tuple[Path, list[str]]]:
                 subset, root = parts[at + 1], images_dir / parts[at + 1]
         files = found.setdefault(subset, (root, []))[1]
         files.append(path.relative_to(root).as_posix())
+    return found
+
+
+def _staged_images(source: Path, staging: Path, layout: Any
+                   ) -> dict[str, tuple[Path, list[str]]]:
+    """The images (or point clouds and their context images) of a dataset whose format names
+    where they are (``image_layout(parts)`` of the format module: a path's parts → (subset,
+    frame name), or None for anything else), linked under ``staging/<subset>/<frame name>`` so
+    that the frames are named as the annotations name their items."""
+    found: dict[str, tuple[Path, list[str]]] = {}
+    if not source.is_dir():
+        return found
+    for path in sorted(p for p in source.rglob("*") if p.is_file()):
+        placed = layout(path.relative_to(source).parts)
+        if placed is None or Path(placed[1]).suffix.lower() not in IMAGE_SUFFIXES | {".pcd"}:
+            continue
+        subset, name = placed
+        root, files = found.setdefault(subset, (staging / subset, []))
+        if name in files:
+            continue  # the same image saved once per label (VGGFace2)
+        target = root / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.link(path, target)
+        files.append(name)
     return found
 
 
@@ -665,7 +734,7 @@ def _learn_labels(mock: MockCVAT, project_id: int, task_id: int, module: Any, so
 
 
 def _import_into_task(mock: MockCVAT, task_id: int, module: Any, source: Path,
-                      format_name: str) -> None:
+                      format_name: str, conv_mask_to_poly: bool = True) -> None:
     with mock.db.session() as db:
         task = db.get(Task, task_id)
         dataset = build(mock, db, "task", task)
@@ -673,6 +742,7 @@ def _import_into_task(mock: MockCVAT, task_id: int, module: Any, source: Path,
         data = module.import_(dataset, source, format_name=format_name)
     except base.ImportFailed as exc:
         raise background.RequestFailed(f"CvatImportError: {exc}\n") from None
+    data = _masks_as_asked(data, dataset, format_name, conv_mask_to_poly)
     with mock.db.session() as db:
         task = db.get(Task, task_id)
         payload = {"version": 0, **{k: data.get(k, []) for k in annotations.KINDS}}

@@ -256,6 +256,8 @@ def _process(mock: MockCVAT, plan: Plan, reporter: background.Reporter,
         if task is None or data is None:
             raise background.RequestFailed("The task was deleted while its data was processed.")
         before = _read(ctx, db, task)
+        _check_project_dimension(db, task, manifest.dimension)
+        task.dimension = manifest.dimension
         size = len(manifest.frames)
         data.size = size
         if plan.cloud_storage_id and not plan.use_cache_kept:
@@ -294,6 +296,18 @@ def _process(mock: MockCVAT, plan: Plan, reporter: background.Reporter,
         db.add_all([task, data])
         db.flush()
         _announce(ctx, db, task, made, before)
+
+
+def _check_project_dimension(db: Session, task: Task, dimension: str) -> None:
+    """CVAT: a project's tasks share one dimension (that of its first other task)."""
+    if task.project_id is None:
+        return
+    other = db.execute(select(Task.dimension).where(
+        Task.project_id == task.project_id, Task.id != task.id).order_by(Task.id)).first()
+    if other is not None and other[0] != dimension:
+        raise background.RequestFailed(
+            f"Exception: Dimension ({dimension}) of the task must be the same as other tasks "
+            f"in project ({other[0]})\n")
 
 
 def _read(ctx: Context | None, db: Session, task: Task) -> dict[str, Any] | None:
