@@ -154,17 +154,20 @@ def create_merge(ctx: Context, raw: Any) -> Any:
         check_available(db, task, job_id)
         organization_id, project_id = task.organization_id, task.project_id
         the_task_id = task.id or 0
-    mock = ctx.mock
-
-    def run(reporter: background.Reporter) -> None:
-        merge(mock, the_task_id, job_id)
-
     work = background.Work(
         action="merge", target=target, target_id=target_id, owner_id=ctx.user.id or 0,
-        organization_id=organization_id, run=run, project_id=project_id,
+        organization_id=organization_id, job="consensus.merge",
+        args={"task_id": the_task_id, "parent_job_id": job_id}, project_id=project_id,
         task_id=the_task_id, job_id=job_id, result_ttl=RESULT_TTL)
     rq_id = ctx.mock.background.submit(work)
     return CvatJSONResponse({"rq_id": rq_id}, status_code=202)
+
+
+@background.job("consensus.merge")
+def _merge_job(mock: MockCVAT, reporter: background.Reporter, task_id: int,
+               parent_job_id: int | None) -> None:
+    """A merge request's work, as a job any process sharing the database may run."""
+    merge(mock, task_id, parent_job_id)
 
 
 def merge(mock: MockCVAT, task_id: int, parent_job_id: int | None) -> None:

@@ -674,16 +674,20 @@ def requirement_scores(requirements: Requirements, summary: Summary) -> dict[str
 # --- reports: the operations ------------------------------------------------------------------
 def _rq_work(ctx: Context, task: Task) -> background.Work:
     owner = ctx.user.id or 0
-    mock = ctx.mock
-
-    def run(reporter: background.Reporter) -> background.Result:
-        return background.Result(result_id=compute(mock, task.id or 0, owner))
-
     legacy = None if new_api(ctx) else f"quality-check-task-{task.id}-user-{owner}"
     return background.Work(action="calculate", target="task", target_id=task.id or 0,
-                           owner_id=owner, organization_id=task.organization_id, run=run,
+                           owner_id=owner, organization_id=task.organization_id,
+                           job="quality.compute", args={"task_id": task.id or 0,
+                                                        "owner_id": owner},
                            subresource="quality", project_id=task.project_id,
                            task_id=task.id, rq_id=legacy)
+
+
+@background.job("quality.compute")
+def _compute_job(mock: MockCVAT, reporter: background.Reporter, task_id: int,
+                 owner_id: int) -> background.Result:
+    """A report's computation, as a job any process sharing the database may run."""
+    return background.Result(result_id=compute(mock, task_id, owner_id))
 
 
 def create_report(ctx: Context, raw: Any) -> Any:
