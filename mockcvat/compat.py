@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from mockcvat.settings import DEFAULT_CVAT_VERSION, parse_version
 
@@ -31,8 +31,12 @@ EXPORT_DOWNLOAD_ENDPOINT = "2.32.0"
 # PR 9230 (2.38.0): the remaining legacy import/status forms go (``rq_id`` on imports, PUT
 # annotations with a file, ``GET /api/projects/{id}/dataset``)
 NO_LEGACY_IMPORTS = "2.38.0"
+# cvat-sdk 2.44: ``lightweight`` backups (``…/backup/export?lightweight=``: no media of tasks
+# whose data lives in a cloud storage) and the request's ``operation.lightweight``
+LIGHTWEIGHT_BACKUPS = "2.44.0"
 
 _current: contextvars.ContextVar[Compat] = contextvars.ContextVar("mockcvat_compat")
+T = TypeVar("T")
 
 
 class Compat:
@@ -96,6 +100,34 @@ class Compat:
         if public:
             items.append({})
         return items
+
+
+class ByVersion(Generic[T]):
+    """A value that changed between CVAT releases: ``initial``, then each ``(version, value)``
+    step (oldest first) from that version on; ``current()`` is the emulated version's."""
+
+    def __init__(self, initial: T, *steps: tuple[str, T]) -> None:
+        self.initial = initial
+        self.steps = steps
+
+    def current(self) -> T:
+        value = self.initial
+        for version, step in self.steps:
+            if current().has(since=version):
+                value = step
+        return value
+
+    def periods(self) -> list[tuple[str | None, str | None, T]]:
+        """``(since, until, value)`` for each period (``None``: unbounded)."""
+        starts: list[str | None] = [None, *(v for v, _ in self.steps)]
+        values = [self.initial, *(value for _, value in self.steps)]
+        ends = [*starts[1:], None]
+        return list(zip(starts, ends, values, strict=True))
+
+
+def resolve(value: Any) -> Any:
+    """``value``, or the emulated version's value of a ``ByVersion``."""
+    return value.current() if isinstance(value, ByVersion) else value
 
 
 def current() -> Compat:

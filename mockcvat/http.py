@@ -39,6 +39,15 @@ class CvatJSONResponse(Response):
         return dumps(content)
 
 
+class PlainResponse(Response):
+    """CVAT's plain Django responses (``HttpResponseBadRequest``, ``HttpResponseGone``, ...):
+    text under Django's default content type."""
+
+    def __init__(self, text: str, status: int, headers: dict[str, str] | None = None) -> None:
+        super().__init__(text, status_code=status, headers=headers,
+                         media_type="text/html; charset=utf-8")
+
+
 class PkConvertor(Convertor[str]):
     """A DRF router lookup (``[^/.]+``): ``/api/users/abc`` reaches the view and gets a JSON
     404, as in CVAT, instead of missing the route."""

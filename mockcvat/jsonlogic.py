@@ -38,6 +38,8 @@ class FilterField:
     expr: Any  # a SQLAlchemy column or scalar subquery
     type: str = "str"  # str | int | float | bool | datetime
     nullable: bool = False
+    since: str | None = None  # the CVAT versions whose list endpoint has it
+    until: str | None = None
 
 
 class Unsupported(Exception):

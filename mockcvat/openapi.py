@@ -59,18 +59,19 @@ class _Builder:
         item: dict[str, Any] = {"operationId": op.operation_id}
         if op.summary:
             item["summary"] = op.summary
-        params = self.path_parameters(op) + list(op.parameters)
+        params = self.path_parameters(op) + op.current_parameters()
         if params:
             item["parameters"] = params
         item["tags"] = [op.tag]
-        if op.body is not None:
-            item["requestBody"] = self.request_body(op.body)
+        body = op.current_body()
+        if body is not None:
+            item["requestBody"] = self.request_body(body)
         public = op.public if op.schema_public is None else op.schema_public
         item["security"] = self.compat.security(public=public, operation=op)
         if op.deprecated:
             item["deprecated"] = True
         item["responses"] = {
-            str(status): self.response(reply) for status, reply in sorted(op.responses.items())
+            str(status): self.response(reply) for status, reply in op.current_responses().items()
         }
         ordered = {k: item[k] for k in _KEY_ORDER if k in item}
         self.paths.setdefault(op.schema_path, {})[op.method.lower()] = ordered

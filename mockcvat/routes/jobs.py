@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mockcvat.api import Api, Body, Context, Reply
+from mockcvat.api import Api, Body, Context, Reply, versioned
 from mockcvat.openapi import paginated
 from mockcvat.routes import annotation_routes, params
 from mockcvat.schemas.annotations import (
@@ -141,7 +141,9 @@ async def jobs_partial_update_validation_layout(ctx: Context) -> Any:
 # --- annotations, dataset export and annotation import ------------------------------------------
 annotation_routes.add_annotation_routes(api, "job", annotation_routes.Variant(
     import_body=AnnotationFile, update_body=JobAnnotationsUpdate,
-    update_parameters=params.import_(rq_id=True),
+    # cvat-sdk 2.31: the PUT loses use_default_location (its import never read it)
+    update_parameters=[p if p["name"] != "use_default_location" else
+                       versioned(p, until="2.31.0") for p in params.import_(rq_id=True)],
     patch_reply=Reply(description="Annotations successfully uploaded"),
     no_data_reply={},
 ))

@@ -1,8 +1,14 @@
-"""Query and header parameters several route modules declare the same way."""
+"""Query and header parameters several route modules declare the same way.
+
+A parameter some CVAT versions lack carries ``since``/``until`` (``api.versioned``); the
+schema builder keeps the ones the emulated version has."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from mockcvat import compat
+from mockcvat.api import versioned
 
 
 def query(name: str, schema: dict[str, Any], description: str = "", *,
@@ -38,7 +44,33 @@ def legacy_export(*, format_required: bool | None) -> list[dict[str, Any]]:
     params = [DOWNLOAD, CLOUD_STORAGE_ID, FILENAME, LOCATION, USE_DEFAULT_LOCATION]
     if format_required is not None:
         params.append(format_param(required=format_required))
+    return by_name(params)
+
+
+def by_name(params: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(params, key=lambda p: p["name"])
+
+
+def until(params: list[dict[str, Any]], version: str) -> list[dict[str, Any]]:
+    return [versioned(p, until=version) for p in params]
+
+
+def since(params: list[dict[str, Any]], version: str) -> list[dict[str, Any]]:
+    return [versioned(p, since=version) for p in params]
+
+
+# ``GET …/annotations/`` of tasks and jobs: the legacy export parameters until 2.32; then, as
+# "no longer supported" leftovers (any of them answers 410), the task keeps ``action`` with its
+# enum until 2.38 and the job keeps them, ``action`` without an enum, in every later version
+def annotations_read(kind: str) -> list[dict[str, Any]]:
+    leftovers = [CLOUD_STORAGE_ID, FILENAME, format_param(), LOCATION]
+    if kind == "task":
+        later = until([DOWNLOAD, *leftovers], compat.NO_LEGACY_IMPORTS)
+    else:
+        later = [query("action", {"type": "string"}, "This parameter is no longer supported"),
+                 *leftovers]
+    return by_name(until(legacy_export(format_required=False), compat.EXPORT_DOWNLOAD_ENDPOINT)
+                   + since(later, compat.EXPORT_DOWNLOAD_ENDPOINT))
 
 
 # ``POST …/dataset/export`` and ``…/backup/export``
@@ -56,4 +88,4 @@ def import_(*, rq_id: bool = False) -> list[dict[str, Any]]:
     params = [CLOUD_STORAGE_ID, FILENAME, format_param(), LOCATION, USE_DEFAULT_LOCATION]
     if rq_id:
         params.append(RQ_ID)
-    return sorted(params, key=lambda p: p["name"])
+    return by_name(params)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select
 
-from mockcvat.errors import ValidationFailed
+from mockcvat.errors import APIError, ValidationFailed
 from mockcvat.models import AttributeSpec, Job, Label, Segment, Task
 from mockcvat.models.annotations import LabeledImage, LabeledShape, LabeledTrack, TrackedShape
 from mockcvat.models.users import utcnow
@@ -422,17 +422,27 @@ def _target(ctx: Any, db: Session, kind: str, pk: int, scope: str) -> tuple[Task
     return tasks.load(ctx, db, pk, scope), None
 
 
-def retrieve(ctx: Any, kind: str, pk: int) -> Any:
-    from mockcvat.services.frames import PlainBadRequest
+def load_for(ctx: Any, kind: str, pk: int, scope: str) -> None:
+    """The view's ``get_object()``: 404 or 403 as CVAT, nothing else."""
+    with ctx.mock.db.session() as db:
+        _target(ctx, db, kind, pk, scope)
+
+
+def retrieve(ctx: Any, kind: str, pk: int, *, gone: APIError | None = None) -> Any:
+    """``GET …/annotations/``; ``gone``: the 410 a legacy export query gets (2.32+) once the
+    object is found (and, for a task, has data)."""
+    from mockcvat.http import PlainResponse
 
     with ctx.mock.db.session() as db:
         task, job = _target(ctx, db, kind, pk, "view:annotations")
+        if job is None and not task.data_id:
+            return PlainResponse("Exporting annotations from a task without data is not "
+                                 "allowed", 400)
+        if gone is not None:
+            raise gone
         book = LabelBook(db, task)
         if job is not None:
             return read_job(db, job.id or 0, book)
-        if not task.data_id:
-            return PlainBadRequest("Exporting annotations from a task without data is not "
-                                   "allowed")
         return read_task(db, task, book)
 
 

@@ -39,8 +39,13 @@ from starlette.datastructures import UploadFile
 from starlette.responses import FileResponse, Response
 
 from mockcvat import background, compat, iam, uploads
-from mockcvat.errors import APIError, BadRequestBody, Gone, ValidationFailed
-from mockcvat.http import CvatJSONResponse, content_disposition
+from mockcvat.errors import (
+    APIError,
+    BadRequestBody,
+    ValidationFailed,
+    gone_when_checking_process_status,
+)
+from mockcvat.http import CvatJSONResponse, PlainResponse, content_disposition
 from mockcvat.models import Data, Job, Label, Project, Segment, Task
 from mockcvat.models.users import utcnow
 from mockcvat.services import (
@@ -76,13 +81,6 @@ NO_SUCH_EXPORT = ("Unknown export request id. Please request export first by sen
                   "without the action=download parameter.")
 EXPORT_CONFLICT = "Export request is being processed"  # _handle_rq_job_v2 (2.26)
 NO_DATA = "Backup of a task without data is not allowed"
-
-
-class PlainResponse(Response):
-    """CVAT's plain Django responses (``HttpResponseBadRequest``)."""
-
-    def __init__(self, text: str, status: int) -> None:
-        super().__init__(text, status_code=status, media_type="text/html; charset=utf-8")
 
 
 class UnsupportedByMock(APIError):
@@ -480,8 +478,13 @@ async def _from_form(ctx: Context, kind: str, area: uploads.UploadArea) -> Any:
 async def _legacy_poll(ctx: Context, kind: str) -> Any | None:
     """Re-POSTing with the ``rq_id`` (query or body) polls the request (CVAT's ``_import``):
     running → 202 ``{rq_id}``, finished → 201 ``{"id": <new id>}`` and the request goes,
-    failed → 400 with its message; someone else's request → 403."""
+    failed → 400 with its message; someone else's request → 403. From 2.38 (PR 9230) an
+    ``rq_id`` in the query is a 410 and one in the body is not read."""
     rq_id = ctx.params.get("rq_id")
+    if rq_id is not None and ctx.mock.compat.has(since=compat.NO_LEGACY_IMPORTS):
+        raise gone_when_checking_process_status("import")
+    if ctx.mock.compat.has(since=compat.NO_LEGACY_IMPORTS):
+        return None
     if rq_id is None and ctx.request.headers.get("content-type", "").startswith(
             "application/json"):
         body = await ctx.json()
@@ -489,9 +492,6 @@ async def _legacy_poll(ctx: Context, kind: str) -> Any | None:
             rq_id = body["rq_id"]
     if not rq_id:
         return None
-    if ctx.mock.compat.has(since=compat.NO_LEGACY_IMPORTS):  # PR 9230
-        raise Gone([f"POST /api/{kind}s/backup/?rq_id= no longer checks the status of an "
-                    "import: poll /api/requests/{rq_id}"])
     engine = ctx.mock.background
     view = engine.get(rq_id, poll=True)
     if view is None:

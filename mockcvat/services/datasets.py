@@ -25,10 +25,15 @@ from urllib.parse import urlencode
 from sqlalchemy import select
 from starlette.responses import FileResponse, Response
 
-from mockcvat import background, formats, media, uploads
-from mockcvat.errors import APIError, ValidationFailed
+from mockcvat import background, compat, formats, media, uploads
+from mockcvat.errors import (
+    APIError,
+    ValidationFailed,
+    gone_for_export_api,
+    gone_when_checking_process_status,
+)
 from mockcvat.formats import base
-from mockcvat.http import CvatJSONResponse, content_disposition
+from mockcvat.http import CvatJSONResponse, PlainResponse, content_disposition
 from mockcvat.models import Data, Job, Label, Project, Segment, Task
 from mockcvat.models.users import utcnow
 from mockcvat.services import annotations, exports, jobs, labels, projects, task_data, tasks
@@ -41,13 +46,6 @@ if TYPE_CHECKING:
 
 TRUE = {"true", "yes", "on", "1", "t", "y"}
 FALSE = {"false", "no", "off", "0", "f", "n"}
-
-
-class PlainResponse(Response):
-    """CVAT's plain Django responses (``HttpResponseBadRequest`` & co.)."""
-
-    def __init__(self, text: str, status: int) -> None:
-        super().__init__(text, status_code=status, media_type="text/html; charset=utf-8")
 
 
 class UnsupportedByMock(APIError):
@@ -633,10 +631,16 @@ def _drop_tasks(mock: MockCVAT, task_ids: list[int]) -> None:
 
 
 def project_dataset(ctx: Context, pk: int) -> Any:
-    """``GET /api/projects/{id}/dataset/``: the legacy export, or an import's status."""
-    if ctx.params.get("action") == "import_status":
-        with ctx.mock.db.session() as db:
-            projects.load(ctx, db, pk, "import:dataset")
+    """``GET /api/projects/{id}/dataset/``: the legacy export, or an import's status. From 2.32
+    the export answers 410 (PR 9075), from 2.38 the status check too (PR 9230)."""
+    checking = ctx.params.get("action") == "import_status"
+    with ctx.mock.db.session() as db:
+        projects.load(ctx, db, pk, "import:dataset" if checking else "export:dataset")
+    if checking and ctx.mock.compat.has(since=compat.NO_LEGACY_IMPORTS):
+        raise gone_when_checking_process_status("import")
+    if not checking and exports.has_download_endpoint():
+        raise gone_for_export_api("/api/projects/id/dataset/export?save_images=True")
+    if checking:
         rq_id = ctx.params.get("rq_id") or ""
         view = ctx.mock.background.get(rq_id, poll=True)
         if view is None or view.target != "project" or view.target_id != pk:

@@ -40,13 +40,6 @@ class PlainNotFound(Response):
         super().__init__(text, status_code=404, media_type="text/html; charset=utf-8")
 
 
-class PlainBadRequest(Response):
-    """CVAT's ``HttpResponseBadRequest``: a plain-text 400."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__(text, status_code=400, media_type="text/html; charset=utf-8")
-
-
 def _data(db: Session, task: Task) -> Data | None:
     return db.get(Data, task.data_id) if task.data_id else None
 
