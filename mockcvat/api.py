@@ -103,6 +103,7 @@ class Operation:
     negotiate: bool = True  # DRF content negotiation (406 for Accept: application/json)
     # which authenticators the view runs: all of CVAT's, none, or only access tokens
     authenticate: bool | str = True
+    access_tokens: bool = True  # False: a view that refuses access tokens (password change)
     since: str | None = None  # first CVAT version that has the operation
     until: str | None = None  # first CVAT version that no longer has it
     in_schema: bool = True  # False: served but undocumented, as CVAT's TUS PATCH/HEAD routes

@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 
 # First releases with a behaviour (see docs/versions.md for the sources).
 ABOUT_LOGO_SUBTITLE = "2.30.0"  # About gains logo_url and subtitle
-NO_SIGNATURE_AUTH = "2.47.0"  # ?sign= URLs and /api/auth/signing removed
+CSRF_HEADER_AUTH = "2.41.0"  # the schema documents X-CSRFToken (csrfHeaderAuth) beside the cookie
+NO_SIGNATURE_AUTH = "2.46.0"  # ?sign= URLs and /api/auth/signing removed (cvat-sdk 2.46)
 ACCESS_TOKENS = "2.48.0"  # personal access tokens, Authorization: Bearer
 SHORT_PLUGINS = "2.59.0"  # Plugins reduced to {"ANALYTICS", "MODELS"}
 # PR 9075 (2.32.0): finished exports are downloaded from ``…/{dataset,backup}/download?rq_id=``
@@ -31,6 +32,24 @@ EXPORT_DOWNLOAD_ENDPOINT = "2.32.0"
 # PR 9230 (2.38.0): the remaining legacy import/status forms go (``rq_id`` on imports, PUT
 # annotations with a file, ``GET /api/projects/{id}/dataset``)
 NO_LEGACY_IMPORTS = "2.38.0"
+# PR 9528 (cvat-sdk 2.44): tasks and projects move between organizations (PATCH
+# ``organization_id``); their read models show ``organization_id``, tasks
+# ``data_cloud_storage_id``
+TRANSFERS = "2.44.0"
+# cvat-sdk 2.59: ``TaskRead.project_name``; ``JobRead.task_name``, ``project_name`` and
+# ``replicas_count``
+RESOURCE_NAMES = "2.59.0"
+# cvat-sdk 2.65: ``media_type`` of tasks and jobs (``image``, ``point_cloud``, ``audio``: the
+# kind of their frames) and the ``1d`` dimension (audio) in the list filters
+MEDIA_TYPES = "2.65.0"
+# cvat-sdk 2.80: the job type ``consensus_replica`` is ``replica``; tasks show ``initial_replicas``
+# (the consensus replicas asked for at creation) instead of ``consensus_enabled``
+REPLICAS_RENAMED = "2.80.0"
+# cvat-sdk 2.44: the registration form's e-mail (254) and names (150) show their lengths
+REGISTER_LENGTHS = "2.44.0"
+# cvat-sdk 2.63: new passwords are 8..256 characters in the serializers (before: at most 128,
+# dj-rest-auth's; the old password of a change loses its limit)
+PASSWORD_LENGTHS = "2.63.0"
 # cvat-sdk 2.44: ``lightweight`` backups (``…/backup/export?lightweight=``: no media of tasks
 # whose data lives in a cloud storage) and the request's ``operation.lightweight``
 LIGHTWEIGHT_BACKUPS = "2.44.0"
@@ -80,6 +99,7 @@ class Compat:
             }
         if self.has(since=ACCESS_TOKENS):
             schemes["accessTokenAuth"] = {"type": "http", "scheme": "bearer"}
+        if self.has(since=CSRF_HEADER_AUTH):
             schemes["csrfHeaderAuth"] = {
                 "type": "apiKey",
                 "in": "header",
@@ -88,11 +108,15 @@ class Compat:
         return dict(sorted(schemes.items()))
 
     def security(self, *, public: bool, operation: Operation) -> list[dict[str, Any]]:
-        if operation.operation_id == "auth_retrieve_rules":
+        """The operation's ``security`` list: what its view authenticates with."""
+        if not operation.authenticate:
             return [{}]
+        if operation.authenticate == "bearer":
+            return [{"accessTokenAuth": []}]
         items: list[dict[str, Any]] = [{"sessionAuth": [], "csrfAuth": [], "tokenAuth": []}]
-        if self.has(since=ACCESS_TOKENS):
+        if self.has(since=CSRF_HEADER_AUTH):
             items[0]["csrfHeaderAuth"] = []
+        if self.has(since=ACCESS_TOKENS) and operation.access_tokens:
             items.insert(0, {"accessTokenAuth": []})
         if self.has(until=NO_SIGNATURE_AUTH):
             items.append({"signatureAuth": []})
@@ -116,6 +140,10 @@ class ByVersion(Generic[T]):
             if current().has(since=version):
                 value = step
         return value
+
+    def map(self, fn: Any) -> ByVersion[Any]:
+        """The same steps, each value passed through ``fn``."""
+        return ByVersion(fn(self.initial), *((version, fn(value)) for version, value in self.steps))
 
     def periods(self) -> list[tuple[str | None, str | None, T]]:
         """``(since, until, value)`` for each period (``None``: unbounded)."""

@@ -74,15 +74,11 @@ class Listing:
         params: list[dict[str, Any]] = []
         if self.org_scoped:
             params += ORG_PARAMETERS
-        if self.filter_fields:
-            params.append(
-                _query(
-                    "filter",
-                    "JSON Logic filter (https://jsonlogic.com/) over the fields "
-                    f"{list(self.filter_fields)}; "
-                    'e.g. {"and":[{"==":[{"var":"id"},1]}]}.',
-                )
-            )
+        for since, until, names in self._periods(self.filter_fields):
+            params.append(versioned(_query(
+                "filter", "JSON Logic filter (https://jsonlogic.com/) over the fields "
+                f'{names}; e.g. {{"and":[{{"==":[{{"var":"id"}},1]}}]}}.'),
+                since=since, until=until))
         for name in self.simple_filters:
             spec = self.fields[name]
             choices = self.simple_filter_choices.get(name)
@@ -98,19 +94,29 @@ class Listing:
                                         since=spec.since, until=spec.until))
         params.append(_query("page", "1-based page number, or 'last'", "integer"))
         params.append(_query("page_size", "Results per page, or 'all'", "integer"))
-        if self.search_fields:
-            params.append(
-                _query("search", f"Search terms over the fields {tuple(self.search_fields)}")
-            )
-        if self.ordering_fields:
-            params.append(
-                _query(
-                    "sort",
-                    "Comma-separated fields to sort by, '-' for descending; one of "
-                    f"{list(self.ordering_fields)}",
-                )
-            )
+        for since, until, names in self._periods(self.search_fields):
+            params.append(versioned(_query("search", f"Search terms over the fields "
+                                                     f"{tuple(names)}"),
+                                    since=since, until=until))
+        for since, until, names in self._periods(self.ordering_fields):
+            params.append(versioned(_query(
+                "sort", f"Comma-separated fields to sort by, '-' for descending; one of {names}"),
+                since=since, until=until))
         return sorted(params, key=lambda p: p["name"])
+
+    def _periods(self, names: Sequence[str]) -> list[tuple[str | None, str | None, list[str]]]:
+        """``(since, until, names present)`` for each period between the versions that add or
+        remove one of ``names`` (none if ``names`` is empty)."""
+        bounds = {v for name in names for v in (self.fields[name].since,
+                                                self.fields[name].until) if v}
+        edges = [None, *sorted(bounds, key=compat.parse_version), None]
+        out = []
+        for since, until in zip(edges, edges[1:], strict=False):
+            probe = compat.Compat(since or "0.0.0")
+            present = [n for n in names if probe.has(self.fields[n].since, self.fields[n].until)]
+            if present:
+                out.append((since, until, present))
+        return out
 
     # --- SQL ---------------------------------------------------------------------------
     def apply_filters(self, query: Select[Any], params: Mapping[str, str]) -> Select[Any]:

@@ -43,8 +43,12 @@ def legacy_parameters(kind: str) -> list[dict[str, Any]]:
                    _use_default_location(kind)], key=lambda p: p["name"])
 
 
-EXPORT_PARAMETERS = sorted([CLOUD_STORAGE_ID, BACKUP_FILENAME, EXPORT_LOCATION],
-                           key=lambda p: p["name"])
+EXPORT_PARAMETERS = sorted(
+    [CLOUD_STORAGE_ID, BACKUP_FILENAME, EXPORT_LOCATION,
+     versioned(query("lightweight", {"type": "boolean", "default": True},
+                     "Makes a lightweight backup (without media files) for tasks whose media "
+                     "is located in cloud storage"), since=compat.LIGHTWEIGHT_BACKUPS)],
+    key=lambda p: p["name"])
 IMPORT_PARAMETERS = [*ORG_PARAMETERS[:1], *sorted(
     [CLOUD_STORAGE_ID, BACKUP_FILENAME, IMPORT_LOCATION, *ORG_PARAMETERS[1:],
      versioned(RQ_ID, until=compat.NO_LEGACY_IMPORTS)],

@@ -44,6 +44,7 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar
 
+from mockcvat import compat
 from mockcvat.errors import ValidationFailed
 from mockcvat.schemas.fields import (
     BooleanField,
@@ -398,12 +399,21 @@ class DataMetaRead(Serializer):
             IntegerField(min_value=0), allow_null=True, required=False,
             help_text="A list of valid frame ids. The None value means all frames are "
             "included.\n"),
+        # cvat-sdk 2.44 (PR 9528): where the data lives and its cloud storage, if any
+        "storage": ChoiceField(enum_choices(STORAGE_TYPES), enum_name="StorageType",
+                               read_only=True, since=compat.TRANSFERS),
+        "cloud_storage_id": IntegerField(read_only=True, allow_null=True,
+                                         since=compat.TRANSFERS),
     }
 
 
 class DataMetaWrite(Serializer):
     fields: ClassVar[dict[str, Field]] = {
         "deleted_frames": ListField(IntegerField(min_value=0)),
+        # cvat-sdk 2.44: re-link the data to a cloud storage, or unlink it (``null``), e.g.
+        # after a transfer to another organization reset it
+        "cloud_storage_id": IntegerField(allow_null=True, required=False,
+                                         since=compat.TRANSFERS),
     }
 
 

@@ -18,7 +18,9 @@ DRF features beyond plain fields, and how they are declared here:
 * ``Field(default=...)``: used when the key is absent (not on partial updates); a callable is
   called, and a non-callable, non-null default is shown in the schema as drf-spectacular does.
 * ``Field(write_once=True)``: CVAT's ``WriteOnceMixin``: read-only on updates, so ignored by
-  ``validate(partial=True)`` and left out of the ``PatchedXRequest`` component.
+  ``validate(partial=True)`` and left out of the ``PatchedXRequest`` component;
+  ``Field(update_only=True)``, the converse: only ``validate(partial=True)`` reads it and only
+  ``PatchedXRequest`` shows it (a field of CVAT's PATCH serializer alone).
 * ``NestedField(X, partial=True)``: a nested serializer built with ``partial=True`` (its request
   component is ``PatchedXRequest``). Nested validation follows the root serializer's ``partial``
   (DRF's ``self.root.partial``), whatever the nested flag.
@@ -101,6 +103,7 @@ class Field:
         since: str | None = None,
         until: str | None = None,
         write_once: bool = False,
+        update_only: bool = False,
         checks: Sequence[Callable[[Any], Any]] = (),
         schema_nullable: bool | None = None,
     ) -> None:
@@ -116,6 +119,7 @@ class Field:
         self.help_text = help_text
         self.since, self.until = since, until  # CVAT versions that have the field
         self.write_once = write_once
+        self.update_only = update_only  # only in PATCH bodies and ``PatchedXRequest``
         self.checks = tuple(checks)
         # drf-spectacular reads nullability from the model for ReadOnlyField(source="a.b");
         # DRF itself then still drops the key when ``a`` is None (see Serializer.omit_missing)
@@ -201,10 +205,14 @@ class CharField(Field):
         pattern: str | None = None,
         pattern_message: str | None = None,
         pattern_in_schema: bool = True,  # False: a model validator drf-spectacular omits
+        # False: a length the schema does not show (the database column's, checked here so
+        # that an over-long value is a 400, where CVAT's database answered a 500)
+        length_in_schema: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.pattern_in_schema = pattern_in_schema
+        self.length_in_schema = length_in_schema
         self.max_length = max_length
         self.min_length = min_length
         self.allow_blank = allow_blank
@@ -248,7 +256,7 @@ class CharField(Field):
         schema = super().base_schema(request)
         if self.pattern and self.pattern_in_schema:
             schema["pattern"] = self.pattern
-        if self.max_length is not None:
+        if self.max_length is not None and self.length_in_schema:
             schema["maxLength"] = self.max_length
         if self.min_length is not None:
             schema["minLength"] = self.min_length
@@ -448,14 +456,23 @@ class ChoiceField(Field):
     enum's description (CVAT's enums use the member names: ``* `video` - VIDEO``).
     """
 
-    def __init__(self, choices: Iterable[str | tuple[str, str]], *, enum_name: str,
-                 allow_blank: bool = False, **kwargs: Any) -> None:
+    def __init__(self, choices: Iterable[str | tuple[str, str]] | compat.ByVersion[Any], *,
+                 enum_name: str, allow_blank: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        pairs = [c if isinstance(c, tuple) else (c, c) for c in choices]
-        self.choices = [value for value, _ in pairs]
-        self.labels = dict(pairs)
+        self._choices = choices  # a ByVersion when the enum changed between CVAT releases
         self.enum_name = enum_name
         self.allow_blank = allow_blank
+
+    def _pairs(self) -> list[tuple[str, str]]:
+        return [c if isinstance(c, tuple) else (c, c) for c in compat.resolve(self._choices)]
+
+    @property
+    def choices(self) -> list[str]:
+        return [value for value, _ in self._pairs()]
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return dict(self._pairs())
 
     def to_internal(self, value: Any) -> Any:
         if value == "" and self.allow_blank:
@@ -604,7 +621,9 @@ class Serializer:
     (components that are only alternatives) are described in the module docstring.
     """
 
-    fields: ClassVar[dict[str, Field]] = {}
+    # a field whose declaration changed between CVAT releases is a ``compat.ByVersion`` of
+    # fields (each variant then its own ``since``/``until``-free declaration)
+    fields: ClassVar[dict[str, Any]] = {}
     component: ClassVar[str | None] = None  # defaults to the class name
     description: ClassVar[str | None] = None
     omit_missing: ClassVar[bool] = False
@@ -614,9 +633,23 @@ class Serializer:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        for name, field in cls.fields.items():
-            field.name = name
+        for name, declared in cls.fields.items():
+            variants = ([declared.initial, *(f for _, f in declared.steps)]
+                        if isinstance(declared, compat.ByVersion) else [declared])
+            for field in variants:
+                field.name = name
         cls._dump_plans: dict[tuple[int, ...], list[tuple[str, Any, Any, Field]]] = {}
+        cls._current: dict[tuple[int, ...], dict[str, Field]] = {}
+
+    @classmethod
+    def current_fields(cls) -> dict[str, Field]:
+        """The fields the emulated CVAT version declares (``ByVersion`` resolved)."""
+        version = compat.current().version
+        found = cls._current.get(version)
+        if found is None:
+            found = {name: compat.resolve(declared) for name, declared in cls.fields.items()}
+            cls._current[version] = found
+        return found
 
     @classmethod
     def _dump_plan(cls) -> list[tuple[str, Any, Any, Field]]:
@@ -629,7 +662,7 @@ class Serializer:
                  field.to_representation
                  if type(field).to_representation is not Field.to_representation else None,
                  field)
-                for name, field in cls.fields.items()
+                for name, field in cls.current_fields().items()
                 if not field.write_only and field.present()
             ]
             cls._dump_plans[version] = plan
@@ -676,8 +709,9 @@ class Serializer:
             )
         result: dict[str, Any] = {}
         errors: dict[str, Any] = {}
-        for name, field in cls.fields.items():
-            if field.read_only or not field.present() or (partial and field.write_once):
+        for name, field in cls.current_fields().items():
+            if field.read_only or not field.present() or (partial and field.write_once) or (
+                    not partial and field.update_only):
                 continue
             if name not in data:
                 if partial:
@@ -737,9 +771,10 @@ class Serializer:
     def schema_fields(cls, *, request: bool, partial: bool = False) -> list[tuple[str, Field]]:
         """The fields the ``X``/``XRequest``/``PatchedXRequest`` component shows."""
         return [
-            (name, field) for name, field in cls.fields.items()
+            (name, field) for name, field in cls.current_fields().items()
             if field.present()
-            and not (request and (field.read_only or (partial and field.write_once)))
+            and not (request and (field.read_only or (partial and field.write_once)
+                                  or (not partial and field.update_only)))
             and not (not request and field.write_only)
         ]
 
@@ -762,7 +797,7 @@ class Serializer:
     @classmethod
     def nested(cls) -> Iterator[Field]:
         """Every field, depth-first (list children too), for collecting referenced components."""
-        for field in cls.fields.values():
+        for field in cls.current_fields().values():
             yield from _walk(field)
 
 

@@ -51,6 +51,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from mockcvat import compat
+from mockcvat.compat import ByVersion
 from mockcvat.schemas.data import (
     MANUAL,
     RANDOM_PER_JOB,
@@ -83,8 +85,20 @@ from mockcvat.schemas.users import BasicUser
 STATUSES = ("annotation", "validation", "completed")
 STAGES = ("annotation", "validation", "acceptance")
 STATES = ("new", "in progress", "completed", "rejected")
+# the stored job types; the names clients see follow the emulated version (``job_type``)
 JOB_TYPES = ("annotation", "ground_truth", "consensus_replica")
+JOB_TYPE_NAMES = ByVersion(JOB_TYPES, (compat.REPLICAS_RENAMED,
+                                       ("annotation", "ground_truth", "replica")))
+# a task's dimension -> its ``media_type`` (the kind of its frames)
+MEDIA_TYPE_OF = {"2d": "image", "3d": "point_cloud", "1d": "audio"}
+DIMENSIONS = ByVersion(("3d", "2d"), (compat.MEDIA_TYPES, ("1d", "2d", "3d")))
+MODES = ("annotation", "interpolation")  # a task's mode: images or video
 MAX_INT, MIN_INT = 2147483647, -2147483648
+
+
+def job_type(stored: str) -> str:
+    """The name a client of the emulated version sees for a stored job type."""
+    return dict(zip(JOB_TYPES, JOB_TYPE_NAMES.current(), strict=True)).get(stored, stored)
 
 
 def status_field(**kwargs: Any) -> ChoiceField:
@@ -101,7 +115,7 @@ def state_field(**kwargs: Any) -> ChoiceField:
 
 
 def job_type_field(**kwargs: Any) -> ChoiceField:
-    return ChoiceField(enum_choices(JOB_TYPES), enum_name="JobType", **kwargs)
+    return ChoiceField(JOB_TYPE_NAMES.map(enum_choices), enum_name="JobType", **kwargs)
 
 
 class IssuesSummary(Serializer):
@@ -120,7 +134,8 @@ class JobRead(Serializer):
         "project_id": IntegerField(read_only=True, allow_null=True),
         "assignee": NestedField(BasicUser, read_only=True, allow_null=True),
         "guide_id": IntegerField(read_only=True, allow_null=True),
-        "dimension": CharField(max_length=2, read_only=True),
+        "dimension": ByVersion(CharField(max_length=2, read_only=True),
+                               (compat.MEDIA_TYPES, CharField(read_only=True))),
         "bug_tracker": CharField(max_length=2000, read_only=True, allow_null=True),
         "status": status_field(read_only=True),
         "stage": stage_field(read_only=True),
@@ -143,7 +158,11 @@ class JobRead(Serializer):
         "source_storage": NestedField(Storage, required=False, allow_null=True),
         "assignee_updated_date": DateTimeField(read_only=True, allow_null=True),
         "parent_job_id": IntegerField(read_only=True, allow_null=True),
-        "consensus_replicas": IntegerField(read_only=True),
+        "consensus_replicas": IntegerField(read_only=True, until=compat.REPLICAS_RENAMED),
+        "task_name": CharField(read_only=True, allow_null=True, since=compat.RESOURCE_NAMES),
+        "project_name": CharField(read_only=True, allow_null=True, since=compat.RESOURCE_NAMES),
+        "replicas_count": IntegerField(read_only=True, since=compat.RESOURCE_NAMES),
+        "media_type": CharField(read_only=True, since=compat.MEDIA_TYPES),
     }
 
 
@@ -184,7 +203,8 @@ class JobWrite(Serializer):
         "random_seed": IntegerField(min_value=0, required=False, write_once=True,
                                     help_text=_RANDOM_SEED_HELP),
         "seed": IntegerField(min_value=0, required=False, write_once=True,
-                             help_text="Deprecated. Use random_seed instead."),
+                             help_text="Deprecated. Use random_seed instead.",
+                             until="2.44.0"),  # cvat-sdk 2.44
         "frames": ListField(
             IntegerField(min_value=0), required=False, allow_empty=False, write_once=True,
             help_text='The list of frame ids. Applicable only to the "manual" frame selection '

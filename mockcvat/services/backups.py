@@ -141,8 +141,10 @@ def _export_work(ctx: Context, kind: str, obj: Task | Project) -> background.Wor
 
 
 def _lightweight(ctx: Context) -> bool | None:
+    """``?lightweight=`` (2.44+; unknown before): no media of tasks whose data is in a cloud
+    storage. mockcvat has no such tasks, so it changes the request, not the archive."""
     raw = ctx.params.get("lightweight")
-    if raw is None:
+    if raw is None or not ctx.mock.compat.has(since=compat.LIGHTWEIGHT_BACKUPS):
         return None
     return raw.strip().lower() in ("true", "yes", "on", "1", "t", "y")
 

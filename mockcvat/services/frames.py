@@ -22,7 +22,7 @@ from mockcvat.models import Data, Segment, Task
 from mockcvat.models.users import utcnow
 from mockcvat.schemas.data import DataMetaRead
 from mockcvat.schemas.fields import format_datetime
-from mockcvat.services import jobs, task_data, tasks
+from mockcvat.services import jobs, resources, task_data, tasks
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -136,7 +136,9 @@ def _meta(ctx: Context, db: Session, task: Task, data: Data | None,
             "start_frame": data.start_frame if data else 0,
             "stop_frame": data.stop_frame if data else 0,
             "frame_filter": data.frame_filter if data else "", "frames": [],
-            "deleted_frames": [], "included_frames": None}
+            "deleted_frames": [], "included_frames": None,
+            "storage": data.storage if data else None,
+            "cloud_storage_id": data.cloud_storage_id if data else None}
         return DataMetaRead.dump(base) or {}
     manifest = _store(ctx, data).manifest
     frames = [{"width": f.width, "height": f.height, "name": f.name,
@@ -146,7 +148,8 @@ def _meta(ctx: Context, db: Session, task: Task, data: Data | None,
         "chunks_updated_date": data.chunks_updated_date, "chunk_size": data.chunk_size,
         "size": data.size, "image_quality": data.image_quality,
         "start_frame": data.start_frame, "stop_frame": data.stop_frame,
-        "frame_filter": data.frame_filter, "deleted_frames": deleted, "included_frames": None}
+        "frame_filter": data.frame_filter, "deleted_frames": deleted, "included_frames": None,
+        "storage": data.storage, "cloud_storage_id": data.cloud_storage_id}
     video = manifest.media_type == "video"
     if segment is None:
         payload["frames"] = frames[:1] if video else frames
@@ -186,10 +189,14 @@ def patch_task_meta(ctx: Context, task_id: int, raw: Any) -> dict[str, Any]:
     with ctx.mock.db.session() as db:
         task = tasks.load(ctx, db, task_id, "update:metadata")
         data = _data(db, task)
-        values = DataMetaWrite.validate(raw, partial=False)["deleted_frames"]
+        written = DataMetaWrite.validate(raw, partial=False)
+        values = written["deleted_frames"]
         size = data.size if data else 0
         _check_deleted(values, range(size), "Unknown frames {} requested for removal")
+        resources.check_cloud_storage("cloud_storage_id", written.get("cloud_storage_id"))
         if data is not None:
+            if "cloud_storage_id" in written:  # null: the data no longer names a storage
+                data.cloud_storage_id = None
             data.deleted_frames = sorted(values)
             db.add(data)
             task.updated_date = utcnow()

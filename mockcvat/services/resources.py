@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import case, select
 
-from mockcvat import iam
+from mockcvat import compat, iam
 from mockcvat.errors import NotFound, PermissionDenied, ValidationFailed
-from mockcvat.models import Job, Project, Storage, Task, User
+from mockcvat.models import Data, Job, Organization, Project, Storage, Task, User
 from mockcvat.models.users import utcnow
 
 if TYPE_CHECKING:
@@ -24,6 +24,13 @@ def get(db: Session, model: Any, pk: int, name: str) -> Any:
     if row is None:
         raise NotFound(f"No {name} matches the given query.")
     return row
+
+
+def media_type_of(dimension: Any) -> Any:
+    """A task's ``media_type`` from its dimension, in SQL (for the list filters)."""
+    from mockcvat.schemas.jobs import MEDIA_TYPE_OF
+
+    return case(*((dimension == d, kind) for d, kind in MEDIA_TYPE_OF.items()), else_=None)
 
 
 def project_of(db: Session, task: Task) -> Project | None:
@@ -49,13 +56,50 @@ def standing_for_job(ctx: Context, db: Session, job: Job) -> tuple[iam.Standing,
 
 def scopes(raw: Any, scope_of: Mapping[str, str]) -> list[str]:
     """The permission scopes a PATCH body needs (CVAT's ``get_per_field_update_scopes``):
-    ``view``, plus each field's scope; a field with none is refused before validation."""
+    ``view``, plus each field's scope; a field with none is refused before validation. The
+    transfer field is ``organization`` until 2.44 (a scope without a serializer field), then
+    ``organization_id``."""
+    scope_of = {("organization_id" if key == "organization"
+                 and compat.current().has(since=compat.TRANSFERS) else key): scope
+                for key, scope in scope_of.items()}
     needed = ["view"]
     for key in raw if isinstance(raw, Mapping) else ():
         if key not in scope_of:
             raise PermissionDenied("Attempted to update an unknown field")
         needed.append(scope_of[key])
     return list(dict.fromkeys(needed))
+
+
+# --- transfers between workspaces (PR 9528, 2.44) ----------------------------------------------
+def transfer_target(ctx: Context, db: Session, raw: Any) -> tuple[bool, int | None]:
+    """``(moving, organization_id)`` of a PATCH body. Before the object's own permissions CVAT
+    checks the destination (``TaskPermission.create_scope_create``): an unknown organization is
+    a 400, and the caller must be allowed to create there (else 403)."""
+    if not (compat.current().has(since=compat.TRANSFERS) and isinstance(raw, Mapping)
+            and "organization_id" in raw):
+        return False, None
+    target = raw["organization_id"]
+    if target is not None and (isinstance(target, bool) or not isinstance(target, int)):
+        return False, None  # not an id: the serializer refuses it
+    if target is not None and db.get(Organization, target) is None:
+        raise ValidationFailed(["Organization matching query does not exist."])
+    policy = iam.engine(ctx)
+    role = iam.role_in(db, ctx.user.id, target) if target is not None else None
+    policy.check(policy.allow_create(target, role))
+    return True, target
+
+
+def move_tasks(db: Session, tasks: Iterable[Task], organization_id: int | None) -> None:
+    """Tasks change workspace; their data's link to a cloud storage is reset (CVAT: "Data-linked
+    storage will only be reset during the transfer and must be updated manually afterward")."""
+    for task in tasks:
+        task.organization_id = organization_id
+        data = db.get(Data, task.data_id) if task.data_id else None
+        if data is not None and data.cloud_storage_id is not None:
+            data.cloud_storage_id = None
+            db.add(data)
+        task.updated_date = utcnow()
+        db.add(task)
 
 
 # --- users ---------------------------------------------------------------------------------------
@@ -82,6 +126,15 @@ def set_assignee(obj: Any, assignee_id: int | None) -> None:
 
 
 # --- storages ------------------------------------------------------------------------------------
+def check_cloud_storage(field: str, cloud_storage_id: int | None) -> None:
+    """A ``cloud_storage_id`` a request names: cloud storages are not emulated yet, so no id
+    can name one (``null`` passes)."""
+    if cloud_storage_id is not None:
+        raise ValidationFailed({field: [
+            f"Cloud storage #{cloud_storage_id} does not exist: cloud storages are not "
+            "implemented by this mock."]})
+
+
 def new_storage(db: Session, spec: Mapping[str, Any] | None,
                 template: int | None = None) -> int:
     """A storage row from a request's spec, else a copy of ``template``, else local."""

@@ -22,7 +22,7 @@ from mockcvat import background, media, uploads
 from mockcvat.errors import BadRequestBody, NotFound, ValidationFailed
 from mockcvat.models import Data, Job, Segment, Task
 from mockcvat.models.users import utcnow
-from mockcvat.services import validation
+from mockcvat.services import resources, validation
 
 if TYPE_CHECKING:
     from mockcvat.api import Context
@@ -107,11 +107,7 @@ def check_upload_order(received: list[str], order: list[str]) -> None:
 def start(ctx: Context, task: Task, params: dict[str, Any], client_files: list[str]) -> str:
     """Record the data parameters, queue the processing; returns the rq_id."""
     mock = ctx.mock
-    if params.get("cloud_storage_id") is not None:
-        # cloud storages are not emulated yet: no id can name one
-        raise ValidationFailed({"cloud_storage_id": [
-            f"Cloud storage #{params['cloud_storage_id']} does not exist: cloud storages are "
-            "not implemented by this mock."]})
+    resources.check_cloud_storage("cloud_storage_id", params.get("cloud_storage_id"))
     server_files = params.get("server_files") or []
     remote_files = params.get("remote_files") or []
     order = params.get("upload_file_order") or None
