@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, case, delete, event, or_, select
 from sqlmodel import Session
 
+from mockcvat import compat
 from mockcvat.errors import Conflict, ValidationFailed
 from mockcvat.models import BackgroundRequest, Organization, User
 from mockcvat.models.users import utcnow
@@ -503,7 +504,9 @@ class Background:
             return  # cancelled, replaced, or forgotten by a reset
         result_ttl, failure_ttl = self._ttls(work)
         try:
-            result = work.run(Reporter(self, item.rq_id, pk, generation))
+            # the work sees the server's CVAT version, as the request that queued it did
+            with compat.emulating(self.mock.compat):
+                result = work.run(Reporter(self, item.rq_id, pk, generation))
         except _Abandoned:
             return
         except RequestFailed as exc:

@@ -45,6 +45,11 @@ MEDIA_TYPES = "2.65.0"
 # cvat-sdk 2.80: the job type ``consensus_replica`` is ``replica``; tasks show ``initial_replicas``
 # (the consensus replicas asked for at creation) instead of ``consensus_enabled``
 REPLICAS_RENAMED = "2.80.0"
+# cvat-sdk 2.56/2.57: shapes carry a ``score`` (read-only, then writable)
+SHAPE_SCORES = "2.56.0"
+SHAPE_SCORES_WRITABLE = "2.57.0"
+# cvat-sdk 2.66: ``intervals`` in annotations (``LabeledInterval``) and the ``interval`` label type
+INTERVALS = "2.66.0"
 # cvat-sdk 2.44: the registration form's e-mail (254) and names (150) show their lengths
 REGISTER_LENGTHS = "2.44.0"
 # cvat-sdk 2.63: new passwords are 8..256 characters in the serializers (before: at most 128,

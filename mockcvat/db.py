@@ -23,6 +23,26 @@ from sqlmodel import Session, SQLModel, create_engine
 import mockcvat.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 
 
+def _add_missing_columns(engine: Engine) -> None:
+    """State written by an older mockcvat lacks the columns added since (e.g. an annotation's
+    ``score``): add them, with their defaults, instead of failing on the first query."""
+    from sqlalchemy import inspect, text
+
+    inspector = inspect(engine)
+    with engine.begin() as connection:
+        for table in SQLModel.metadata.sorted_tables:
+            present = {c["name"] for c in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name in present:
+                    continue
+                kind = column.type.compile(dialect=engine.dialect)
+                default = column.default.arg if column.default is not None else None
+                literal = "" if default is None or callable(default) else (
+                    f" DEFAULT {int(default) if isinstance(default, bool) else default!r}")
+                connection.execute(text(
+                    f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}{literal}'))
+
+
 class Database:
     def __init__(self, url: str) -> None:
         self.url = url
@@ -33,6 +53,7 @@ class Database:
         self._reseed: Callable[[], None] | None = None
         _never_reuse_ids()
         SQLModel.metadata.create_all(self.engine)
+        _add_missing_columns(self.engine)
         self._epoch = 0  # bumped by reset: restores change data without counting as changes
         self._raw: sqlite3.Connection | None = None
         if self.is_sqlite:  # StaticPool: this is the one connection every session uses

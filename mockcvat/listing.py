@@ -56,11 +56,16 @@ class Listing:
     simple_filter_choices: Mapping[str, Sequence[str] | compat.ByVersion[Any]] = field(
         default_factory=dict)
     org_scoped: bool = True  # takes X-Organization / org / org_id
+    # a simple filter younger than its field (the field filters and sorts since earlier)
+    simple_filter_since: Mapping[str, str] = field(default_factory=dict)
 
     def has(self, name: str) -> bool:
         """Whether the emulated CVAT version lists by this field."""
         spec = self.fields.get(name)
         return spec is None or compat.current().has(spec.since, spec.until)
+
+    def has_simple_filter(self, name: str) -> bool:
+        return self.has(name) and compat.current().has(self.simple_filter_since.get(name))
 
     def choices(self, name: str) -> Sequence[str] | None:
         return compat.resolve(self.simple_filter_choices.get(name))
@@ -91,7 +96,8 @@ class Listing:
                 param = {"name": name, "in": "query",
                          "description": f"Equality filter on {name}", "schema": schema}
                 params.append(versioned(versioned(param, since=since, until=until),
-                                        since=spec.since, until=spec.until))
+                                        since=self.simple_filter_since.get(name) or spec.since,
+                                        until=spec.until))
         params.append(_query("page", "1-based page number, or 'last'", "integer"))
         params.append(_query("page_size", "Results per page, or 'all'", "integer"))
         for since, until, names in self._periods(self.search_fields):
@@ -122,7 +128,7 @@ class Listing:
     def apply_filters(self, query: Select[Any], params: Mapping[str, str]) -> Select[Any]:
         for name in self.simple_filters:
             raw = params.get(name)
-            if raw in (None, "") or not self.has(name):
+            if raw in (None, "") or not self.has_simple_filter(name):
                 continue
             condition = self._simple_condition(name, raw)
             if condition is not None:

@@ -56,6 +56,8 @@ class Manifest:
     # Task frame name -> context image paths under data_dir/raw
     related_images: dict[str, list[str]] = field(default_factory=dict)
     skipped_files: list[str] = field(default_factory=list)  # not media, ignored as CVAT does
+    # Video only: the container's chapters in source frame numbers (``video.chapters_in_frames``)
+    chapters: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def size(self) -> int:

@@ -2,6 +2,7 @@
 
 from mockcvat.models.annotations import (
     LabeledImage,
+    LabeledInterval,
     LabeledShape,
     LabeledTrack,
     TrackedShape,
@@ -23,6 +24,7 @@ from mockcvat.models.users import User, UserGroup
 
 __all__ = [
     "LabeledImage",
+    "LabeledInterval",
     "LabeledShape",
     "LabeledTrack",
     "TrackedShape",

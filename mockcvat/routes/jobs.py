@@ -24,17 +24,16 @@ from mockcvat.services import frames, jobs, validation
 api = Api("jobs")
 
 JOB_DATA_PARAMETERS = [
-    {"name": name, "in": "query", "required": False, "description": text, "schema": schema}
-    for name, text, schema in (
-        ("index", "A unique number value identifying chunk, starts from 0 for each job",
-         {"type": "integer"}),
-        ("number", "A unique number value identifying chunk or frame; the task's numbers",
-         {"type": "integer"}),
-        ("quality", "Specifies the quality level of the requested data",
-         {"type": "string", "enum": ["compressed", "original"]}),
-        ("type", "Specifies the type of the requested data",
-         {"type": "string", "enum": ["chunk", "context_image", "frame"]}),
-    )
+    *({"name": name, "in": "query", "required": False, "description": text, "schema": schema}
+      for name, text, schema in (
+          ("index", "A unique number value identifying chunk, starts from 0 for each job",
+           {"type": "integer"}),
+          ("number", "A unique number value identifying chunk or frame; the task's numbers",
+           {"type": "integer"}),
+          ("quality", "Specifies the quality level of the requested data",
+           {"type": "string", "enum": ["compressed", "original"]}),
+      )),
+    *params.data_type(),
 ]
 
 

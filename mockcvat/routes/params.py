@@ -38,6 +38,15 @@ def format_param(*, required: bool = False) -> dict[str, Any]:
                  "/server/annotation/formats", required=required)
 
 
+def data_type(*, since: str = "2.51.0") -> list[dict[str, Any]]:
+    """``type`` of ``GET …/data``: documented as required from cvat-sdk 2.51 (it always was:
+    without it CVAT answers 400 "Data type not specified or has wrong value")."""
+    schema = {"type": "string", "enum": ["chunk", "context_image", "frame"]}
+    text = "Specifies the type of the requested data"
+    return [versioned(query("type", schema, text), until=since),
+            versioned(query("type", schema, text, required=True), since=since)]
+
+
 # the legacy GET export endpoints (``…/dataset``, ``…/annotations?format=``, ``…/backup``)
 def legacy_export(*, format_required: bool | None) -> list[dict[str, Any]]:
     """``format_required`` None: the endpoint takes no ``format`` (backups)."""

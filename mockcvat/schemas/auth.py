@@ -110,8 +110,10 @@ class AccessTokenRead(Serializer):
         "expiry_date": DateTimeField(read_only=True, allow_null=True),
         "last_used_date": DateTimeField(read_only=True, allow_null=True),
         "read_only": BooleanField(read_only=True),
-        "owner": NestedField(BasicUser, read_only=True),
-        "value": CharField(read_only=True),
+        # declared fields (CVAT's Meta.read_only_fields does not reach them): documented as
+        # writable, ``value`` as optional (only the creation answer carries it)
+        "owner": NestedField(BasicUser, required=False),
+        "value": CharField(required=False),
     }
 
 

@@ -328,8 +328,9 @@ class Data(Serializer):
             "the file share availability\n"),
         "storage_method": ChoiceField(enum_choices(STORAGE_METHODS), enum_name="StorageMethod",
                                       required=False),
+        # cvat-sdk 2.49: gone (the storage follows from the files and copy_data anyway)
         "storage": ChoiceField(enum_choices(STORAGE_TYPES), enum_name="StorageType",
-                               required=False),
+                               required=False, until="2.49.0"),
         "sorting_method": ChoiceField(enum_choices(SORTING_METHODS), enum_name="SortingMethod",
                                       required=False),
         "filename_pattern": CharField(
@@ -380,6 +381,21 @@ def _get(obj: Any, key: str) -> Any:
     return obj.get(key) if isinstance(obj, dict) else getattr(obj, key, None)
 
 
+class ChapterMetadata(Serializer):
+    fields: ClassVar[dict[str, Field]] = {"title": CharField(required=False)}
+
+
+class Chapter(Serializer):
+    """A chapter of a video (2.52+): its frame range in the video's own numbering."""
+
+    fields: ClassVar[dict[str, Field]] = {
+        "id": IntegerField(),
+        "start": IntegerField(),
+        "stop": IntegerField(),
+        "metadata": NestedField(ChapterMetadata),
+    }
+
+
 class DataMetaRead(Serializer):
     """``included_frames`` is ``null`` for tasks and the frames of a ground-truth job."""
 
@@ -404,6 +420,9 @@ class DataMetaRead(Serializer):
                                read_only=True, since=compat.TRANSFERS),
         "cloud_storage_id": IntegerField(read_only=True, allow_null=True,
                                          since=compat.TRANSFERS),
+        # cvat-sdk 2.52: the chapters of a video (``null`` for images)
+        "chapters": ListSerializerField(Chapter, allow_null=True, required=False,
+                                        since="2.52.0"),
     }
 
 

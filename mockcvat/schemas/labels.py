@@ -41,6 +41,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from mockcvat import compat
+from mockcvat.compat import ByVersion
 from mockcvat.errors import ValidationFailed
 from mockcvat.schemas.fields import (
     BooleanField,
@@ -55,8 +57,12 @@ from mockcvat.schemas.fields import (
     enum_choices,
 )
 
-LABEL_TYPES = ("any", "cuboid", "ellipse", "mask", "points", "polygon", "polyline", "rectangle",
-               "skeleton", "tag")
+LABEL_TYPES = ByVersion(
+    ("any", "cuboid", "ellipse", "mask", "points", "polygon", "polyline", "rectangle", "skeleton",
+     "tag"),
+    # cvat-sdk 2.66: labels for intervals
+    (compat.INTERVALS, ("any", "cuboid", "ellipse", "interval", "mask", "points", "polygon",
+                        "polyline", "rectangle", "skeleton", "tag")))
 INPUT_TYPES = ("checkbox", "radio", "number", "text", "select")
 
 COLOR_HELP = ("The hex value for the RGB color. Will be generated automatically, unless "
@@ -93,7 +99,7 @@ class Attribute(Serializer):
 
 
 def _label_type_field() -> ChoiceField:
-    return ChoiceField(enum_choices(LABEL_TYPES), enum_name="LabelType", required=False,
+    return ChoiceField(LABEL_TYPES.map(enum_choices), enum_name="LabelType", required=False,
                        help_text="Associated annotation type for this label")
 
 

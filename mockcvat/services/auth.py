@@ -280,6 +280,8 @@ ACCESS_TOKEN_LISTING = listing.Listing(
         "id": FilterField("id", AccessToken.id, "int"),
         "name": FilterField("name", AccessToken.name),
         "read_only": FilterField("read_only", AccessToken.read_only, "bool"),
+        # cvat-sdk 2.48 only: the owner's id (every listed token is the caller's own)
+        "owner": FilterField("owner", AccessToken.owner_id, "int", until="2.49.0"),
         "created_date": FilterField("created_date", AccessToken.created_date, "datetime"),
         "updated_date": FilterField("updated_date", AccessToken.updated_date, "datetime"),
         "expiry_date": FilterField("expiry_date", AccessToken.expiry_date, "datetime", True),
@@ -289,7 +291,8 @@ ACCESS_TOKEN_LISTING = listing.Listing(
     filter_fields=ACCESS_TOKEN_FIELDS,
     search_fields=("name",),
     ordering_fields=ACCESS_TOKEN_FIELDS,
-    simple_filters=("name", "read_only"),
+    simple_filters=("name", "owner", "read_only"),
+    simple_filter_since={"read_only": "2.65.0"},  # cvat-sdk 2.65
     default_ordering=("-id",),
     org_scoped=False,
 )

@@ -380,7 +380,7 @@ def _named(data: dict[str, Any], names: dict[str, dict[int, str]]) -> dict[str, 
         return out
 
     return {"version": 0, **{kind: [item(obj) for obj in data.get(kind, [])]
-                             for kind in annotations.KINDS}}
+                             for kind in annotations.kinds()}}
 
 
 def _write_project(mock: MockCVAT, archive: zipfile.ZipFile, project_id: int) -> None:
@@ -892,7 +892,7 @@ def _restore_annotations(db: Session, task: Task, rows: list[Job],
         if not isinstance(raw, dict):
             raise _drf_failure("Invalid data. Expected a dictionary, but got list.")
         data = {kind: [_with_ids(obj, label_ids, spec_ids, "") for obj in raw.get(kind) or []]
-                for kind in annotations.KINDS}
+                for kind in annotations.kinds()}
         try:
             validated = LabeledData.validate({"version": 0, **data})
             annotations.write_job(db, job.id or 0, validated, "put", book)

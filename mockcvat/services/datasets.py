@@ -124,7 +124,7 @@ def build(mock: MockCVAT, db: Session, kind: str, obj: Any) -> base.Dataset:
             stores[task.id or 0] = (store, offset)
             all_frames += task_frames
             data = annotations.read_task(db, task, annotations.LabelBook(db, task))
-            for key in annotations.KINDS:
+            for key in annotations.kinds():
                 merged[key] += [_shifted(item, offset) for item in data[key]]
         return base.Dataset(kind="project", id=obj.id, name=obj.name, mode=mode,
                             labels=labels, frames=all_frames, annotations=merged,
@@ -142,7 +142,7 @@ def build(mock: MockCVAT, db: Session, kind: str, obj: Any) -> base.Dataset:
     return base.Dataset(
         kind=kind, id=obj.id, name=task.name if kind == "task" else str(obj.id),
         mode=task.mode or "annotation", labels=_labels(db, task), frames=all_frames,
-        annotations={key: data[key] for key in annotations.KINDS},
+        annotations={key: data[key] for key in annotations.kinds()},
         image=_image_reader({task.id or 0: (store, 0)} if store else {}),
         meta={**_meta(task), "task_id": task.id, "overlap": task.overlap or 0,
               "segment_size": task.segment_size, "size": len(all_frames)})
@@ -417,7 +417,7 @@ def _start_import(ctx: Context, kind: str, obj: Any, path: Path) -> Any:
             if task is None:
                 raise background.RequestFailed("The task was deleted.")
             book = annotations.LabelBook(db, task)
-            payload = {"version": 0, **{k: data.get(k, []) for k in annotations.KINDS}}
+            payload = {"version": 0, **{k: data.get(k, []) for k in annotations.kinds()}}
             if kind == "job":
                 job = db.get(Job, obj.id)
                 annotations.write_job(db, obj.id, payload, "put", book)
@@ -617,7 +617,7 @@ def _import_into_task(mock: MockCVAT, task_id: int, module: Any, source: Path,
         raise background.RequestFailed(f"CvatImportError: {exc}\n") from None
     with mock.db.session() as db:
         task = db.get(Task, task_id)
-        payload = {"version": 0, **{k: data.get(k, []) for k in annotations.KINDS}}
+        payload = {"version": 0, **{k: data.get(k, []) for k in annotations.kinds()}}
         annotations.write_task(db, task, payload, "put", annotations.LabelBook(db, task))
 
 

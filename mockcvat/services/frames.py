@@ -138,7 +138,7 @@ def _meta(ctx: Context, db: Session, task: Task, data: Data | None,
             "frame_filter": data.frame_filter if data else "", "frames": [],
             "deleted_frames": [], "included_frames": None,
             "storage": data.storage if data else None,
-            "cloud_storage_id": data.cloud_storage_id if data else None}
+            "cloud_storage_id": data.cloud_storage_id if data else None, "chapters": None}
         return DataMetaRead.dump(base) or {}
     manifest = _store(ctx, data).manifest
     frames = [{"width": f.width, "height": f.height, "name": f.name,
@@ -151,6 +151,8 @@ def _meta(ctx: Context, db: Session, task: Task, data: Data | None,
         "frame_filter": data.frame_filter, "deleted_frames": deleted, "included_frames": None,
         "storage": data.storage, "cloud_storage_id": data.cloud_storage_id}
     video = manifest.media_type == "video"
+    # 2.52+: a video's chapters (source frame numbers); images have none
+    payload["chapters"] = manifest.chapters if video else None
     if segment is None:
         payload["frames"] = frames[:1] if video else frames
         if video:
@@ -171,6 +173,10 @@ def _meta(ctx: Context, db: Session, task: Task, data: Data | None,
     )
     if video:
         payload["frames"] = [{**frames[0], "name": manifest.source_paths[0]}]
+        # a job: the chapters its segment's frames touch (CVAT: get_video_chapters(segment=))
+        payload["chapters"] = [c for c in manifest.chapters
+                               if c["start"] <= payload["stop_frame"]
+                               and c["stop"] >= payload["start_frame"]]
     else:
         chosen = set(own)
         payload["frames"] = [

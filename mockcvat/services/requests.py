@@ -55,7 +55,7 @@ class NonModelListing(listing.Listing):
 
     def apply_filters(self, query: Select[Any], params: Mapping[str, str]) -> Select[Any]:
         for name in self.simple_filters:
-            if name in params and self.has(name):
+            if name in params and self.has_simple_filter(name):
                 query = query.where(self._equals(name, params[name]))
         raw_filter = params.get("filter")
         if raw_filter:
