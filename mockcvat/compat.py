@@ -42,6 +42,10 @@ RESOURCE_NAMES = "2.59.0"
 # cvat-sdk 2.65: ``media_type`` of tasks and jobs (``image``, ``point_cloud``, ``audio``: the
 # kind of their frames) and the ``1d`` dimension (audio) in the list filters
 MEDIA_TYPES = "2.65.0"
+# cvat-sdk 2.65 also: attributes can be deleted through their label, ``import_mode`` on
+# annotation imports, ``image_quality`` optional (audio), invitations show ``accepted`` and
+# filter by it and by ``user_id``, requests filter by ``org_id``, access tokens by ``read_only``
+RELEASE_2_65 = "2.65.0"
 # cvat-sdk 2.80: the job type ``consensus_replica`` is ``replica``; tasks show ``initial_replicas``
 # (the consensus replicas asked for at creation) instead of ``consensus_enabled``
 REPLICAS_RENAMED = "2.80.0"

@@ -103,7 +103,8 @@ def add_annotation_routes(api: Api, kind: str, variant: Variant) -> None:
                   in_schema=False)(retrieve)
     api.operation(
         "POST", f"{base}/annotations/", f"{kind}s_create_annotations",
-        summary=f"Import annotations into a {kind}", parameters=params.import_(),
+        summary=f"Import annotations into a {kind}",
+        parameters=params.by_name([*params.import_(), params.IMPORT_MODE]),
         body=(Body(variant.import_body, media_types=MEDIA, required=False, **until_38),
               Body(AnnotationFile, media_types=MEDIA, required=False)),
         responses={201: Reply(description="Uploading has finished"),

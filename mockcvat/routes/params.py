@@ -30,6 +30,10 @@ DOWNLOAD = query("action", {"type": "string", "enum": ["download"]},
                  "Used to start downloading process locally after annotation file has been "
                  "created")
 RQ_ID = query("rq_id", {"type": "string"}, "rq id")
+# cvat-sdk 2.65: annotation imports may add to the existing annotations
+IMPORT_MODE = versioned(query("import_mode", {"type": "string", "enum": ["append", "replace"]},
+                              "Whether to add the imported annotations to the existing ones "
+                              "or to replace them"), since=compat.RELEASE_2_65)
 
 
 def format_param(*, required: bool = False) -> dict[str, Any]:

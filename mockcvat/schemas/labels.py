@@ -95,6 +95,8 @@ class Attribute(Serializer):
         "input_type": ChoiceField(enum_choices(INPUT_TYPES), enum_name="InputTypeEnum"),
         "default_value": CharField(max_length=128, allow_blank=True, required=False),
         "values": DelimitedStringListField(CharField(allow_blank=True, max_length=200)),
+        # cvat-sdk 2.65: an attribute of a PATCHed label can be removed
+        "deleted": BooleanField(write_only=True, required=False, since=compat.RELEASE_2_65),
     }
 
 

@@ -443,6 +443,20 @@ def touch(db: Session, job: Job) -> None:
         db.add(task)
 
 
+def drop_attribute_values(db: Session, label_id: int, spec_id: int) -> None:
+    """An attribute spec goes: its values go from the label's annotations (CVAT's cascade)."""
+    tracks = select(LabeledTrack.id).where(LabeledTrack.label_id == label_id)
+    queries = [select(table).where(table.label_id == label_id) for table in (
+        LabeledImage, LabeledShape, LabeledTrack, LabeledInterval)]
+    queries.append(select(TrackedShape).where(TrackedShape.track_id.in_(tracks)))
+    for query in queries:
+        for row in db.execute(query).scalars():
+            kept = [a for a in row.attributes or [] if a.get("spec_id") != spec_id]
+            if len(kept) != len(row.attributes or []):
+                row.attributes = kept
+                db.add(row)
+
+
 def has_any(data: dict[str, Any]) -> bool:
     return any(data.get(kind) for kind in KINDS)
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, func, select
 from sqlmodel import Session as DBSession
 
-from mockcvat import auth, listing
+from mockcvat import auth, compat, listing
 from mockcvat.errors import NotFound, PermissionDenied, ValidationFailed
 from mockcvat.jsonlogic import FilterField
 from mockcvat.models import AccessToken, AuthToken, OutboxMessage, Session, User
@@ -292,7 +292,7 @@ ACCESS_TOKEN_LISTING = listing.Listing(
     search_fields=("name",),
     ordering_fields=ACCESS_TOKEN_FIELDS,
     simple_filters=("name", "owner", "read_only"),
-    simple_filter_since={"read_only": "2.65.0"},  # cvat-sdk 2.65
+    simple_filter_since={"read_only": compat.RELEASE_2_65},  # cvat-sdk 2.65
     default_ordering=("-id",),
     org_scoped=False,
 )

@@ -366,6 +366,7 @@ async def receive_import(ctx: Context, kind: str, pk: int) -> Any:
     """``POST …/annotations/?format=``: the upload wrapper, then a background import."""
     with ctx.mock.db.session() as db:
         obj = _load(ctx, db, kind, pk, "import:annotations")
+    import_mode(ctx)
     area = import_area(ctx.mock, kind, pk)
 
     async def finish() -> Any:
@@ -394,11 +395,26 @@ async def put_import(ctx: Context, kind: str, pk: int) -> Any:
     return _start_import(ctx, kind, obj, area.files_dir / names[0])
 
 
+IMPORT_MODES = ("append", "replace")
+
+
+def import_mode(ctx: Context) -> str:
+    """``?import_mode=`` (2.65+; unknown before): ``append`` adds the file's annotations to the
+    existing ones, ``replace`` (the default) replaces them."""
+    mode = ctx.params.get("import_mode") if ctx.mock.compat.has(since=compat.RELEASE_2_65) else None
+    if mode is None:
+        return "replace"
+    if mode not in IMPORT_MODES:
+        raise ValidationFailed({"import_mode": [f'"{mode}" is not a valid choice.']})
+    return mode
+
+
 def _start_import(ctx: Context, kind: str, obj: Any, path: Path) -> Any:
     format_name = ctx.params.get("format") or ""
     module = importer_for(format_name)
     mock = ctx.mock
     task_id = obj.id if kind == "task" else obj.task_id
+    action = "create" if import_mode(ctx) == "append" else "put"
 
     def run(reporter: background.Reporter) -> None:
         with mock.temp_dir() as tmp:
@@ -420,11 +436,11 @@ def _start_import(ctx: Context, kind: str, obj: Any, path: Path) -> Any:
             payload = {"version": 0, **{k: data.get(k, []) for k in annotations.kinds()}}
             if kind == "job":
                 job = db.get(Job, obj.id)
-                annotations.write_job(db, obj.id, payload, "put", book)
+                annotations.write_job(db, obj.id, payload, action, book)
                 if job is not None:
                     annotations.touch(db, job)
             else:
-                annotations.write_task(db, task, payload, "put", book)
+                annotations.write_task(db, task, payload, action, book)
 
     work = background.Work(
         action="import", target=kind, target_id=obj.id, owner_id=ctx.user.id or 0,

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Select, false, select
 from starlette.responses import Response
 
-from mockcvat import background, iam, jsonlogic, listing
+from mockcvat import background, compat, iam, jsonlogic, listing
 from mockcvat.background import NEW_REQUEST_IDS, RequestView, view_of, visible_status
 from mockcvat.compat import ByVersion
 from mockcvat.http import CVAT_JSON, CvatJSONResponse
@@ -114,7 +114,7 @@ REQUESTS = NonModelListing(
         "org": FilterField("org", _R.org_slug, nullable=True),
         # cvat-sdk 2.65: requests filtered by organization id
         "org_id": FilterField("org_id", _R.organization_id, "int", nullable=True,
-                              since="2.65.0"),
+                              since=compat.RELEASE_2_65),
         "created_date": FilterField("created_date", _R.created_date, "datetime"),
     },
     filter_fields=FILTERS,
