@@ -46,6 +46,10 @@ MEDIA_TYPES = "2.65.0"
 # annotation imports, ``image_quality`` optional (audio), invitations show ``accepted`` and
 # filter by it and by ``user_id``, requests filter by ``org_id``, access tokens by ``read_only``
 RELEASE_2_65 = "2.65.0"
+# cvat-sdk 2.67: previews take ``Prefer: handling=empty`` (RFC 7240): without media a preview is
+# a default placeholder image (200), or 204 with that preference (before: a plain-text 404);
+# an organization's ``contact`` is any JSON value, or null
+PREVIEW_PREFERENCES = "2.67.0"
 # cvat-sdk 2.80: the job type ``consensus_replica`` is ``replica``; tasks show ``initial_replicas``
 # (the consensus replicas asked for at creation) instead of ``consensus_enabled``
 REPLICAS_RENAMED = "2.80.0"

@@ -103,6 +103,7 @@ async def jobs_partial_update_data_meta(ctx: Context) -> Any:
 @api.operation(
     "GET", "/api/jobs/{id:pk}/preview", "jobs_retrieve_preview",
     summary="Get a preview image for a job",
+    parameters=[params.PREFER],
     responses={200: Reply(description="Job image preview")},
 )
 async def jobs_retrieve_preview(ctx: Context) -> Any:

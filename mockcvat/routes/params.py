@@ -30,6 +30,12 @@ DOWNLOAD = query("action", {"type": "string", "enum": ["download"]},
                  "Used to start downloading process locally after annotation file has been "
                  "created")
 RQ_ID = query("rq_id", {"type": "string"}, "rq id")
+# cvat-sdk 2.67: previews honour RFC 7240's ``Prefer: handling=empty``
+PREFER = versioned({"name": "Prefer", "in": "header", "schema": {"type": "string"},
+                    "description": "RFC 7240 preference token. Send `handling=empty` to receive "
+                    "a 204 No Content response when no media-derived preview exists. Without the "
+                    "preference, the server returns a default placeholder image with status "
+                    "200."}, since=compat.PREVIEW_PREFERENCES)
 # cvat-sdk 2.65: annotation imports may add to the existing annotations
 IMPORT_MODE = versioned(query("import_mode", {"type": "string", "enum": ["append", "replace"]},
                               "Whether to add the imported annotations to the existing ones "

@@ -64,6 +64,7 @@ async def projects_destroy(ctx: Context) -> None:
 @api.operation(
     "GET", "/api/projects/{id:pk}/preview", "projects_retrieve_preview",
     summary="Get a preview image for a project",
+    parameters=[params.PREFER],
     responses={200: Reply(description="Project image preview"),
                404: Reply(description="Project image preview not found")},
 )

@@ -135,6 +135,7 @@ async def tasks_partial_update_data_meta(ctx: Context) -> Any:
 @api.operation(
     "GET", "/api/tasks/{id:pk}/preview", "tasks_retrieve_preview",
     summary="Get a preview image for a task",
+    parameters=[params.PREFER],
     responses={200: Reply(description="Task image preview"),
                404: Reply(description="Task image preview not found")},
 )

@@ -513,9 +513,17 @@ class ChoiceField(Field):
 
 
 class JSONField(Field):
-    """Any JSON value (DRF's JSONField); drf-spectacular documents it as an object."""
+    """Any JSON value (DRF's JSONField); drf-spectacular documents it as an object, or (``any``)
+    as a schema without a type."""
 
     openapi_type = "object"
+
+    def __init__(self, *, any_value: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.any_value = any_value
+
+    def base_schema(self, request: bool) -> dict[str, Any]:
+        return {} if self.any_value else super().base_schema(request)
 
 
 class ListField(Field):

@@ -9,6 +9,7 @@ deprecated task chunk ``number``.
 
 from __future__ import annotations
 
+import functools
 import math
 import zlib
 from typing import TYPE_CHECKING, Any
@@ -16,8 +17,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from starlette.responses import Response
 
-from mockcvat import media
+from mockcvat import compat, media
 from mockcvat.errors import BadRequestBody, ValidationFailed
+from mockcvat.http import PlainResponse
 from mockcvat.models import Data, Segment, Task
 from mockcvat.models.users import utcnow
 from mockcvat.schemas.data import DataMetaRead
@@ -33,11 +35,26 @@ TYPES = ("chunk", "frame", "preview", "context_image")
 QUALITIES = ("compressed", "original")
 
 
-class PlainNotFound(Response):
-    """CVAT's ``HttpResponseNotFound``: a plain-text 404."""
+def _no_preview(ctx: Context, text: str) -> Response:
+    """A preview with no media behind it. Until 2.67 Django's plain-text 404 ``text``; from
+    2.67 (cvat-sdk: the ``Prefer`` header, RFC 7240) a default placeholder image, or a 204
+    for ``Prefer: handling=empty``."""
+    if not ctx.mock.compat.has(since=compat.PREVIEW_PREFERENCES):
+        return PlainResponse(text, 404)
+    preferences = {p.strip().lower() for item in ctx.request.headers.getlist("prefer")
+                   for p in item.split(",")}
+    if "handling=empty" in preferences:
+        return Response(status_code=204)
+    return _image(_placeholder(), "image/jpeg")
 
-    def __init__(self, text: str) -> None:
-        super().__init__(text, status_code=404, media_type="text/html; charset=utf-8")
+
+@functools.cache
+def _placeholder() -> bytes:
+    from PIL import Image
+
+    from mockcvat.media import images
+
+    return images.preview_jpeg(Image.new("RGB", (256, 256), (224, 224, 224)))
 
 
 def _data(db: Session, task: Task) -> Data | None:
@@ -311,7 +328,7 @@ def task_preview(ctx: Context, task_id: int) -> Response:
         task = tasks.load(ctx, db, task_id, "view")
         data = _data(db, task)
     if data is None or data.size == 0:
-        return PlainNotFound("Task image preview not found")
+        return _no_preview(ctx, "Task image preview not found")
     return _image(_store(ctx, data).preview(data.image_quality,
                                             as_zip=_zipped(data, "compressed")), "image/jpeg")
 
@@ -322,7 +339,7 @@ def job_preview(ctx: Context, job_id: int) -> Response:
         data = _data(db, task)
         segment = db.get(Segment, job.segment_id)
     if data is None or data.size == 0 or segment is None:
-        return PlainNotFound("Job image preview not found")
+        return _no_preview(ctx, "Job image preview not found")
     body, _ = _store(ctx, data).frame(jobs.frames_of(segment)[0], "compressed",
                                       data.image_quality, as_zip=_zipped(data, "compressed"))
     return _image(_thumbnail(body), "image/jpeg")
@@ -337,6 +354,6 @@ def project_preview(ctx: Context, project_id: int) -> Response:
                             .order_by(Task.id.desc())).scalars().first()
         data = _data(db, latest) if latest else None
     if data is None or data.size == 0:
-        return PlainNotFound("Project image preview not found")
+        return _no_preview(ctx, "Project image preview not found")
     return _image(_store(ctx, data).preview(data.image_quality,
                                             as_zip=_zipped(data, "compressed")), "image/jpeg")
