@@ -50,9 +50,16 @@ RELEASE_2_65 = "2.65.0"
 # a default placeholder image (200), or 204 with that preference (before: a plain-text 404);
 # an organization's ``contact`` is any JSON value, or null
 PREVIEW_PREFERENCES = "2.67.0"
+# cvat-sdk 2.75/2.76/2.79: the user's profile shows how the account was created, whether its
+# e-mail is verified (``has_analytics_access`` becomes nullable), then the onboarding answers
+USER_CREATED_VIA = "2.75.0"
+USER_EMAIL_VERIFIED = "2.76.0"
+USER_QUESTIONNAIRE = "2.79.0"
 # cvat-sdk 2.80: the job type ``consensus_replica`` is ``replica``; tasks show ``initial_replicas``
 # (the consensus replicas asked for at creation) instead of ``consensus_enabled``
 REPLICAS_RENAMED = "2.80.0"
+# cvat-sdk 2.80 also: ``users_retrieve`` documents the org context parameters
+RELEASE_2_80 = "2.80.0"
 # cvat-sdk 2.56/2.57: shapes carry a ``score`` (read-only, then writable)
 SHAPE_SCORES = "2.56.0"
 SHAPE_SCORES_WRITABLE = "2.57.0"

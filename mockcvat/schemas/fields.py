@@ -529,10 +529,12 @@ class JSONField(Field):
 class ListField(Field):
     openapi_type = "array"
 
-    def __init__(self, child: Field, *, allow_empty: bool = True, **kwargs: Any) -> None:
+    def __init__(self, child: Field, *, allow_empty: bool = True, max_length: int | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.child = child
         self.allow_empty = allow_empty
+        self.max_length = max_length
 
     def to_internal(self, value: Any) -> Any:
         if isinstance(value, str | Mapping) or not isinstance(value, list | tuple):
@@ -541,6 +543,9 @@ class ListField(Field):
             )
         if not self.allow_empty and not value:
             raise ValidationFailed([NOT_EMPTY_LIST])
+        if self.max_length is not None and len(value) > self.max_length:
+            raise ValidationFailed(
+                [f"Ensure this field has no more than {self.max_length} elements."])
         result, errors = [], {}
         for index, item in enumerate(value):
             try:
@@ -557,6 +562,8 @@ class ListField(Field):
     def base_schema(self, request: bool) -> dict[str, Any]:
         schema = super().base_schema(request)
         schema["items"] = self.child.openapi(request)
+        if self.max_length is not None:
+            schema["maxItems"] = self.max_length
         return schema
 
 

@@ -139,11 +139,13 @@ def register(ctx: Context, raw: Any) -> tuple[dict[str, Any], LoginResult]:
             user = users.create_user(
                 ctx.mock, db, username=data["username"], password=data["password1"],
                 email=email, first_name=candidate.first_name, last_name=candidate.last_name,
+                created_via="registration",
             )
         else:  # keeps the id, so the invitations' pending memberships stay
             user.username, user.first_name, user.last_name = (
                 data["username"], candidate.first_name, candidate.last_name)
             user.password = make_password(data["password1"], ctx.mock.settings.password_iterations)
+            user.email_verified = False  # registering records the e-mail (created_via stays)
         user.last_login = _now()
         result = start_session(ctx.mock, db, user)
         body = RegisterSerializerEx.dump(

@@ -138,7 +138,8 @@ def create_invitation(ctx: Context, raw: Any) -> dict[str, Any]:
             select(User).where(func.lower(User.email) == email.lower())
         ).scalars().first()
         if invitee is None:
-            invitee = users.create_user(ctx.mock, db, username=email, email=email, password=None)
+            invitee = users.create_user(ctx.mock, db, username=email, email=email, password=None,
+                                        created_via="invitation")
         stand_in = users.dummy_user(db, email) is not None
         taken = db.execute(select(Membership.id).where(
             Membership.user_id == invitee.id, Membership.organization_id == organization.id,
