@@ -403,3 +403,22 @@ def test_requests_filter_by_org_id(cvat_server, two_orgs):
     listed = two_orgs.get("/api/requests", params={"org_id": org["id"]}).json()["results"]
     assert [r["operation"]["task_id"] for r in listed] == [task["id"]]
     assert listed[0]["operation"]["org_id"] == org["id"]
+
+
+def test_a_backup_keeps_scores_and_intervals(admin):
+    task = raw_task(admin)
+    label_id = admin.get("/api/labels", params={"task_id": task["id"]}).json()[
+        "results"][0]["id"]
+    admin.put(f"/api/tasks/{task['id']}/annotations/", json={
+        "shapes": [{"type": "rectangle", "frame": 0, "label_id": label_id,
+                    "points": [0, 0, 1, 1], "score": 0.3}],
+        "intervals": [{"label_id": label_id, "start": 0, "stop": 1, "score": 0.5}]})
+    rq_id = admin.post(f"/api/tasks/{task['id']}/backup/export").json()["rq_id"]
+    archive = admin.get(admin.get(f"/api/requests/{rq_id}").json()["result_url"]).content
+    restore = admin.post("/api/tasks/backup/",
+                         files={"task_file": ("b.zip", archive, "application/zip")})
+    restored = admin.get(f"/api/requests/{restore.json()['rq_id']}").json()
+    assert restored["status"] == "finished"
+    data = admin.get(f"/api/tasks/{restored['result_id']}/annotations/").json()
+    assert [s["score"] for s in data["shapes"]] == [0.3]
+    assert [(i["start"], i["stop"], i["score"]) for i in data["intervals"]] == [(0, 1, 0.5)]

@@ -356,7 +356,8 @@ def _names(db: Session, book: annotations.LabelBook) -> dict[str, dict[int, str]
 
 
 KEPT = ("type", "occluded", "outside", "z_order", "rotation", "points", "frame", "group",
-        "source", "attributes", "shapes", "elements")
+        "source", "attributes", "shapes", "elements",
+        "score", "start", "stop")  # shapes' score (2.56+), intervals (2.66+)
 
 
 def _named(data: dict[str, Any], names: dict[str, dict[int, str]]) -> dict[str, Any]:
