@@ -4,19 +4,29 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 REFERENCE_VERSION := 2.26.2
 
-.PHONY: run test install install-test schema coverage lint bench fuzz clean
+.PHONY: run test install install-test azurite schema coverage lint bench fuzz fuzz-cli browser \
+	clean
 
 run: install
 	$(BIN)/mockcvat serve
 
-test: install-test
-	$(BIN)/ruff check mockcvat tests bench
+test: install-test browser
+	$(BIN)/ruff check mockcvat tests bench fuzz
 	$(BIN)/mockcvat schema check
 	$(BIN)/python -m pytest
 
 install: $(VENV)/.installed
 
-install-test: $(VENV)/.installed-test
+install-test: $(VENV)/.installed-test azurite
+
+# Azurite, Azure's official storage emulator (npm), for the cloud-storage tests, into a local
+# folder. Without npm the Azure tests skip and say why (.ci/run installs node and npm first).
+AZURITE := .azurite/node_modules/.bin/azurite-blob
+azurite:
+	@if [ -x $(AZURITE) ]; then :; \
+	elif command -v npm >/dev/null 2>&1; then \
+	  npm install --silent --no-audit --no-fund --prefix .azurite azurite@3; \
+	else echo "npm not found: Azurite not installed, the Azure cloud-storage tests will skip"; fi
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,16 +45,30 @@ schema: install-test
 	$(BIN)/mockcvat schema coverage -o COVERAGE.md
 
 lint: install-test
-	$(BIN)/ruff check mockcvat tests bench
+	$(BIN)/ruff check mockcvat tests bench fuzz
 
 # schemathesis with fresh random examples (CI runs a fixed, derandomized set)
 fuzz: install-test
 	MOCKCVAT_FUZZ=250 $(BIN)/python -m pytest tests/test_schemathesis.py -q
 
+# schemathesis's own CLI against `mockcvat serve` (the README's recipe): fuzz/fuzz_cli.py
+fuzz-cli: install-test
+	$(BIN)/python fuzz/fuzz_cli.py
+
+# Debian's Chromium, which tests/test_pages.py drives with Playwright (Playwright's own browser
+# download does not work offline); without it (no root, no apt) those tests skip, saying why
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+			>/dev/null 2>&1 || echo "make browser: could not install chromium;" \
+			"tests/test_pages.py will be skipped"; }
+
 bench: install-test
 	$(BIN)/python bench/foundation.py
 	$(BIN)/python bench/tasks.py
 	$(BIN)/python bench/datasets.py
+	$(BIN)/python bench/cloud.py
+	$(BIN)/python bench/webhooks.py
 
 clean:
-	rm -rf $(VENV) .mockcvat .pytest_cache
+	rm -rf $(VENV) .mockcvat .pytest_cache .azurite

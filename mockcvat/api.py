@@ -24,6 +24,7 @@ from starlette.responses import Response
 from mockcvat import compat
 from mockcvat.errors import APIError, NotAuthenticated, NotFound, render
 from mockcvat.http import CvatJSONResponse, absolute_url, negotiate, read_json
+from mockcvat.middleware import OPERATION_KEY, USER_KEY
 from mockcvat.schemas.fields import Serializer
 from mockcvat.settings import parse_version
 
@@ -225,6 +226,9 @@ def endpoint(op: Operation, mock: MockCVAT, *, allow: str | None = None
         return response
 
     async def handle(request: Request) -> Response:
+        # for the journal and the access log (mockcvat.middleware)
+        state = request.scope.setdefault("state", {})
+        state[OPERATION_KEY] = op.operation_id
         try:
             with compat.emulating(mock.compat):
                 if op.negotiate:
@@ -234,6 +238,8 @@ def endpoint(op: Operation, mock: MockCVAT, *, allow: str | None = None
                     identity = authenticate_bearer(mock, request)
                 elif op.authenticate:
                     identity = authenticate(mock, request)
+                if identity is not None:
+                    state[USER_KEY] = identity.user.username
                 if identity is None and not op.public:
                     raise NotAuthenticated(challenge=challenge)
                 result = await op.handler(Context(request, mock, identity))

@@ -12,7 +12,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Match
 from starlette.types import Scope
 
-from mockcvat import compat, errors, metadata
+from mockcvat import compat, errors, metadata, pages
 from mockcvat.api import endpoint
 from mockcvat.middleware import JournalMiddleware
 from mockcvat.routes import control, operations
@@ -43,8 +43,11 @@ def create_app(settings: Settings | None = None, *, mock: MockCVAT | None = None
     for path, path_ops in by_path.items():  # DRF answers OPTIONS on every view
         app.router.add_route(path, metadata.options_endpoint(path_ops, mock),
                              methods=["OPTIONS"], include_in_schema=False)
-    app.router.add_route("/api/docs", _swagger_ui, methods=["GET"], include_in_schema=False)
-    app.router.add_route("/api/docs/", _swagger_ui, methods=["GET"], include_in_schema=False)
+    app.router.add_route("/api/docs", pages.swagger_ui, methods=["GET"], include_in_schema=False)
+    app.router.add_route("/api/docs/", pages.swagger_ui, methods=["GET"],
+                         include_in_schema=False)
+    app.router.add_route(pages.STATIC_PREFIX + "{name}", pages.swagger_static, methods=["GET"],
+                         include_in_schema=False)
     app.router.add_route("/static/logo.svg", _logo, methods=["GET"], include_in_schema=False)
     app.include_router(control.router(mock))
     app.add_middleware(JournalMiddleware, mock=mock)
@@ -73,12 +76,6 @@ LOGO = (
 
 async def _logo(request: Request) -> Response:
     return Response(LOGO, media_type="image/svg+xml")
-
-
-async def _swagger_ui(request: Request) -> Response:
-    from fastapi.openapi.docs import get_swagger_ui_html
-
-    return get_swagger_ui_html(openapi_url="/api/schema/?scheme=json", title="CVAT REST API")
 
 
 @lru_cache(maxsize=8)

@@ -19,6 +19,12 @@ Test authors control the timing, which CVAT cannot do:
 * ``wait()``: until nothing is queued or running; ``reset()``: all of the above back to the
   defaults, queued work dropped, running work waited for, every request forgotten.
 
+Besides requests, the engine runs *deferred work* (``defer``): jobs CVAT also runs on its RQ
+workers but never shows as a request, such as webhook deliveries. They share the worker threads
+and the mode (``immediate``: run before the causing request answers), are waited for by
+``wait()`` (or ``wait_deferred()`` alone) and dropped by ``reset()``; they have no row, no
+rq_id, and ``hold_polls``/``fail_next`` do not apply to them.
+
 Facts reproduced (CVAT 2.26, ``cvat/apps/engine/rq_job_handler.py: RQId``, ``task.py: create``,
 ``views.py: _import_annotations``, ``dataset_manager/views.py``; later releases in
 ``cvat/apps/redis_handler/``): the rq_id formats (``render_rq_id``), result/failure TTLs
@@ -29,8 +35,10 @@ excepted), and a failed job's message being ``traceback.format_exception_only`` 
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import logging
 import threading
+import time
 import traceback
 import uuid
 from collections import deque
@@ -74,7 +82,13 @@ DEFAULT_TTLS: dict[str, tuple[float, float]] = {
     "import": (IMPORT_CACHE_SUCCESS_TTL, IMPORT_CACHE_FAILED_TTL),
     "export": (EXPORT_CACHE_TTL, EXPORT_CACHE_TTL),
     "autoannotate": (RQ_DEFAULT_RESULT_TTL, RQ_DEFAULT_FAILURE_TTL),
+    "calculate": (RQ_DEFAULT_RESULT_TTL, RQ_DEFAULT_FAILURE_TTL),
+    "merge": (RQ_DEFAULT_RESULT_TTL, RQ_DEFAULT_FAILURE_TTL),
 }
+
+# what a request's ``action`` and ``target`` can be (``fail_next`` refuses anything else)
+ACTIONS = ("create", "import", "export", "autoannotate")
+TARGETS = ("project", "task", "job")
 
 DEFAULT_CONFLICT_MESSAGE = "Request is being processed"  # newer releases, every action
 
@@ -109,7 +123,7 @@ class Result:
 class Work:
     """One long operation. ``run`` gets a ``Reporter`` and returns a ``Result`` (or None)."""
 
-    action: str  # create | import | export | autoannotate
+    action: str  # create | import | export | autoannotate | calculate | merge
     target: str  # project | task | job
     target_id: int
     owner_id: int  # the user who asked (and, for exports, the ``by-<user>`` of the rq_id)
@@ -127,6 +141,7 @@ class Work:
     result_ttl: float | None = None  # seconds; default: per action, as CVAT enqueues it
     failure_ttl: float | None = None
     conflict_message: str | None = None  # 409 body; default: ``conflict_message()``
+    rq_id: str | None = None  # an id of the action's own making (2.26's quality checks)
 
 
 class RequestConflict(Conflict):
@@ -245,8 +260,8 @@ def render_rq_id(work: Work, *, new_format: bool) -> str:
     format, subresource; empty values left out; spaces as ``_`` and dots as ``~``.
     """
     identifier: Any = work.target_id
-    if work.action == "import" and work.subresource == "backup":
-        identifier = work.target_uuid
+    if work.action == "import" and work.subresource == "backup" or work.target == "events":
+        identifier = work.target_uuid  # no object yet (a restore), or none at all (events)
     export = work.action == "export"
     if new_format:
         pairs = {
@@ -318,10 +333,22 @@ class _Queued:
 
 
 @dataclass
+class _Deferred:
+    run: Callable[[], None]
+    label: str
+    generation: int
+
+
+@dataclass
 class _State:
     queue: deque[str] = field(default_factory=deque)  # rq_ids, oldest first
     pending: dict[str, _Queued] = field(default_factory=dict)  # queued, not yet picked
     running: set[int] = field(default_factory=set)  # row pks
+    deferred: deque[_Deferred] = field(default_factory=deque)  # deferred work, oldest first
+    deferring: int = 0  # deferred work running now
+
+    def idle(self) -> bool:
+        return not (self.queue or self.running or self.deferred or self.deferring)
 
 
 class Background:
@@ -338,6 +365,7 @@ class Background:
         self._threads: list[threading.Thread] = []
         self._generation = 0
         self._closed = False
+        self.polled = PolledJobs(self)
 
     # --- controls for test authors ---------------------------------------------------------
     def set_mode(self, mode: str) -> None:
@@ -359,7 +387,14 @@ class Background:
     def fail_next(self, message: str, action: str | None = None,
                   target: str | None = None) -> None:
         """The next request matching ``action``/``target`` (None: any) fails with ``message``
-        without running its work. Several calls queue up, first match first."""
+        without running its work. Several calls queue up, first match first. An action or
+        target no request has (``ACTIONS``, ``TARGETS``) is a ``ValueError``: it would never
+        fire."""
+        for name, value, known in (("action", action, ACTIONS), ("target", target, TARGETS)):
+            if value is not None and value not in known:
+                close = difflib.get_close_matches(str(value), known, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise ValueError(f"unknown {name} {value!r}{hint} (known: {', '.join(known)})")
         self._faults.append(_Fault(str(message), action, target))
 
     @property
@@ -369,6 +404,8 @@ class Background:
 
     # --- submitting ------------------------------------------------------------------------
     def rq_id_for(self, work: Work) -> str:
+        if work.rq_id is not None:
+            return work.rq_id
         if work.action == "import" and work.subresource == "backup" and not work.target_uuid:
             work.target_uuid = str(uuid.uuid4())
         return render_rq_id(work, new_format=self.mock.compat.has(since=NEW_REQUEST_IDS))
@@ -417,6 +454,38 @@ class Background:
             else:
                 self._run_inline(item)
         return rq_id
+
+    def defer(self, run: Callable[[], None], *, label: str = "",
+              session: Session | None = None) -> None:
+        """Run ``run()`` off the request (deferred work, see the module docstring); with a
+        ``session``, once it commits (nothing if it rolls back). Exceptions are logged."""
+        def start(_session: Any = None) -> None:
+            with self._cond:
+                item = _Deferred(run, label, self._generation)
+                if self.mode != "immediate":
+                    self._state.deferred.append(item)
+                    self._ensure_workers()
+                    self._cond.notify()
+                    return
+                self._state.deferring += 1
+            self._run_deferred(item)
+
+        if session is not None:
+            event.listen(session, "after_commit", start, once=True)
+        else:
+            start()
+
+    def _run_deferred(self, item: _Deferred) -> None:
+        """Counted in ``deferring`` by the caller."""
+        try:
+            if item.generation == self._generation:
+                item.run()
+        except Exception:
+            log.exception("deferred work %s failed", item.label)
+        finally:
+            with self._cond:
+                self._state.deferring -= 1
+                self._cond.notify_all()
 
     def _run_inline(self, item: _Queued) -> None:
         with self._cond:
@@ -480,10 +549,21 @@ class Background:
     def _worker(self) -> None:
         while True:
             with self._cond:
-                while not self._state.queue and not self._closed:
+                while not self._state.queue and not self._state.deferred and not self._closed:
                     self._cond.wait()
                 if self._closed:
                     return
+                if self._state.deferred:
+                    deferred = self._state.deferred.popleft()
+                    self._state.deferring += 1
+                else:
+                    deferred = None
+            if deferred is not None:
+                self._run_deferred(deferred)
+                continue
+            with self._cond:
+                if not self._state.queue:
+                    continue
                 item = self._state.pending.pop(self._state.queue.popleft(), None)
                 if item is None:
                     continue
@@ -503,25 +583,38 @@ class Background:
                             started_date=utcnow()):
             return  # cancelled, replaced, or forgotten by a reset
         result_ttl, failure_ttl = self._ttls(work)
+        started = time.perf_counter()
+        log.info("background request %s started", item.rq_id,
+                 extra={"rq_id": item.rq_id, "event": "started"})
         try:
             # the work sees the server's CVAT version, as the request that queued it did
             with compat.emulating(self.mock.compat):
                 result = work.run(Reporter(self, item.rq_id, pk, generation))
         except _Abandoned:
+            log.info("background request %s abandoned (cancelled or reset)", item.rq_id,
+                     extra={"rq_id": item.rq_id, "event": "abandoned"})
             return
         except RequestFailed as exc:
-            self._finish(pk, generation, "failed", str(exc), failure_ttl)
+            status = "failed"
+            self._finish(pk, generation, status, str(exc), failure_ttl)
         except ValidationFailed as exc:  # a serializer's refusal, as CVAT's worker shows it
+            status = "failed"
             message = f"rest_framework.exceptions.ValidationError: {exc.detail}\n"
-            self._finish(pk, generation, "failed", message, failure_ttl)
+            self._finish(pk, generation, status, message, failure_ttl)
         except Exception as exc:  # CVAT's rq_exception_handler: format_exception_only
             log.exception("background request %s failed", item.rq_id)
+            status = "failed"
             message = "".join(traceback.format_exception_only(type(exc), exc))
-            self._finish(pk, generation, "failed", message, failure_ttl)
+            self._finish(pk, generation, status, message, failure_ttl)
         else:
+            status = "finished"
             result = result or Result()
-            self._finish(pk, generation, "finished", "", result_ttl,
+            self._finish(pk, generation, status, "", result_ttl,
                          result_url=result.result_url, result_id=result.result_id)
+        seconds = time.perf_counter() - started
+        log.info("background request %s %s in %.3fs", item.rq_id, status, seconds,
+                 extra={"rq_id": item.rq_id, "event": status,
+                        "duration_ms": round(seconds * 1000, 3)})
 
     def _finish(self, pk: int, generation: int, status: str, message: str, ttl: float,
                 **values: Any) -> None:
@@ -633,14 +726,20 @@ class Background:
 
     def busy(self) -> bool:
         with self._cond:
-            return bool(self._state.queue or self._state.running)
+            return not self._state.idle()
+
+    def wait_deferred(self, timeout: float = 30) -> None:
+        """Until no deferred work (webhook deliveries, ...) is queued or running."""
+        with self._cond:
+            if not self._cond.wait_for(
+                    lambda: not self._state.deferred and not self._state.deferring, timeout):
+                raise TimeoutError(f"deferred work still running after {timeout} s: "
+                                   f"{[d.label for d in self._state.deferred]}")
 
     def wait(self, timeout: float = 30) -> None:
         """Until nothing is queued or running; ``TimeoutError`` after ``timeout`` seconds."""
         with self._cond:
-            if not self._cond.wait_for(
-                lambda: not self._state.queue and not self._state.running, timeout
-            ):
+            if not self._cond.wait_for(self._state.idle, timeout):
                 raise TimeoutError(
                     f"background requests still running after {timeout} s: "
                     f"{sorted(self._state.running) + list(self._state.queue)}")
@@ -652,8 +751,11 @@ class Background:
             self._generation += 1
             self._state.queue.clear()
             self._state.pending.clear()
+            self._state.deferred.clear()
             self.mode, self._hold, self._faults = self.mock.settings.background_mode, 0, []
-            if not self._cond.wait_for(lambda: not self._state.running, timeout):
+            self.polled.states.clear()
+            if not self._cond.wait_for(
+                    lambda: not self._state.running and not self._state.deferring, timeout):
                 log.warning("reset: background requests still running after %s s: %s",
                             timeout, sorted(self._state.running))
         if forget:
@@ -666,4 +768,33 @@ class Background:
             self._generation += 1
             self._state.queue.clear()
             self._state.pending.clear()
+            self._state.deferred.clear()
             self._cond.notify_all()
+
+
+class PolledJobs:
+    """Deferred work its client polls by a key of its own, which CVAT never lists in
+    ``/api/requests`` (2.26's CSV event export, analytics report computation): a key is
+    ``queued`` until its work returns, then ``finished`` with the work's value, or ``failed``
+    with the error's text."""
+
+    def __init__(self, background: Background) -> None:
+        self.background = background
+        self.states: dict[str, tuple[str, Any]] = {}
+
+    def start(self, key: str, run: Callable[[], Any]) -> None:
+        self.states[key] = ("queued", None)
+
+        def work() -> None:
+            try:
+                self.states[key] = ("finished", run())
+            except Exception as exc:  # reported to the next poll, as CVAT reports exc_info
+                self.states[key] = ("failed", f"{type(exc).__name__}: {exc}")
+
+        self.background.defer(work, label=key)
+
+    def state(self, key: str) -> tuple[str, Any] | None:
+        return self.states.get(key)
+
+    def drop(self, key: str) -> None:
+        self.states.pop(key, None)

@@ -55,9 +55,6 @@ PREVIEW_PREFERENCES = "2.67.0"
 USER_CREATED_VIA = "2.75.0"
 USER_EMAIL_VERIFIED = "2.76.0"
 USER_QUESTIONNAIRE = "2.79.0"
-# cvat-sdk 2.80: the job type ``consensus_replica`` is ``replica``; tasks show ``initial_replicas``
-# (the consensus replicas asked for at creation) instead of ``consensus_enabled``
-REPLICAS_RENAMED = "2.80.0"
 # cvat-sdk 2.80 also: ``users_retrieve`` documents the org context parameters
 RELEASE_2_80 = "2.80.0"
 # cvat-sdk 2.56/2.57: shapes carry a ``score`` (read-only, then writable)
@@ -73,6 +70,21 @@ PASSWORD_LENGTHS = "2.63.0"
 # cvat-sdk 2.44: ``lightweight`` backups (``…/backup/export?lightweight=``: no media of tasks
 # whose data lives in a cloud storage) and the request's ``operation.lightweight``
 LIGHTWEIGHT_BACKUPS = "2.44.0"
+# ProviderTypeEnum loses GOOGLE_DRIVE (never implemented by CVAT); estimated: the 2.26.2 schema
+# has it, the cvat-sdk 2.80 model does not, the release in between was not found
+NO_GOOGLE_DRIVE = "2.27.0"
+ASSET_FORM_GUIDE_ID = "2.38.0"  # POST /api/assets documents guide_id (required) beside file
+GROWTH = "2.74.0"  # /api/growth (the growth app: GitHub star prompt state per user)
+# Quality control and consensus (docs/versions.md; ESTIMATES where marked there): the consensus
+# API and its merge requests; quality settings holding *requirements*, report summaries of
+# frames and jobs, project reports, the confusion-matrix endpoints, conflicts without warnings;
+# the replica job type renamed and ``initial_replicas`` beside ``consensus_replicas``.
+CONSENSUS_API = "2.27.0"
+QUALITY_REQUIREMENTS = "2.70.0"
+# read from the cvat-sdk packages: the job type ``consensus_replica`` is ``replica``, tasks show
+# ``initial_replicas`` instead of ``consensus_enabled`` and jobs lose ``consensus_replicas``
+# first in cvat-sdk 2.80 (tests/test_sdk_releases.py)
+REPLICA_JOB_TYPE = "2.80.0"
 
 _current: contextvars.ContextVar[Compat] = contextvars.ContextVar("mockcvat_compat")
 T = TypeVar("T")

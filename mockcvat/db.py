@@ -12,7 +12,6 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
@@ -65,9 +64,7 @@ class Database:
     def _create_engine(self, url: str) -> Engine:
         if not self.is_sqlite:
             return create_engine(url)
-        path = url.split("///", 1)[1] if "///" in url else ""
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # the file's folder must exist (Settings.check): nothing is created outside the data dir
         engine = create_engine(
             url, connect_args={"check_same_thread": False}, poolclass=StaticPool
         )

@@ -64,6 +64,15 @@ class PkConvertor(Convertor[str]):
 register_url_convertor("pk", PkConvertor())
 
 
+class FunctionIdConvertor(PkConvertor):
+    """A lambda function id (``FunctionViewSet.lookup_value_regex``)."""
+
+    regex = "[a-zA-Z0-9_.-]+"
+
+
+register_url_convertor("funcid", FunctionIdConvertor())
+
+
 def negotiate(request: Request) -> None:
     """DRF content negotiation against CVAT's renderers, before authentication.
 

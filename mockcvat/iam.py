@@ -139,11 +139,9 @@ class UsersPolicy:
         return condition
 
     def check_view(self, user: User) -> None:
-        if self.admin or user.id == self.me.id:
-            return
-        if self.org.organization is not None and self.org.role is not None:
-            return
-        raise PermissionDenied()
+        if not may_view_user(self.ctx, user.id or 0, self.org.role,
+                             in_org=self.org.organization is not None):
+            raise PermissionDenied()
 
     def check_change(self, user: User) -> None:
         """update and delete"""
@@ -366,6 +364,9 @@ class Standing:
     task_owner: bool = False
     task_assignee: bool = False
     job_assignee: bool = False
+    issue_owner: bool = False
+    issue_assignee: bool = False
+    comment_owner: bool = False
 
     @property
     def project_staff(self) -> bool:
@@ -379,9 +380,23 @@ class Standing:
     def job_staff(self) -> bool:
         return self.task_staff or self.job_assignee
 
+    @property
+    def issue_admin(self) -> bool:
+        """issues.rego: who may delete an issue (its task's staff, its owner)."""
+        return self.task_staff or self.issue_owner
+
+    @property
+    def issue_staff(self) -> bool:
+        return self.job_staff or self.issue_admin or self.issue_assignee
+
+    @property
+    def comment_staff(self) -> bool:
+        return self.issue_staff or self.comment_owner
+
 
 class EnginePolicy:
-    """Projects, tasks, jobs and labels. Lists see what the caller owns or is assigned to
+    """Projects, tasks, jobs and labels, and what hangs off them: issues, comments, annotation
+    guides and their assets. Lists see what the caller owns or is assigned to
     (through the project for tasks, through the task for jobs), and everything of an
     organization for its maintainers and owner; detail actions are judged in the object's own
     organization (403 for outsiders, not 404)."""
@@ -396,16 +411,21 @@ class EnginePolicy:
 
     # --- the caller's standing towards one object ------------------------------------------
     def standing(self, connection: Any, *, organization_id: int | None,
-                 project: Any = None, task: Any = None, job: Any = None) -> Standing:
+                 project: Any = None, task: Any = None, job: Any = None, issue: Any = None,
+                 comment: Any = None) -> Standing:
         me = self.me.id
+
+        def mine(obj: Any, column: str) -> bool:
+            return obj is not None and getattr(obj, column) == me
+
         role = role_in(connection, me, organization_id) if organization_id else None
         return Standing(
             organization_id=organization_id, role=role,
-            project_owner=project is not None and project.owner_id == me,
-            project_assignee=project is not None and project.assignee_id == me,
-            task_owner=task is not None and task.owner_id == me,
-            task_assignee=task is not None and task.assignee_id == me,
-            job_assignee=job is not None and job.assignee_id == me,
+            project_owner=mine(project, "owner_id"), project_assignee=mine(project, "assignee_id"),
+            task_owner=mine(task, "owner_id"), task_assignee=mine(task, "assignee_id"),
+            job_assignee=mine(job, "assignee_id"),
+            issue_owner=mine(issue, "owner_id"), issue_assignee=mine(issue, "assignee_id"),
+            comment_owner=mine(comment, "owner_id"),
         )
 
     def _in_org(self, s: Standing, least: str) -> bool:
@@ -496,14 +516,65 @@ class EnginePolicy:
             return self._staff_may(s, s.task_staff) or self._maintains(s)
         return False
 
+    # --- issues.rego, comments.rego ------------------------------------------------------------
+    def allow_issue(self, scope: str, s: Standing) -> bool:
+        """view, update, delete of an issue (judged in its job's organization)."""
+        if self.admin:
+            return True
+        if scope == "view":
+            return self._staff_may(s, s.issue_staff) or self._maintains(s)
+        staff = s.issue_staff if scope == "update" else s.issue_admin
+        return self.priv("worker") and self._staff_may(s, staff) or self._maintains(s)
+
+    def allow_comment(self, scope: str, s: Standing) -> bool:
+        """view, update, delete of a comment: the issue's staff or the comment's author."""
+        if self.admin:
+            return True
+        if scope == "view":
+            return self._staff_may(s, s.comment_staff) or self._maintains(s)
+        return self.priv("worker") and self._staff_may(s, s.comment_staff) or self._maintains(s)
+
+    def allow_create_in(self, s: Standing, *, staff: bool, least: str = "worker") -> bool:
+        """create@job (issues), create@issue (comments) and guide creation: judged in the
+        request's org context, not the object's. Without one, the object's staff (``least``
+        privilege), wherever the object is; in the object's own organization, its maintainers
+        and owner (``user`` privilege) and members who are staff; in another one, nobody."""
+        if self.admin:
+            return True
+        org = self.ctx.org
+        if org.organization is None:
+            return self.priv(least) and staff
+        if org.organization.id != s.organization_id:
+            return False
+        return (self.priv("user") and role_at_least(org.role, "maintainer")
+                or self.priv(least) and org.role is not None and staff)
+
+    # --- annotationguides.rego ----------------------------------------------------------------
+    def allow_guide(self, scope: str, s: Standing, *, target_staff: bool,
+                    job_staff: bool) -> bool:
+        """view, update, delete of a guide (and so of its assets), judged in the organization
+        of its task or project. ``target_staff``: the owner or assignee of that task or
+        project; ``job_staff``: they have a task or job in it (view only)."""
+        if self.admin:
+            return True
+        if self._maintains(s):
+            return True
+        member = s.organization_id is None or self._in_org(s, "worker")
+        if scope == "view":
+            if s.organization_id is None and not self.priv("worker"):
+                return False
+            return member and (target_staff or job_staff)
+        return self.priv("user") and member and target_staff
+
     def check(self, allowed: bool) -> None:
         if not allowed:
             raise PermissionDenied()
 
     # --- list visibility (SQL) --------------------------------------------------------------
-    def scoped(self, organization_column: Any, staff: Any) -> Any:
+    def scoped(self, organization_column: Any, staff: Any, sees_all: str = "maintainer") -> Any:
         """The rows a list shows: the caller's own (``staff``) and, in an organization, all of
-        it for maintainers and owners; the org filter of the request applies on top."""
+        it for ``sees_all`` and higher roles (with the ``user`` privilege); the org filter of
+        the request applies on top."""
         org = self.ctx.org
         if org.organization is not None:
             in_org = organization_column == org.organization.id
@@ -511,7 +582,7 @@ class EnginePolicy:
                 return in_org
             if org.role is None:
                 raise PermissionDenied()
-            if role_at_least(org.role, "maintainer") and self.priv("user"):
+            if role_at_least(org.role, sees_all) and self.priv("user"):
                 return in_org
             return in_org & staff
         condition = true() if self.admin else staff
@@ -553,6 +624,36 @@ class EnginePolicy:
                            (Job.assignee_id == self.me.id)
                            | Job.task_id.in_(self.task_staff_ids()))
 
+    def job_staff_ids(self) -> Any:
+        from mockcvat.models import Job
+
+        return select(Job.id).where((Job.assignee_id == self.me.id)
+                                    | Job.task_id.in_(self.task_staff_ids()))
+
+    def issue_staff_ids(self) -> Any:
+        from mockcvat.models import Issue
+
+        me = self.me.id
+        return select(Issue.id).where((Issue.owner_id == me) | (Issue.assignee_id == me)
+                                      | Issue.job_id.in_(self.job_staff_ids()))
+
+    def visible_issues(self) -> Any:
+        """issues.rego's filter: the issues the caller owns, is assigned to, or whose job they
+        are staff of; all of an organization for its maintainers and owner."""
+        from mockcvat.models import Issue
+
+        return self.scoped(organization_of_job(Issue.job_id), Issue.id.in_(
+            self.issue_staff_ids()))
+
+    def visible_comments(self) -> Any:
+        """comments.rego's filter: the caller's comments and those on issues they see."""
+        from mockcvat.models import Comment, Issue
+
+        organization = select(organization_of_job(Issue.job_id)).where(
+            Issue.id == Comment.issue_id).scalar_subquery()
+        return self.scoped(organization, (Comment.owner_id == self.me.id)
+                           | Comment.issue_id.in_(self.issue_staff_ids()))
+
     def visible_labels(self) -> Any:
         """labels.rego: like tasks and projects, but an org worker sees only their own even
         in the org (no org condition in its last branch; the org filter adds it)."""
@@ -569,6 +670,81 @@ class EnginePolicy:
 
 def engine(ctx: Context) -> EnginePolicy:
     return EnginePolicy(ctx)
+
+
+# --- cloud storages (cvat/apps/engine/rules/cloudstorages.rego) ------------------------------
+class CloudStoragesPolicy:
+    """create: ``user`` privilege; in an org, maintainer or owner. list: anyone; in an org its
+    members: supervisors and up (``user`` privilege) see all of the org's storages, others
+    their own. view/list:content: the owner (in an org, a member), org supervisors and up.
+    update/delete: the owner (``worker`` privilege or higher; in an org, a member), org
+    maintainers and up. Each is judged in a context, the organization and the caller's role
+    there: the storage's own for its endpoints, the task's or project's when another
+    resource names the storage (so only storages of the same workspace can be used there)."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.me = ctx.user
+        self.admin = is_admin(ctx)
+
+    def visible(self) -> Any:
+        from mockcvat.models import CloudStorage
+
+        return engine(self.ctx).scoped(CloudStorage.organization_id,
+                                       CloudStorage.owner_id == self.me.id, "supervisor")
+
+    def check_create(self, role: str | None) -> None:
+        organization = self.ctx.org.organization
+        if self.admin or has_privilege(self.ctx, "user") and (
+                organization is None or role_at_least(role, "maintainer")):
+            return
+        raise PermissionDenied()
+
+    def allow(self, scope: str, storage: Any, organization_id: int | None,
+              role: str | None) -> bool:
+        """``scope`` on ``storage`` judged in the context ``organization_id``/``role``."""
+        if self.admin:
+            return True
+        owner = storage.owner_id == self.me.id
+        if organization_id is None:  # the sandbox: only the owner counts
+            if scope in ("view", "list:content"):
+                return owner
+            return scope in ("update", "delete") and owner and has_privilege(self.ctx, "worker")
+        if organization_id != storage.organization_id or role is None:
+            return False
+        if scope in ("view", "list:content"):
+            return owner or has_privilege(self.ctx, "user") and role_at_least(role, "supervisor")
+        if scope in ("update", "delete"):
+            return (owner and has_privilege(self.ctx, "worker")
+                    or has_privilege(self.ctx, "user") and role_at_least(role, "maintainer"))
+        return False
+
+    def check(self, connection: Any, scope: str, storage: Any,
+              organization_id: Any = "own") -> None:
+        """403 unless allowed; judged in the storage's own organization unless another
+        context (an organization id, or None for the sandbox) is given."""
+        if organization_id == "own":
+            organization_id = storage.organization_id
+        role = role_in(connection, self.me.id, organization_id) if organization_id else None
+        if not self.allow(scope, storage, organization_id, role):
+            raise PermissionDenied()
+
+
+def cloudstorages(ctx: Context) -> CloudStoragesPolicy:
+    return CloudStoragesPolicy(ctx)
+def organization_of_job(job_id: Any) -> Any:
+    """The organization of a job (its task's), as a SQL expression of a job id column."""
+    from mockcvat.models import Job, Task
+
+    return (select(Task.organization_id).join(Job, Job.task_id == Task.id)
+            .where(Job.id == job_id).scalar_subquery())
+
+
+def may_view_user(ctx: Context, user_id: int, role: str | None, *, in_org: bool) -> bool:
+    """users.rego ``view`` of a user named in a body (an assignee): admins and oneself; in an
+    organization context, any user for its members (the user need not exist: the serializer
+    says so afterwards)."""
+    return is_admin(ctx) or user_id == ctx.user.id or in_org and role is not None
 
 
 # --- requests (cvat/apps/engine/permissions.py: RequestPermission; from the redis_handler
@@ -608,6 +784,210 @@ def requests(ctx: Context) -> RequestsPolicy:
     return RequestsPolicy(ctx)
 
 
+# --- webhooks (cvat/apps/webhooks/rules/webhooks.rego, permissions.py) ------------------------
+class WebhooksPolicy:
+    """Org owners/maintainers manage an org's webhooks; a project's owner manages its project
+    webhooks (and a webhook's owner, their own); admins everything. Creation names a scope
+    per type (``create@project``, ``create@organization``; server webhooks and unknown types:
+    admins only). Detail actions compare the *request's* org with the webhook's: in the
+    personal workspace only the owner rules apply."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.me = ctx.user
+        self.admin = is_admin(ctx)
+        self.org = ctx.org
+
+    def _role_at_least(self, least: str) -> bool:
+        return role_at_least(self.org.role, least)
+
+    def visible(self) -> Any:
+        """The list's rows (rego ``filter``); non-members naming an org get 403."""
+        from mockcvat.models import Project, Webhook
+
+        project_owner = Webhook.project_id.in_(
+            select(Project.id).where(Project.owner_id == self.me.id))
+        mine = (Webhook.owner_id == self.me.id) | project_owner
+        organization = self.org.organization
+        if organization is None:
+            condition = true() if self.admin else mine
+            if self.org.explicit:  # org="": personal ones only
+                condition = condition & Webhook.organization_id.is_(None)
+            return condition
+        in_org = Webhook.organization_id == organization.id
+        if self.admin or (self._role_at_least("maintainer") and has_privilege(self.ctx,
+                                                                              "worker")):
+            return in_org
+        if self.org.role is None:
+            raise PermissionDenied()
+        return in_org & mine
+
+    def check_create(self, webhook_type: Any, project_owner_id: int | None) -> None:
+        """``project_owner_id``: the owner of the named project (None: no project)."""
+        if self.admin:
+            return
+        org = self.org.organization
+        project_owner = project_owner_id is not None and project_owner_id == self.me.id
+        if webhook_type == "project":
+            if org is None:
+                allowed = has_privilege(self.ctx, "user") and project_owner
+            else:
+                allowed = has_privilege(self.ctx, "worker") and (
+                    self._role_at_least("maintainer")
+                    or self._role_at_least("worker") and project_owner)
+        elif webhook_type == "organization":
+            allowed = org is not None and has_privilege(self.ctx, "worker") and \
+                self._role_at_least("maintainer")
+        else:
+            allowed = False
+        if not allowed:
+            raise PermissionDenied()
+
+    def check(self, scope: str, webhook: Any, project_owner_id: int | None) -> None:
+        """view, update (PUT/PATCH, ping, redelivery), delete of one webhook."""
+        if self.admin:
+            return
+        owner = webhook.owner_id == self.me.id
+        project_owner = project_owner_id is not None and project_owner_id == self.me.id
+        worker = has_privilege(self.ctx, "worker")
+        org = self.org.organization
+        if org is None:  # the personal workspace: owners only, whatever the webhook's org
+            allowed = (owner or project_owner) and (scope == "view" or worker)
+        elif org.id != webhook.organization_id:
+            allowed = False
+        elif worker and self._role_at_least("maintainer"):
+            allowed = True
+        elif scope == "view":
+            allowed = self._role_at_least("worker") and (owner or project_owner)
+        else:
+            allowed = worker and self._role_at_least("worker") and (owner or project_owner)
+        if not allowed:
+            raise PermissionDenied()
+
+
+def webhooks(ctx: Context) -> WebhooksPolicy:
+    return WebhooksPolicy(ctx)
+
+
+# --- events (cvat/apps/events/rules/events.rego) -----------------------------------------------
+class EventsPolicy:
+    """send:events: anyone logged in. dump:events (the CSV): admins; in the personal workspace
+    any worker or higher, their own events; in an org its members: owners/maintainers (user
+    privilege) the whole org, others their own events there."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.me = ctx.user
+        self.admin = is_admin(ctx)
+        self.org = ctx.org
+
+    def dump_filter(self) -> dict[str, int]:
+        """The column filters the export gets (rego ``filter``); 403 if it may not dump."""
+        organization = self.org.organization
+        if organization is None:
+            if self.admin:
+                return {}
+            if not has_privilege(self.ctx, "worker"):
+                raise PermissionDenied()
+            return {"user_id": self.me.id or 0}
+        if self.admin:
+            return {"org_id": organization.id or 0}
+        if not (has_privilege(self.ctx, "worker") and role_at_least(self.org.role, "worker")):
+            raise PermissionDenied()
+        if role_at_least(self.org.role, "maintainer") and has_privilege(self.ctx, "user"):
+            return {"org_id": organization.id or 0}
+        return {"user_id": self.me.id or 0, "org_id": organization.id or 0}
+
+
+def events(ctx: Context) -> EventsPolicy:
+    return EventsPolicy(ctx)
+# --- growth (cvat/apps/growth/rules/growth.rego, 2.74+) -----------------------------------------
+class GrowthPolicy:
+    """list: any user; rows: admins all, others their own. view/update: admins, the owner."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.me = ctx.user
+        self.admin = is_admin(ctx)
+
+    def visible(self) -> Any:
+        from mockcvat.models import UserGrowthData
+
+        return true() if self.admin else UserGrowthData.user_id == self.me.id
+
+    def check(self, user_id: int) -> None:
+        if not (self.admin or user_id == self.me.id):
+            raise PermissionDenied()
+
+
+def growth(ctx: Context) -> GrowthPolicy:
+    return GrowthPolicy(ctx)
+# --- quality control, consensus, lambda (cvat/apps/quality_control/rules/*.rego,
+# cvat/apps/consensus/rules/consensus_*.rego, cvat/apps/lambda_manager/rules/lambda.rego) -------
+class QualityPolicy:
+    """Reports and conflicts (``quality_reports.rego``, ``conflicts.rego``): lists for any
+    user in the sandbox and for org members, filtered like the tasks they belong to; ``view``
+    and ``create`` for the task's staff (owner, assignee, the project's owner or assignee) with
+    the ``worker`` privilege (in an org: also its members), and for org maintainers and owners
+    with ``user``. Settings (``quality_settings.rego``) and consensus settings and merges
+    (``consensus_settings.rego``, ``consensus_merges.rego``) are judged like the task: ``view``
+    as the task's ``view``, ``update`` and merges as its ``update:desc``."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.engine = engine(ctx)
+        self.admin = self.engine.admin
+
+    def check_list(self) -> None:
+        org = self.ctx.org
+        if org.organization is not None and org.role is None and not self.admin:
+            raise PermissionDenied()
+
+    def visible_tasks(self) -> Any:
+        """The task ids whose quality objects a list shows."""
+        from mockcvat.models import Task
+
+        return select(Task.id).where(self.engine.visible_tasks())
+
+    def allow_report(self, s: Standing) -> bool:
+        if self.admin:
+            return True
+        staff = s.task_staff and has_privilege(self.ctx, "worker")
+        if s.organization_id is None:
+            return staff
+        return (self.engine._maintains(s)
+                or staff and role_at_least(s.role, "worker"))
+
+    def check_report(self, s: Standing) -> None:
+        self.engine.check(self.allow_report(s))
+
+    def check_task(self, scope: str, s: Standing) -> None:
+        self.engine.check(self.engine.allow_task(scope, s))
+
+
+def quality(ctx: Context) -> QualityPolicy:
+    return QualityPolicy(ctx)
+
+
+class LambdaPolicy:
+    """``lambda.rego``: functions may be listed and viewed by any user with the ``worker``
+    privilege; calling one (online or as a request) needs ``worker`` and, for the task,
+    ``update:annotations`` (the request's own annotations are written as the caller)."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    def check_view(self) -> None:
+        if not (is_admin(self.ctx) or has_privilege(self.ctx, "worker")):
+            raise PermissionDenied()
+
+    def check_call(self) -> None:
+        self.check_view()
+
+
+def lambda_functions(ctx: Context) -> LambdaPolicy:
+    return LambdaPolicy(ctx)
+
+
 # --- the rule table (served by GET /api/auth/rules, documented in docs/iam.md) -----------------
 ORGANIZATIONS_REGO = "cvat/apps/organizations/rules/organizations.rego"
 MEMBERSHIPS_REGO = "cvat/apps/organizations/rules/memberships.rego"
@@ -615,14 +995,28 @@ INVITATIONS_REGO = "cvat/apps/organizations/rules/invitations.rego"
 REQUESTS_SOURCE = ("cvat/apps/engine/permissions.py: RequestPermission (2.26); "
                    "cvat/apps/redis_handler/rules/requests.rego (later)")
 PROJECTS_REGO = "cvat/apps/engine/rules/projects.rego"
+QUALITY_REGO = "cvat/apps/quality_control/rules/{quality_settings,quality_reports,conflicts}.rego"
+CONSENSUS_REGO = "cvat/apps/consensus/rules/{consensus_settings,consensus_merges}.rego"
+LAMBDA_REGO = "cvat/apps/lambda_manager/rules/lambda.rego, permissions.py: LambdaPermission"
 TASKS_REGO = "cvat/apps/engine/rules/tasks.rego"
 JOBS_REGO = "cvat/apps/engine/rules/jobs.rego"
 LABELS_SOURCE = ("cvat/apps/engine/rules/labels.rego; "
                  "cvat/apps/engine/permissions.py: LabelPermission")
+WEBHOOKS_REGO = "cvat/apps/webhooks/rules/webhooks.rego"
+EVENTS_REGO = "cvat/apps/events/rules/events.rego"
+ISSUES_REGO = "cvat/apps/engine/rules/issues.rego"
+COMMENTS_REGO = "cvat/apps/engine/rules/comments.rego"
+GUIDES_REGO = ("cvat/apps/engine/rules/annotationguides.rego; "
+               "cvat/apps/engine/permissions.py: GuideAssetPermission")
+GROWTH_REGO = "cvat/apps/growth/rules/growth.rego (2.74+)"
+IN_REQUEST_CONTEXT = ("judged in the request's org context: none -> the staff, wherever the "
+                      "object is; the object's org -> its owner/maintainer (user) and staff "
+                      "who are members; another org -> 403")
 ENGINE_ROWS = ("in an org: all of it for admin and owner/maintainer (user privilege), else "
                "the caller's own there; no org: own ones in every workspace (admin: all); "
                "org='': personal ones; non-members naming the org: 403")
 ENGINE_DETAIL = "judged in the object's own org, whatever the request names: 403, never 404"
+CLOUDSTORAGES_REGO = "cvat/apps/engine/rules/cloudstorages.rego"
 
 RULES: tuple[dict[str, str], ...] = (
     {"resource": "users", "scope": "list", "allow": "any user",
@@ -735,13 +1129,115 @@ RULES: tuple[dict[str, str], ...] = (
     {"resource": "jobs", "scope": "create/delete",
      "allow": "admin, task staff (user; in an org supervisor+), org owner/maintainer (user)",
      "rows": "only ground-truth jobs are deleted (else 400)", "source": JOBS_REGO},
+    {"resource": "webhooks", "scope": "list", "allow": "any user; in an org its members",
+     "rows": "no org: own ones or of own projects (admin: all); org: all of it for admin and "
+             "owner/maintainer, else own ones there", "source": WEBHOOKS_REGO},
+    {"resource": "webhooks", "scope": "create@project",
+     "allow": "admin; no org: the project's owner (user privilege); org: owner/maintainer, or "
+              "a member owning the project", "rows": "project view needed; unknown project: "
+              "400", "source": WEBHOOKS_REGO},
+    {"resource": "webhooks", "scope": "create@organization",
+     "allow": "admin; in an org its owner/maintainer", "rows": "no org: admins only (400)",
+     "source": WEBHOOKS_REGO},
+    {"resource": "webhooks", "scope": "view",
+     "allow": "admin; the webhook's or its project's owner; org owner/maintainer",
+     "rows": "judged in the request's org: another org's webhook is 403",
+     "source": WEBHOOKS_REGO},
+    {"resource": "webhooks", "scope": "update/delete/ping/redelivery",
+     "allow": "as view, owners need >= worker privilege", "rows": "",
+     "source": WEBHOOKS_REGO},
+    {"resource": "events", "scope": "send:events", "allow": "any user", "rows": "",
+     "source": EVENTS_REGO},
+    {"resource": "events", "scope": "dump:events",
+     "allow": "admin; no org: >= worker privilege; org: members (>= worker)",
+     "rows": "no org: own events (admin: all); org: all of it for admin and owner/maintainer "
+             "(user privilege), else own events there", "source": EVENTS_REGO},
+    {"resource": "analytics_reports", "scope": "list/create",
+     "allow": "list: >= worker privilege; create: >= user; and the target's view (2.26)",
+     "rows": "unknown target: 404", "source": "cvat/apps/analytics_report/rules/"
+                                               "analytics_reports.rego"},
     {"resource": "labels", "scope": "list", "allow": "any user; in an org its members",
      "rows": "own = labels of projects/tasks the caller is staff of; " + ENGINE_ROWS
              + "; task_id/project_id/job_id: that object's view (403), all its labels",
      "source": LABELS_SOURCE},
+    {"resource": "cloudstorages", "scope": "list", "allow": "any user; in an org its members",
+     "rows": "own = owned by the caller; in an org: all of it for admin and supervisor and up "
+             "(user privilege), else own ones there; no org: own ones (admin: all)",
+     "source": CLOUDSTORAGES_REGO},
+    {"resource": "cloudstorages", "scope": "create",
+     "allow": "user privilege; in an org maintainer or owner", "rows": "",
+     "source": CLOUDSTORAGES_REGO},
+    {"resource": "cloudstorages", "scope": "view/list:content/status/preview/actions",
+     "allow": "admin, the owner (org member), org supervisor and up (user privilege)",
+     "rows": ENGINE_DETAIL, "source": CLOUDSTORAGES_REGO},
+    {"resource": "cloudstorages", "scope": "update/delete",
+     "allow": "admin, the owner (>= worker; org member), org maintainer and up (user)",
+     "rows": ENGINE_DETAIL, "source": CLOUDSTORAGES_REGO},
+    {"resource": "cloudstorages", "scope": "use (cloud_storage_id of task data, storages, "
+                                           "exports, imports)",
+     "allow": "view judged in the task's or project's workspace: sandbox: the owner; org: "
+              "same org, owner or supervisor and up",
+     "rows": "unknown id: 400; denied: 403", "source": CLOUDSTORAGES_REGO},
     {"resource": "labels", "scope": "view/update/delete",
      "allow": "the owning project's or task's view / update:desc", "rows": ENGINE_DETAIL,
      "source": LABELS_SOURCE},
+    # issue staff: the job's staff, the issue's owner and assignee; issue admin: the task's
+    # staff and the issue's owner; comment staff: the issue's staff and the comment's owner
+    {"resource": "issues", "scope": "list", "allow": "any user; in an org its members",
+     "rows": "own = issues the caller owns, is assigned to, or whose job they are staff of; "
+             + ENGINE_ROWS, "source": ISSUES_REGO},
+    {"resource": "issues", "scope": "create@job",
+     "allow": "the job's staff (>= worker); in the job's org its owner/maintainer (user)",
+     "rows": IN_REQUEST_CONTEXT + "; an assignee needs users.rego view", "source": ISSUES_REGO},
+    {"resource": "issues", "scope": "view",
+     "allow": "admin, issue staff (org members), org owner/maintainer (user)",
+     "rows": ENGINE_DETAIL, "source": ISSUES_REGO},
+    {"resource": "issues", "scope": "update",
+     "allow": "as view, staff need >= worker", "rows": ENGINE_DETAIL, "source": ISSUES_REGO},
+    {"resource": "issues", "scope": "delete",
+     "allow": "admin, issue admin (>= worker; org members), org owner/maintainer (user)",
+     "rows": ENGINE_DETAIL, "source": ISSUES_REGO},
+    {"resource": "comments", "scope": "list", "allow": "any user; in an org its members",
+     "rows": "own = the caller's comments and those on issues they are staff of; "
+             + ENGINE_ROWS, "source": COMMENTS_REGO},
+    {"resource": "comments", "scope": "create@issue",
+     "allow": "the issue's staff (>= worker); in its org its owner/maintainer (user)",
+     "rows": IN_REQUEST_CONTEXT, "source": COMMENTS_REGO},
+    {"resource": "comments", "scope": "view/update/delete",
+     "allow": "admin, comment staff (org members; >= worker to change), org owner/maintainer "
+              "(user)", "rows": ENGINE_DETAIL, "source": COMMENTS_REGO},
+    {"resource": "guides", "scope": "create",
+     "allow": "the target task's/project's owner or assignee (user); in its org its "
+              "owner/maintainer (user)", "rows": IN_REQUEST_CONTEXT, "source": GUIDES_REGO},
+    {"resource": "guides", "scope": "view",
+     "allow": "admin, the target's owner/assignee or anyone with a task or job in it (>= "
+              "worker; org members), org owner/maintainer (user)",
+     "rows": ENGINE_DETAIL, "source": GUIDES_REGO},
+    {"resource": "guides", "scope": "update/delete",
+     "allow": "admin, the target's owner/assignee (user; org members), org owner/maintainer "
+              "(user)", "rows": ENGINE_DETAIL, "source": GUIDES_REGO},
+    {"resource": "assets", "scope": "create/view/delete",
+     "allow": "the guide's update (create: in the request's context) / view / update",
+     "rows": "anonymous view: 401 (404 for an unknown uuid)", "source": GUIDES_REGO},
+    {"resource": "growth", "scope": "list/view/update",
+     "allow": "any user / the owner and admins",
+     "rows": "own row (made on first request); admins: every row", "source": GROWTH_REGO},
+    {"resource": "quality_settings", "scope": "list", "allow": "any user; in an org its members",
+     "rows": "settings of the tasks (and projects) the caller sees", "source": QUALITY_REGO},
+    {"resource": "quality_settings", "scope": "view/update",
+     "allow": "the task's view / update:desc (a project's for project settings)",
+     "rows": "", "source": QUALITY_REGO},
+    {"resource": "quality_reports", "scope": "list", "allow": "any user; in an org its members",
+     "rows": "reports (and conflicts) of the tasks the caller sees", "source": QUALITY_REGO},
+    {"resource": "quality_reports", "scope": "create/view",
+     "allow": "admin; task staff with worker privilege (in an org: members); org "
+              "owner/maintainer with user privilege", "rows": "", "source": QUALITY_REGO},
+    {"resource": "consensus_settings", "scope": "list/view/update",
+     "allow": "as quality settings", "rows": "", "source": CONSENSUS_REGO},
+    {"resource": "consensus_merges", "scope": "create", "allow": "the task's update:desc",
+     "rows": "", "source": CONSENSUS_REGO},
+    {"resource": "lambda", "scope": "list/view/call", "allow": "worker privilege; a call also "
+     "needs update:annotations of its task or job", "rows": "", "source": LAMBDA_REGO},
 )
 
 

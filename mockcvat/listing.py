@@ -43,6 +43,19 @@ _TRUE = {"true", "1", "True"}
 _FALSE = {"false", "0", "False"}
 
 
+class VersionedChoices(Sequence[str]):
+    """Choices of a simple filter that depend on the emulated CVAT version (read when used)."""
+
+    def __init__(self, values: Callable[[], Sequence[str]]) -> None:
+        self.values = values
+
+    def __getitem__(self, index: Any) -> Any:
+        return self.values()[index]
+
+    def __len__(self) -> int:
+        return len(self.values())
+
+
 @dataclass(frozen=True)
 class Listing:
     """What one list endpoint may filter, search and sort by (CVAT's view attributes)."""
@@ -86,18 +99,18 @@ class Listing:
                 since=since, until=until))
         for name in self.simple_filters:
             spec = self.fields[name]
-            choices = self.simple_filter_choices.get(name)
-            periods = (choices.periods() if isinstance(choices, compat.ByVersion)
-                       else [(None, None, choices)])
-            for since, until, values in periods:
-                schema: dict[str, Any] = {"type": _SIMPLE_TYPES[spec.type]}
-                if values is not None:
-                    schema["enum"] = list(values)
-                param = {"name": name, "in": "query",
-                         "description": f"Equality filter on {name}", "schema": schema}
-                params.append(versioned(versioned(param, since=since, until=until),
-                                        since=self.simple_filter_since.get(name) or spec.since,
-                                        until=spec.until))
+            schema: dict[str, Any] = {"type": _SIMPLE_TYPES[spec.type]}
+            if name in self.simple_filter_choices:
+                choices = self.simple_filter_choices[name]
+                if isinstance(choices, compat.ByVersion):
+                    choices = VersionedChoices(lambda c=choices: c.current() or ())
+                # versioned choices stay lazy: the schema builder reads them per version
+                schema["enum"] = choices if isinstance(choices, VersionedChoices) else list(
+                    choices)
+            param = {"name": name, "in": "query", "description": f"Equality filter on {name}",
+                     "schema": schema}
+            params.append(versioned(param, since=self.simple_filter_since.get(name) or spec.since,
+                                    until=spec.until))
         params.append(_query("page", "1-based page number, or 'last'", "integer"))
         params.append(_query("page_size", "Results per page, or 'all'", "integer"))
         for since, until, names in self._periods(self.search_fields):

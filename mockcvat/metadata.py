@@ -86,9 +86,12 @@ def options_endpoint(path_ops: list[Operation], mock: MockCVAT):  # noqa: ANN201
     return options
 
 
-def describe(serializer: type[f.Serializer]) -> dict[str, Any]:
-    """``SimpleMetadata.get_serializer_info``: the fields a client may write."""
-    return {name: _field_info(name, field)
+def describe(serializer: type[f.Serializer],
+             within: tuple[type[f.Serializer], ...] = ()) -> dict[str, Any]:
+    """``SimpleMetadata.get_serializer_info``: the fields a client may write. A serializer
+    nested in itself (a requirement's ``children``) is described once, on its outermost use."""
+    within = (*within, serializer)
+    return {name: _field_info(name, field, within)
             for name, field in serializer.schema_fields(request=True) if not field.read_only}
 
 
@@ -100,7 +103,8 @@ _TYPES: tuple[tuple[type[f.Field], str], ...] = (
 )
 
 
-def _field_info(name: str, field: f.Field) -> dict[str, Any]:
+def _field_info(name: str, field: f.Field,
+                within: tuple[type[f.Serializer], ...] = ()) -> dict[str, Any]:
     kind = next((label for cls, label in _TYPES if isinstance(field, cls)), "field")
     info: dict[str, Any] = {"type": kind, "required": bool(field.required),
                             "read_only": bool(field.read_only),
@@ -115,9 +119,10 @@ def _field_info(name: str, field: f.Field) -> dict[str, Any]:
         info["choices"] = [{"value": c, "display_name": field.labels.get(c, c)}
                            for c in field.choices]
     if isinstance(field, f.NestedField):
-        info["children"] = describe(field.serializer)
+        if field.serializer not in within:
+            info["children"] = describe(field.serializer, within)
     elif isinstance(field, f.ListField):
         child = field.child
         if isinstance(child, f.Field):
-            info["child"] = _field_info("", child)
+            info["child"] = _field_info("", child, within)
     return info

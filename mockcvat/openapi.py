@@ -14,9 +14,25 @@ from typing import Any
 
 from mockcvat import compat
 from mockcvat.api import Body, Operation, Reply
-from mockcvat.schemas.fields import ChoiceField, Field, ListField, NestedField, Serializer
+from mockcvat.schemas.fields import (
+    ChoiceField,
+    DictField,
+    Field,
+    ListField,
+    NestedField,
+    Serializer,
+)
 
+# path converters whose schema documents their lookup pattern (DRF's ``lookup_value_regex``)
 _PATH_PARAM = re.compile(r"{(\w+)(?::(\w+))?}")
+# the schema of a path parameter, by its Starlette converter (DRF documents a lookup by its model
+# field, or by the regex of its url_path)
+PATH_SCHEMAS: dict[str, dict[str, Any]] = {
+    "int": {"type": "integer"}, "pk": {"type": "integer"},
+    "digits": {"type": "string", "pattern": "^\\d+$"},  # url_path=r"...(?P<x>\d+)"
+    "uuidpk": {"type": "string", "format": "uuid"},
+    "funcid": {"type": "string", "pattern": "^[a-zA-Z0-9_.-]+$"},  # lambda function ids
+}
 _KEY_ORDER = ("operationId", "description", "summary", "parameters", "tags", "requestBody",
               "security", "deprecated", "responses")
 
@@ -29,6 +45,18 @@ def build_schema(operations: Iterable[Operation], version: str) -> dict[str, Any
             if op.exists_in(emulated.version) and op.in_schema:
                 builder.add(op)
     return builder.document(version)
+
+
+def _materialized(parameter: dict[str, Any]) -> dict[str, Any]:
+    """A parameter whose enum depends on the version (``listing.VersionedChoices``), read now."""
+    schema = parameter.get("schema") or {}
+    enum = schema.get("enum")
+    if enum is None or isinstance(enum, list):
+        return parameter
+    values = list(enum)  # none in this version: no enum
+    resolved = {**schema, "enum": values} if values else {
+        k: v for k, v in schema.items() if k != "enum"}
+    return {**parameter, "schema": resolved}
 
 
 class _Builder:
@@ -59,7 +87,7 @@ class _Builder:
         item: dict[str, Any] = {"operationId": op.operation_id}
         if op.summary:
             item["summary"] = op.summary
-        params = self.path_parameters(op) + op.current_parameters()
+        params = self.path_parameters(op) + [_materialized(p) for p in op.current_parameters()]
         if params:
             item["parameters"] = params
         item["tags"] = [op.tag]
@@ -84,7 +112,7 @@ class _Builder:
                 {
                     "in": "path",
                     "name": name,
-                    "schema": {"type": "integer" if converter in ("int", "pk") else "string"},
+                    "schema": dict(PATH_SCHEMAS.get(converter, {"type": "string"})),
                     "required": True,
                 }
             )
@@ -153,7 +181,7 @@ class _Builder:
             self.components.setdefault(field.enum_name, field.enum_component())
             for name, schema in field.extra_components().items():
                 self.components.setdefault(name, schema)
-        elif isinstance(field, ListField):
+        elif isinstance(field, ListField | DictField):
             self.register(field.child, request)
 
 

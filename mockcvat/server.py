@@ -7,6 +7,8 @@ live in one process (``create_app`` builds one per call; there are no module glo
 from __future__ import annotations
 
 import json
+import logging
+import os
 import secrets
 import shutil
 import tempfile
@@ -16,10 +18,15 @@ from typing import TYPE_CHECKING, Any
 
 from mockcvat.compat import Compat
 from mockcvat.db import Database
-from mockcvat.settings import Settings
+from mockcvat.events import EventStream
+from mockcvat.faults import Faults
+from mockcvat.journal import Journal
+from mockcvat.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
     from mockcvat.api import Operation
+
+log = logging.getLogger("mockcvat")
 
 FIXTURES = [Path(__file__).parent / "fixtures", Path(__file__).parent.parent / "fixtures"]
 
@@ -32,30 +39,72 @@ def fixtures_dir() -> Path:
     raise FileNotFoundError("mockcvat fixtures (seed.json) not found")
 
 
+def _link_or_copy(source: str | Path, target: str | Path) -> None:
+    """A hard link (no bytes copied; the file outlives the other name), else a copy."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+
+
 class MockCVAT:
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+    def __init__(self, settings: Settings, *, readonly: bool = False) -> None:
+        """``readonly``: open an existing state without touching it (``mockcvat dump``): no
+        seeding, no recovery of an earlier process's leftovers, no admin update."""
+        self.settings = settings.check()
         self.compat = Compat(settings.cvat_version)
         self.operations: list[Operation] = []  # what create_app mounted
         self.data_dir = Path(settings.data_dir)
         self.media_dir = self.data_dir / "media"
         self.tmp_dir = self.media_dir / "tmp"  # scratch space of running work; see temp_dir()
         self.share_dir = settings.resolved_share_dir
-        self.journal: list[dict[str, Any]] = []
-        self.journal_enabled = False
+        self.journal = Journal(settings.journal_size, enabled=settings.journal)
+        # HTTP-level fault rules, checked against the operations create_app mounts
+        self.faults = Faults(lambda: [op.operation_id for op in self.operations])
         self.db = Database(settings.resolved_database_url)
         from mockcvat.background import Background
 
         self.background = Background(self)  # long operations, recorded as CVAT requests
-        if self._is_empty():  # a new state: media left by an earlier one belongs to nothing
+        from mockcvat.functions import Registry
+
+        self.functions = Registry()  # AI functions test authors registered (no Nuclio here)
+        self.events = self._event_stream()  # every state change, announced once
+        if readonly:
+            if self._is_empty():
+                self.db.dispose()
+                raise SettingsError("data_dir", f"{str(self.data_dir)!r} holds no state "
+                                    "(no users); give the --data-dir (or --database-url) of "
+                                    "a server that ran")
+        elif self._is_empty():  # a new state: media left by an earlier one belongs to nothing
             shutil.rmtree(self.media_dir, ignore_errors=True)
-            self.seed()
+            try:
+                self.seed()
+            except BaseException:
+                self.db.dispose()
+                raise
         else:
+            if settings.seed is not None:
+                self.db.dispose()
+                raise SettingsError("seed", f"the database {self.db.url!r} already holds a "
+                                    "state; give an empty --data-dir, or --database-url "
+                                    "sqlite:// to keep the seeded state in memory")
             self._recover()
+            self.ensure_admin()
         self.secret_key = self._secret_key()  # signs sessions, password-reset tokens and URLs
         self.db.take_snapshot(self._reseed)
         # the media the snapshot's objects own: a reset keeps these, and drops everything newer
         self._snapshot_media = set(self._media_entries())
+        if not readonly:
+            self._keep_snapshot_media()
+
+    def _event_stream(self) -> EventStream:
+        """The domain-event stream and its subscribers: the event log, webhook delivery."""
+        from mockcvat.services import event_log, webhooks
+
+        stream = EventStream(self)
+        stream.subscribe(event_log.record)
+        stream.subscribe(lambda db, event: webhooks.on_event(self, db, event))
+        return stream
 
     # --- seeding -----------------------------------------------------------------------
     def _is_empty(self) -> bool:
@@ -67,9 +116,17 @@ class MockCVAT:
             return session.exec(select(User.id).limit(1)).first() is None
 
     def seed(self, path: Path | None = None) -> None:
-        """Load the default seed (the admin account from settings) or an API-shaped file."""
+        """Load the default seed (the admin account from settings) or an API-shaped file;
+        with ``settings.seed``, the seed directory first (``mockcvat.seeding``), then the
+        admin of the settings if the directory has none of that name."""
         from mockcvat.services import users
 
+        if self.settings.seed is not None:
+            from mockcvat import seeding
+
+            seeding.load(self, Path(self.settings.seed))
+            self.ensure_admin()
+            return
         data = json.loads((path or fixtures_dir() / "seed.json").read_text())
         with self.db.session() as session:
             admin = dict(data.get("admin", {}))
@@ -79,6 +136,35 @@ class MockCVAT:
             users.create_user(self, session, **admin)
             for spec in data.get("users", []):
                 users.create_user(self, session, **spec)
+
+    def ensure_admin(self) -> None:
+        """The admin of the settings can log in with the settings' password: created as a
+        superuser if missing, its password (and superuser standing) set if they differ, so
+        the credentials the banner shows are the ones that work."""
+        from sqlmodel import select
+
+        from mockcvat.models import User
+        from mockcvat.passwords import check_password, make_password
+        from mockcvat.services import users
+
+        name, password = self.settings.admin_username, self.settings.admin_password
+        with self.db.session() as session:
+            user = session.exec(select(User).where(User.username == name)).first()
+            if user is None:
+                profile = json.loads((fixtures_dir() / "seed.json").read_text())["admin"]
+                users.create_user(self, session, **{**profile, "username": name,
+                                                    "password": password})
+                log.info("created the admin %r", name)
+                return
+            if not check_password(password, user.password):
+                user.password = make_password(password, self.settings.password_iterations)
+                log.info("set the password of the admin %r from the settings", name)
+            if not (user.is_superuser and user.is_staff and user.is_active):
+                user.is_superuser = user.is_staff = user.is_active = True
+            session.add(user)
+            if "admin" not in users.groups_of(session, [user.id or 0])[user.id or 0]:
+                users.set_groups(session, user, [*users.groups_of(
+                    session, [user.id or 0])[user.id or 0], "admin"])
 
     def _reseed(self) -> None:
         """What a reset without a snapshot (a non-SQLite database) re-creates."""
@@ -122,6 +208,22 @@ class MockCVAT:
         return [entry for area in self.media_dir.iterdir() if area.is_dir()
                 for entry in area.iterdir()]
 
+    @property
+    def kept_media_dir(self) -> Path:
+        """Hard links to the media of the state a reset returns to (beside, not in, the media
+        dir), so that a reset brings back the files of a deleted seeded task too."""
+        return self.data_dir / "reset-media"
+
+    def _keep_snapshot_media(self) -> None:
+        shutil.rmtree(self.kept_media_dir, ignore_errors=True)
+        for entry in self._snapshot_media:
+            kept = self.kept_media_dir / entry.relative_to(self.media_dir)
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            if entry.is_dir():
+                shutil.copytree(entry, kept, copy_function=_link_or_copy)
+            else:
+                _link_or_copy(entry, kept)
+
     def temp_dir(self) -> tempfile.TemporaryDirectory[str]:
         """Scratch space for one piece of work (an extraction, an archive being written),
         inside the data dir: removed when the work ends, and at the next start-up if the
@@ -147,7 +249,16 @@ class MockCVAT:
         for entry in self._media_entries():
             if entry not in self._snapshot_media:
                 shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink()
+        for entry in self._snapshot_media:  # what a deleted object took with it comes back
+            if not entry.exists():
+                kept = self.kept_media_dir / entry.relative_to(self.media_dir)
+                if kept.is_dir():
+                    shutil.copytree(kept, entry, copy_function=_link_or_copy)
+                elif kept.exists():
+                    _link_or_copy(kept, entry)
         self.journal.clear()
+        self.faults.clear()
+        self.functions.clear()
         return time.perf_counter() - started
 
     # --- this server's schema --------------------------------------------------------------
@@ -161,9 +272,13 @@ class MockCVAT:
 
         return schema_yaml(self.settings.cvat_version)
 
-    def record(self, entry: dict[str, Any]) -> None:
-        if self.journal_enabled:
-            self.journal.append(entry)
+    @property
+    def journal_enabled(self) -> bool:
+        return self.journal.enabled
+
+    @journal_enabled.setter
+    def journal_enabled(self, value: bool) -> None:
+        self.journal.enabled = value
 
     def close(self) -> None:
         self.background.close()

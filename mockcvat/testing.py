@@ -22,10 +22,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from mockcvat.settings import Settings
+from mockcvat.settings import Settings, listen
 
 if TYPE_CHECKING:
     import cvat_sdk
+
+    from mockcvat.faults import Faults
+    from mockcvat.journal import Journal
 
 __all__ = ["MockCVATServer"]
 
@@ -35,17 +38,24 @@ STATUS_CHECK_PERIOD = 0.01
 
 
 class MockCVATServer:
-    """A fake CVAT listening on 127.0.0.1; by default in memory, in a temporary folder."""
+    """A fake CVAT listening on 127.0.0.1; by default in memory, in a temporary folder.
 
-    def __init__(self, settings: Settings | None = None, **overrides: Any) -> None:
+    ``seed=DIR`` starts from (and resets to) a seed directory (``mockcvat.seeding``); other
+    keywords are ``Settings`` fields."""
+
+    def __init__(self, settings: Settings | None = None, *, seed: str | Path | None = None,
+                 **overrides: Any) -> None:
         self._tmp: str | None = None
         if settings is None:
             self._tmp = tempfile.mkdtemp(prefix="mockcvat-")
             # tests want background requests finished when the client first polls
             values: dict[str, Any] = {"data_dir": Path(self._tmp), "database_url": "sqlite://",
-                                      "port": 0, "background_mode": "immediate"}
+                                      "port": 0, "background_mode": "immediate",
+                                      "log_level": "warning"}
             values.update(overrides)
             settings = Settings(**values)
+        if seed is not None:
+            settings.seed = Path(seed)
         self.settings = settings
         self._thread: threading.Thread | None = None
         self._server: Any = None
@@ -59,12 +69,12 @@ class MockCVATServer:
 
         from mockcvat.app import create_app
 
-        self.app = create_app(self.settings)
-        # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets created so; without
-        # it every keep-alive request waits ~40 ms for a delayed ACK
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.settings.host, self.settings.port))
+        sock = listen(self.settings.host, self.settings.port)
+        try:
+            self.app = create_app(self.settings)
+        except BaseException:
+            sock.close()
+            raise
         self._socket = sock
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(self.app, log_level="warning", access_log=False,
@@ -160,23 +170,75 @@ class MockCVATServer:
 
     def fail_next(self, message: str, action: str | None = None,
                   target: str | None = None) -> None:
-        """The next request matching ``action`` (create, import, export, autoannotate) and
+        """The next request matching ``action`` (create, import, export, autoannotate,
+        calculate, merge) and
         ``target`` (project, task, job) fails with ``message`` without doing its work."""
         self.mock.background.fail_next(message, action=action, target=target)
+
+    # --- AI functions (mockcvat.functions) ------------------------------------------------------
+    def register_function(self, id: str, handler: Any = None, **spec: Any) -> Any:
+        """Register an AI function as Nuclio would serve it: ``kind`` (detector, interactor,
+        tracker, reid), ``name``, ``labels`` ([{"name", "type", "attributes": [{"name",
+        "input_type", "values"}], "sublabels"}]), ``version``, ``description``,
+        ``help_message``; and ``handler(image, request)`` (a PIL image and the call's
+        parameters; returns detections in CVAT's shapes), or ``detections`` ({frame: [...]},
+        ``"*"`` for any frame), or ``error`` (the message it fails with). Cleared by reset."""
+        from mockcvat.functions import Function
+
+        return self.mock.functions.register(Function(id=id, handler=handler, **spec))
+
+    def unregister_function(self, id: str) -> None:
+        self.mock.functions.unregister(id)
 
     def wait_for_requests(self, timeout: float = 30) -> None:
         """Until no background request is queued or running (``TimeoutError`` otherwise)."""
         self.mock.background.wait(timeout)
 
+    def wait_for_deliveries(self, timeout: float = 30) -> None:
+        """Until every queued webhook delivery (and other deferred work) has been attempted
+        (``TimeoutError`` otherwise). In ``immediate`` mode deliveries are made before the
+        request causing them answers, so there is nothing to wait for."""
+        self.mock.background.wait_deferred(timeout)
+
+    # --- the request journal (mockcvat.journal) -------------------------------------------------
     def record_requests(self, enabled: bool = True) -> None:
-        """Start (or stop) recording every request in ``journal``; clears it either way."""
-        self.mock.journal_enabled = enabled
+        """Start (or stop) recording every request in ``journal``; clears it either way.
+        (Recording is on from the start unless the settings say ``journal=False``.)"""
+        self.mock.journal.enabled = enabled
         self.mock.journal.clear()
 
     @property
-    def journal(self) -> list[dict[str, Any]]:
-        """Recorded requests: method, path, query, status, duration_ms (see record_requests)."""
-        return list(self.mock.journal)
+    def journal(self) -> Journal:
+        """Recorded requests, oldest first (iterate for dicts; ``find``, ``count``,
+        ``assert_called``, ``clear``, ``mark``: see ``mockcvat.journal``)."""
+        return self.mock.journal  # type: ignore[no-any-return]
+
+    def assert_called(self, operation_id: str | None = None, **criteria: Any
+                      ) -> list[dict[str, Any]]:
+        """``journal.assert_called``: e.g. ``server.assert_called("tasks_create", times=1,
+        with_body={"name": "cars"})``; on failure the message lists the closest requests."""
+        return self.journal.assert_called(operation_id, **criteria)
+
+    def assert_not_called(self, operation_id: str | None = None, **criteria: Any) -> None:
+        self.journal.assert_not_called(operation_id, **criteria)
+
+    # --- HTTP-level faults (mockcvat.faults) -----------------------------------------------------
+    @property
+    def faults(self) -> Faults:
+        """Fault rules: ``server.faults.add("tasks_retrieve", status=503, headers={"Retry-After":
+        "1"}, times=2)`` (also ``with server.faults.add(...):``), ``list()``, ``remove()``,
+        ``clear()``; see ``mockcvat.faults``."""
+        return self.mock.faults  # type: ignore[no-any-return]
+
+    # --- seeding (mockcvat.seeding) --------------------------------------------------------------
+    def dump(self, directory: str | Path, *, media: bool = True,
+             base_url: str | None = None) -> Path:
+        """Write the current state as a seed directory (users.json, tasks.json, ...; the
+        ``url`` fields start with ``base_url``, default this server's URL)."""
+        from mockcvat import seeding
+
+        return seeding.dump_mock(self.mock, Path(directory), media=media,
+                                 base_url=base_url or self.url)
 
     def outbox(self) -> list[dict[str, Any]]:
         """The mails CVAT would have sent (password resets, ...), oldest first."""
@@ -192,11 +254,28 @@ class MockCVATServer:
         sleeps that long before its first poll, even for a finished request)."""
         from cvat_sdk import Client, Config
 
-        client = Client(self.url, config=Config(status_check_period=STATUS_CHECK_PERIOD))
-        if access_token is not None:
-            from cvat_sdk.core.auth import AccessTokenCredentials  # cvat-sdk 2.48+
+        try:
+            client = Client(self.url, config=Config(status_check_period=STATUS_CHECK_PERIOD))
+            if access_token is not None:
+                from cvat_sdk.core.auth import AccessTokenCredentials  # cvat-sdk 2.48+
 
-            client.login(AccessTokenCredentials(access_token))
-        else:
-            client.login(credentials or self.admin_credentials)
+                client.login(AccessTokenCredentials(access_token))
+            else:
+                client.login(credentials or self.admin_credentials)
+        except TypeError as exc:  # a generated model missing fields: another CVAT's answers
+            if "_from_openapi_data" not in str(exc):
+                raise
+            raise RuntimeError(version_mismatch(self.settings.cvat_version, exc)) from exc
         return client
+
+
+def version_mismatch(emulated: str, exc: Exception) -> str:
+    """What to do when cvat-sdk cannot read the answers of the emulated CVAT version."""
+    from importlib.metadata import version
+
+    sdk = version("cvat-sdk")
+    wanted = ".".join(sdk.split(".")[:2])
+    return (f"cvat-sdk {sdk} cannot read the answers of CVAT {emulated}, the version this "
+            f"mockcvat emulates ({exc}). cvat-sdk X.Y expects a CVAT X.Y server: emulate "
+            f"that one (cvat_version=\"{wanted}.0\", the default for cvat-sdk 2.80) or install "
+            f"cvat-sdk=={'.'.join(emulated.split('.')[:2])}.*")

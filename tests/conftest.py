@@ -1,5 +1,6 @@
-"""Shared test helpers. The server fixtures (cvat_server, cvat_client) come from mockcvat's
-own pytest plugin, registered through its pytest11 entry point."""
+"""Shared test fixtures; the helpers are in ``tests/clients.py`` (re-exported here). The server
+fixtures (cvat_server, cvat_client) come from mockcvat's own pytest plugin, registered through
+its pytest11 entry point."""
 
 from __future__ import annotations
 
@@ -10,11 +11,11 @@ import httpx
 import pytest
 
 from mockcvat.testing import MockCVATServer
+from tests.clients import NO_TLS, STRONG_PASSWORD, token_client
+from tests.engine_world import built_world, world  # noqa: F401  (the policy tables' world)
 
-STRONG_PASSWORD = "Unusual-Passw0rd!"
-# The server speaks plain HTTP; skipping TLS set-up saves ~40 ms (loading CA certificates)
-# per client, which adds up over hundreds of table-driven cases.
-NO_TLS: dict[str, Any] = {"verify": False}
+# session fixtures s3_server, azure_server, gcs_server: real object-storage servers
+pytest_plugins = ["tests.cloud_servers"]
 
 
 @pytest.fixture
@@ -22,15 +23,6 @@ def http(cvat_server: MockCVATServer) -> Iterator[httpx.Client]:
     """An anonymous raw HTTP client for the server."""
     with httpx.Client(base_url=cvat_server.url, **NO_TLS) as client:
         yield client
-
-
-def token_client(server: MockCVATServer, username: str, password: str) -> httpx.Client:
-    """A raw HTTP client authenticated with the legacy token from a password login."""
-    response = httpx.post(f"{server.url}/api/auth/login",
-                          json={"username": username, "password": password}, **NO_TLS)
-    assert response.status_code == 200, response.text
-    return httpx.Client(base_url=server.url, **NO_TLS,
-                        headers={"Authorization": f"Token {response.json()['key']}"})
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import threading
 import zipfile
 from pathlib import Path
@@ -499,3 +500,80 @@ def test_video_task_with_a_skeleton(cvat_client, tmp_path):
     assert _normalized(restored) == _normalized(task)
     restored_body = restored.get_labels()[0]
     assert f'data-label-id="{restored_body.sublabels[0].id}"' in restored_body.svg
+
+
+# --- annotation guides travel in backups; issues do not (CVAT's exporter leaves them out) ---
+PDF = b"%PDF-1.4\n%%EOF\n"
+
+
+def _guide_with_asset(api: httpx.Client, **target: int) -> tuple[dict[str, Any], str]:
+    guide = api.post("/api/guides", json=target).json()
+    asset = api.post("/api/assets", data={"guide_id": str(guide["id"])},
+                     files={"file": ("rules.pdf", PDF, "application/pdf")}).json()
+    guide = api.patch(f"/api/guides/{guide['id']}", json={
+        "markdown": f"# Rules\n[pdf](/api/assets/{asset['uuid']})"}).json()
+    return guide, asset["uuid"]
+
+
+def _assets_of(api: httpx.Client, markdown: str) -> list[bytes]:
+    return [api.get(f"/api/assets/{uuid}").content
+            for uuid in re.findall(r"/api/assets/([0-9a-f-]{36})", markdown)]
+
+
+def test_task_backup_carries_the_guide_not_the_issues(api, cvat_client, task, tmp_path):
+    guide, asset = _guide_with_asset(api, task_id=task.id)
+    job = min(task.get_jobs(), key=lambda j: j.start_frame)
+    api.post("/api/issues", json={"frame": 0, "position": [1, 2], "job": job.id,
+                                  "message": "m"})
+    target = tmp_path / "backup.zip"
+    task.download_backup(str(target))
+    with zipfile.ZipFile(target) as archive:
+        assert archive.read("annotation_guide.md").decode() == "# Rules\n[pdf](assets/rules.pdf)"
+        assert archive.read("assets/rules.pdf") == PDF
+        assert not any("issue" in name for name in archive.namelist())
+
+    restored = cvat_client.tasks.create_from_backup(str(target))
+    assert restored.guide_id not in (None, guide["id"])
+    copy = api.get(f"/api/guides/{restored.guide_id}").json()
+    assert copy["markdown"].startswith("# Rules\n[pdf](/api/assets/")
+    assert asset not in copy["markdown"]
+    assert _assets_of(api, copy["markdown"]) == [PDF]
+    restored_jobs = api.get("/api/jobs", params={"task_id": restored.id}).json()["results"]
+    assert all(j["issues"]["count"] == 0 for j in restored_jobs)
+
+
+def test_project_backup_carries_project_and_task_guides(api, cvat_client, tmp_path):
+    project = cvat_client.projects.create({"name": "Street", "labels": LABELS})
+    task = cvat_client.tasks.create_from_data({"name": "cars", "project_id": project.id},
+                                              resources=_images(tmp_path, 2))
+    _guide_with_asset(api, project_id=project.id)
+    api.post("/api/guides", json={"task_id": task.id, "markdown": "task notes"})
+    target = tmp_path / "project.zip"
+    project.download_backup(str(target))
+    with zipfile.ZipFile(target) as archive:
+        names = archive.namelist()
+        assert names[:2] == ["assets/rules.pdf", "annotation_guide.md"]
+        assert archive.read("task_0/annotation_guide.md") == b"task notes"
+
+    restored = cvat_client.projects.create_from_backup(str(target))
+    guide = api.get(f"/api/guides/{restored.guide_id}").json()
+    assert _assets_of(api, guide["markdown"]) == [PDF]
+    (restored_task,) = restored.get_tasks()
+    assert api.get(f"/api/guides/{restored_task.guide_id}").json()["markdown"] == "task notes"
+
+
+def test_a_guide_asset_of_a_refused_type_fails_the_restore(api, task, tmp_path):
+    target = tmp_path / "backup.zip"
+    task.download_backup(str(target))
+    with zipfile.ZipFile(target) as source:
+        entries = {name: source.read(name) for name in source.namelist()}
+    entries["annotation_guide.md"] = "see assets/notes.txt"
+    entries["assets/notes.txt"] = "text"
+    before = _count(api)
+    request = _restore(api, _zip(entries))
+    assert request["status"] == "failed"
+    assert request["message"] == (
+        "rest_framework.exceptions.ValidationError: [ErrorDetail(string=\"File is not supported "
+        "as an asset. Supported are ('image/jpeg', 'image/png', 'image/webp', 'image/gif', "
+        "'application/pdf')\", code='invalid')]\n")
+    assert _count(api) == before

@@ -116,3 +116,28 @@ def test_project_commands(cli, tmp_path, cvat_client):
     assert cvat_client.projects.retrieve(restored).name == "fleet"
     cli("project", "delete", str(project_id), str(copy_id), str(restored))
     assert cvat_client.projects.list() == []
+
+
+def test_task_create_from_a_cloud_storage(cli, cvat_client, s3_server):
+    """``task create NAME share KEYS --cloud_storage_id N``, against a moto bucket."""
+    import io
+
+    from cvat_sdk.api_client import models
+
+    bucket = s3_server.make_bucket()
+    for i in range(3):
+        out = io.BytesIO()
+        Image.new("RGB", (20 + i, 10), (i * 60, 0, 0)).save(out, format="PNG")
+        s3_server.put(bucket, f"frames/{i}.png", out.getvalue())
+    storage, _ = cvat_client.api_client.cloudstorages_api.create(
+        models.CloudStorageWriteRequest(
+            provider_type="AWS_S3_BUCKET", resource=bucket, display_name="frames",
+            credentials_type="KEY_SECRET_KEY_PAIR", key=s3_server.key,
+            secret_key=s3_server.secret,
+            specific_attributes=f"endpoint_url={s3_server.endpoint}"))
+    created = cli("task", "create", "from-bucket", "share", "frames/", "--labels", LABELS,
+                  "--cloud_storage_id", str(storage.id), "--use_cache",
+                  "--completion_verification_period", "0.05")
+    task = cvat_client.tasks.retrieve(int(created.stdout.strip().splitlines()[-1]))
+    assert task.size == 3
+    assert [f.width for f in task.get_meta().frames] == [20, 21, 22]

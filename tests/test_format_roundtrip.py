@@ -399,6 +399,79 @@ def project_yolo(frames: list[Frame], ann: Obj) -> Obj:
     return {"tags": [], "shapes": shapes, "tracks": []}
 
 
+def project_yolo_obb(frames: list[Frame], ann: Obj) -> Obj:
+    shapes = list(ann["shapes"])
+    for track in ann["tracks"]:
+        shapes += per_frame(track, len(frames))
+    return {"tags": [], "tracks": [], "shapes": [
+        {**plain(s, group=0, source="manual", occluded=False, z_order=0, attributes=[]),
+         "outside": False} for s in shapes if s["type"] == "rectangle"]}
+
+
+def project_yolo_segmentation(frames: list[Frame], ann: Obj) -> Obj:
+    shapes = list(ann["shapes"])
+    for track in ann["tracks"]:
+        shapes += per_frame(track, len(frames))
+    return {"tags": [], "tracks": [], "shapes": [
+        {**plain(s, group=0, source="manual", occluded=False, z_order=0, attributes=[]),
+         "outside": False} for s in shapes if s["type"] == "polygon"]}
+
+
+def every_frame_keyframes(shapes: list[Obj], frames: int, box: Callable[[Obj], Obj]) -> list[Obj]:
+    """A track rebuilt from one line per visible frame: every shape a keyframe, an outside
+    keyframe after each gap and after the last shape (when that frame exists)."""
+    keyframes: list[Obj] = []
+    for s in shapes:
+        if keyframes and keyframes[-1]["frame"] + 1 < s["frame"]:
+            keyframes.append({"frame": keyframes[-1]["frame"] + 1, "outside": True})
+        keyframes.append(box(s))
+    if keyframes and keyframes[-1]["frame"] + 1 < frames:
+        keyframes.append({"frame": keyframes[-1]["frame"] + 1, "outside": True})
+    return keyframes
+
+
+def project_yolo_track(frames: list[Frame], ann: Obj) -> Obj:
+    """Detection Track, read back as Ultralytics Detection: tracked boxes keep their id."""
+    def box(s: Obj) -> Obj:
+        return {**plain(s, group=0, source="manual", occluded=False, z_order=0, rotation=0.0,
+                        attributes=[]), "outside": False}
+
+    unrotated = [s for s in ann["shapes"]
+                 if s["type"] == "rectangle" and float(s["rotation"]) % 360 <= 0.00001]
+    tracks = []
+    for track in ann["tracks"]:
+        if track["shapes"][0]["type"] != "rectangle":
+            continue
+        kept = [s for s in per_frame(track, len(frames)) if float(s["rotation"]) % 360 <= 1e-5]
+        if kept:
+            tracks.append({"label_id": track["label_id"], "group": 0, "source": "manual",
+                           "attributes": [],
+                           "shapes": every_frame_keyframes(kept, len(frames), box)})
+    return {"tags": [], "shapes": [box(s) for s in unrotated], "tracks": tracks}
+
+
+def _trailing_spaces_cut(attrs: list[Obj]) -> list[Obj]:
+    """LabelMe's attribute list is split on "," and each entry stripped."""
+    return [dict(a, value=a["value"].rstrip()) for a in attrs]
+
+
+def project_labelme(frames: list[Frame], ann: Obj) -> Obj:
+    kinds = ("rectangle", "polygon")
+    shapes = [{**plain(s, group=0, source="manual", z_order=0, attributes=_trailing_spaces_cut(
+        filled(s["label_id"], s["attributes"]))), "outside": False}
+        for s in ann["shapes"] if s["type"] in kinds]
+    tracks = []
+    for track in ann["tracks"]:
+        if track["shapes"][0]["type"] in kinds:
+            rebuilt = rebuilt_track(track)
+            rebuilt["attributes"] = _trailing_spaces_cut(rebuilt["attributes"])
+            for shape in rebuilt["shapes"]:
+                if "attributes" in shape:
+                    shape["attributes"] = _trailing_spaces_cut(shape["attributes"])
+            tracks.append(rebuilt)
+    return {"tags": [], "shapes": shapes, "tracks": tracks}
+
+
 def _tags_once(ann: Obj) -> list[Obj]:
     seen = sorted({(t["frame"], t["label_id"]) for t in ann["tags"]})
     return [{"frame": f, "label_id": label, "group": 0, "source": "manual", "attributes": []}
@@ -438,15 +511,9 @@ def project_mot(frames: list[Frame], ann: Obj) -> Obj:
     for track in ann["tracks"]:
         if track["shapes"][0]["type"] != "rectangle":
             continue
-        keyframes: list[Obj] = []
-        for s in per_frame(track, len(frames)):  # every visible frame is a keyframe
-            if keyframes and keyframes[-1]["frame"] + 1 < s["frame"]:
-                keyframes.append({"frame": keyframes[-1]["frame"] + 1, "outside": True})
-            keyframes.append(box(s))
-        if keyframes[-1]["frame"] + 1 < len(frames):
-            keyframes.append({"frame": keyframes[-1]["frame"] + 1, "outside": True})
         tracks.append({"label_id": track["label_id"], "group": 0, "source": "manual",
-                       "attributes": [], "shapes": keyframes})
+                       "attributes": [], "shapes": every_frame_keyframes(
+                           per_frame(track, len(frames)), len(frames), box)})
     return {"tags": [], "shapes": shapes, "tracks": tracks}
 
 
@@ -564,6 +631,19 @@ FORMATS = {
     "yolo": Fmt("yolo", "YOLO 1.1", "YOLO 1.1", project_yolo, yolo_precision),
     "ultralytics": Fmt("yolo", "Ultralytics YOLO Detection 1.0",
                        "Ultralytics YOLO Detection 1.0", project_yolo, yolo_precision),
+    "ultralytics-track": Fmt("yolo", "Ultralytics YOLO Detection Track 1.0",
+                             "Ultralytics YOLO Detection 1.0", project_yolo_track, yolo_precision),
+    "ultralytics-obb": Fmt("yolo", "Ultralytics YOLO Oriented Bounding Boxes 1.0",
+                           "Ultralytics YOLO Oriented Bounding Boxes 1.0", project_yolo_obb,
+                           lambda frames: 0.1),  # rotation of a 1-pixel box from 6 decimals
+    "ultralytics-segmentation": Fmt("yolo", "Ultralytics YOLO Segmentation 1.0",
+                                    "Ultralytics YOLO Segmentation 1.0",
+                                    project_yolo_segmentation, yolo_precision),
+    "ultralytics-classification": Fmt("yolo", "Ultralytics YOLO Classification 1.0",
+                                      "Ultralytics YOLO Classification 1.0", project_imagenet,
+                                      exact),
+    "labelme": Fmt("labelme", "LabelMe 3.0", "LabelMe 3.0", project_labelme, two_decimals,
+                   groups=False),
     "voc": Fmt("voc", "PASCAL VOC 1.1", "PASCAL VOC 1.1", project_voc, exact),
     "mot": Fmt("mot", "MOT 1.1", "MOT 1.1", project_mot, exact),
     "imagenet": Fmt("imagenet", "ImageNet 1.0", "ImageNet 1.0", project_imagenet, exact),

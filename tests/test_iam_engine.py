@@ -18,170 +18,14 @@ lists are filtered, so an existing object answers 403, never 404. Every row cite
 
 from __future__ import annotations
 
-import io
-import shutil
-import sqlite3
-from collections.abc import Callable
-from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Any
 
-import httpx
 import pytest
-from PIL import Image
 
 from mockcvat import iam
 from tests.conftest import STRONG_PASSWORD, token_client
+from tests.engine_world import ACME, Action, F, World, case, delete, get, patch, post
 from tests.policy_table import Expected, check
-
-ROLES = ("admin", "owner", "maintainer", "supervisor", "worker", "non-member", "plain",
-         "task-assignee", "job-assignee", "lone-worker")
-USERNAMES = {"owner": "olga", "maintainer": "max", "supervisor": "sue", "worker": "walt",
-             "non-member": "nina", "plain": "paul", "task-assignee": "tara",
-             "job-assignee": "jack", "lone-worker": "lena"}
-ACME = {"X-Organization": "acme"}
-
-
-def _png() -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (4, 3), (10, 120, 200)).save(out, format="PNG")
-    return out.getvalue()
-
-
-PNG = _png()
-
-
-@dataclass
-class World:
-    server: Any
-    names: dict[str, Any]  # placeholders of the paths: {p1}, {t1}, {j2}, {l_cat}, {u_walt}...
-
-    def client(self, role: str) -> httpx.Client:
-        if role == "admin":
-            return token_client(self.server, *self.server.admin_credentials)
-        return token_client(self.server, USERNAMES[role], STRONG_PASSWORD)
-
-
-def _ok(response: httpx.Response, status: int = 201) -> Any:
-    assert response.status_code == status, response.text
-    return response.json() if response.content else None
-
-
-def _upload(admin: httpx.Client, task_id: int, images: int) -> None:
-    files = {f"client_files[{i}]": (f"{i}.png", PNG, "image/png") for i in range(images)}
-    _ok(admin.post(f"/api/tasks/{task_id}/data/", files=files, data={"image_quality": "70"}), 202)
-
-
-def _build(server: Any) -> dict[str, Any]:
-    """The world of the module docstring, through the API as the admin; its placeholders."""
-    ids = {}
-    for username in USERNAMES.values():
-        groups = ["worker"] if username == "lena" else ["user"]
-        ids[username] = server.create_user(
-            username, STRONG_PASSWORD, email=f"{username}@example.com", groups=groups)["id"]
-    server.create_organization("acme", "olga", {
-        "max": "maintainer", "sue": "supervisor", "walt": "worker", "tara": "worker",
-        "jack": "worker"})
-    server.create_organization("other", "nina")
-    with token_client(server, *server.admin_credentials) as admin:
-        p1 = _ok(admin.post("/api/projects", headers=ACME, json={
-            "name": "P1", "owner_id": ids["max"], "labels": [{"name": "car"}]}))["id"]
-        t1 = _ok(admin.post("/api/tasks", headers=ACME, json={
-            "name": "T1", "project_id": p1, "owner_id": ids["max"], "assignee_id": ids["tara"],
-            "segment_size": 1}))["id"]
-        _upload(admin, t1, 2)
-        t2 = _ok(admin.post("/api/tasks", headers=ACME, json={
-            "name": "T2", "owner_id": ids["sue"],
-            "labels": [{"name": "cat"}, {"name": "dog"}]}))["id"]
-        pp = _ok(admin.post("/api/projects", json={
-            "name": "PP", "owner_id": ids["paul"], "labels": [{"name": "tree"}]}))["id"]
-        tp = _ok(admin.post("/api/tasks", json={
-            "name": "TP", "project_id": pp, "owner_id": ids["paul"]}))["id"]
-        _upload(admin, tp, 1)
-        j1, j2 = sorted(j["id"] for j in _ok(
-            admin.get("/api/jobs", params={"task_id": t1}), 200)["results"])
-        jp = _ok(admin.get("/api/jobs", params={"task_id": tp}), 200)["results"][0]["id"]
-        _ok(admin.patch(f"/api/jobs/{j1}", json={"assignee": ids["jack"]}), 200)
-        _ok(admin.patch(f"/api/jobs/{j2}", json={"assignee": ids["lena"]}), 200)
-        labels = {label["name"]: label["id"]
-                  for label in _ok(admin.get("/api/labels"), 200)["results"]}
-    names = {"p1": p1, "pp": pp, "t1": t1, "t2": t2, "tp": tp, "j1": j1, "j2": j2, "jp": jp}
-    names.update({f"l_{name}": pk for name, pk in labels.items()})
-    names.update({f"u_{name}": pk for name, pk in ids.items()})
-    return names
-
-
-def _copy_database(server: Any, *, source: Any = None, target: Any = None) -> None:
-    """SQLite's backup API between the live database and a snapshot, as ``reset`` does."""
-    db = server.mock.db
-    assert db.is_sqlite, "the world snapshot needs the SQLite store"
-    with db.lock:
-        raw = db.engine.raw_connection()
-        try:
-            live = raw.driver_connection
-            live.commit()
-            (source or live).backup(target or live)
-        finally:
-            raw.close()
-
-
-@pytest.fixture(scope="module")
-def built_world(mockcvat_server, tmp_path_factory) -> Any:
-    """Built once (a few hundred ms: users, uploads), then restored for every case."""
-    mockcvat_server.reset()
-    names = _build(mockcvat_server)
-    snapshot = sqlite3.connect(":memory:", check_same_thread=False)
-    _copy_database(mockcvat_server, target=snapshot)
-    media = tmp_path_factory.mktemp("engine-world") / "media"
-    shutil.copytree(mockcvat_server.mock.media_dir, media)
-    try:
-        yield snapshot, media, names
-    finally:
-        snapshot.close()
-        mockcvat_server.reset()
-
-
-@pytest.fixture
-def world(cvat_server, built_world) -> World:
-    snapshot, media, names = built_world
-    _copy_database(cvat_server, source=snapshot)  # over the seeded state reset left
-    shutil.copytree(media, cvat_server.mock.media_dir, dirs_exist_ok=True)
-    return World(server=cvat_server, names=names)
-
-
-Action = Callable[[httpx.Client, World], httpx.Response]
-Body = Any  # JSON, or a callable of the placeholders (for ids)
-
-
-def case(name: str, action: Action, expected: tuple[Expected, ...],
-         xfail: dict[str, str] | None = None) -> Any:
-    """One row: ``xfail`` marks the roles where mockcvat is known to differ from CVAT."""
-    return [pytest.param(action, role, want, id=f"{name}-{role}", marks=[
-        pytest.mark.xfail(reason=xfail[role], strict=True)] if xfail and role in xfail else [])
-            for role, want in zip(ROLES, expected, strict=True)]
-
-
-def _body(body: Body, w: World) -> Any:
-    return body(w.names) if callable(body) else body
-
-
-def get(path: str, headers: dict[str, str] | None = None) -> Action:
-    return lambda c, w: c.get(path.format(**w.names), headers=headers)
-
-
-def patch(path: str, body: Body, headers: dict[str, str] | None = None) -> Action:
-    return lambda c, w: c.patch(path.format(**w.names), json=_body(body, w), headers=headers)
-
-
-def post(path: str, body: Body = None, headers: dict[str, str] | None = None) -> Action:
-    return lambda c, w: c.post(path.format(**w.names), json=_body(body, w), headers=headers)
-
-
-def delete(path: str, headers: dict[str, str] | None = None) -> Action:
-    return lambda c, w: c.delete(path.format(**w.names), headers=headers)
-
-
-F = 403  # forbidden: the answer of every detail action the rules refuse
 
 #   admin   owner   maint.  superv. worker  non-m.  plain   t-asg.  j-asg.  lone
 CASES = [
@@ -312,6 +156,27 @@ CASES = [
           (200, 200, 200, 200, F, F, F, F, F, F)),
     *case("labels-delete", delete("/api/labels/{l_dog}"),
           (204, 204, 204, 204, F, F, F, F, F, F)),
+    # --- quality control (quality_settings.rego, quality_reports.rego, conflicts.rego) ---
+    *case("quality-settings-list", get("/api/quality/settings?parent_type=task"),
+          ((200, 3), (200, 0), (200, 1), (200, 1), (200, 0), (200, 0), (200, 1), (200, 1),
+           (200, 0), (200, 0))),
+    *case("quality-settings-list-in-acme", get("/api/quality/settings?parent_type=task", ACME),
+          ((200, 2), (200, 2), (200, 2), (200, 1), (200, 0), F, F, (200, 1), (200, 0), F)),
+    *case("quality-settings-view", get("/api/quality/settings/{qs_t1}"),
+          (200, 200, 200, F, F, F, F, 200, F, F)),
+    *case("quality-settings-update", patch("/api/quality/settings/{qs_t1}",
+                                           {"max_validations_per_job": 1}),
+          (200, 200, 200, F, F, F, F, 200, F, F)),
+    # allowed callers reach the precondition (T1 has no GT job: 400)
+    *case("quality-reports-create", post("/api/quality/reports", lambda n: {"task_id": n["t1"]}),
+          (400, 400, 400, F, F, F, F, 400, F, F)),
+    *case("quality-reports-list-in-acme", get("/api/quality/reports", ACME),
+          ((200, 0), (200, 0), (200, 0), (200, 0), (200, 0), F, F, (200, 0), (200, 0), F)),
+    *case("quality-conflicts-list-in-acme", get("/api/quality/conflicts", ACME),
+          ((200, 0), (200, 0), (200, 0), (200, 0), (200, 0), F, F, (200, 0), (200, 0), F)),
+    # --- consensus (consensus_settings.rego, consensus_merges.rego): T1 has no replicas ---
+    *case("consensus-merge", post("/api/consensus/merges", lambda n: {"task_id": n["t1"]}),
+          (400, 400, 400, F, F, F, F, 400, F, F)),
 ]
 
 

@@ -83,3 +83,48 @@ def test_context_manager_with_a_file_database(tmp_path):
         server.reset()  # back to the state found at start-up
         with server.make_client(("kept", STRONG_PASSWORD)) as client:
             assert client.users.retrieve_current_user().username == "kept"
+
+
+SEEDED_CONFTEST = '''
+import json
+import pytest
+
+@pytest.fixture(scope="session")
+def mockcvat_seed(tmp_path_factory):
+    seed = tmp_path_factory.mktemp("seed")
+    (seed / "users.json").write_text(json.dumps({"results": [
+        {"id": 42, "username": "carol", "password": "Unusual-Passw0rd!"}]}))
+    (seed / "projects.json").write_text(json.dumps([
+        {"id": 7, "name": "seeded", "owner": {"id": 42}, "labels": [{"name": "car"}]}]))
+    return seed
+'''
+
+SEEDED_TESTS = '''
+import pytest
+from cvat_sdk.api_client.exceptions import ApiException
+
+@pytest.mark.mockcvat_fault("projects_list", status=500, times=1)
+def test_marked_and_seeded(cvat_server, cvat_client):
+    with pytest.raises(ApiException):
+        cvat_client.projects.list()
+    assert [p.name for p in cvat_client.projects.list()] == ["seeded"]
+    cvat_client.projects.retrieve(7).remove()
+
+def test_back_to_the_seed_without_the_fault(cvat_server, cvat_client):
+    assert cvat_server.faults.list() == []
+    assert [(p.id, p.owner.username) for p in cvat_client.projects.list()] == [(7, "carol")]
+'''
+
+
+def test_plugin_seed_fixture_and_fault_marker(pytester):
+    pytester.makeconftest(SEEDED_CONFTEST)
+    pytester.makepyfile(test_inner=SEEDED_TESTS)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-W", "ignore")
+    result.assert_outcomes(passed=2)
+    fixtures = pytester.runpytest_subprocess("--fixtures", "-p", "no:cacheprovider")
+    text = fixtures.stdout.str()
+    for name in ("mockcvat_settings", "mockcvat_seed", "mockcvat_server", "cvat_server",
+                 "cvat_client"):
+        assert name in text
+    assert "A seed directory (users.json, tasks.json" in text
+    assert "no docstring available" not in text.split("mockcvat.pytest_plugin")[-1]

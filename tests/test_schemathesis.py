@@ -16,6 +16,9 @@ success codes).
   the server is reset to its seeded state before every example and the admin logs in again.
   A reset takes well under a millisecond and a login a few, so every example starts from the same
   state and the destructive operations are exercised too.
+* An AI function is registered before every example (a canned detector): CVAT answers 503 to
+  ``/api/lambda/*`` without Nuclio, as mockcvat does without functions (``tests/test_lambda.py``
+  checks that answer); the fuzzer exercises a CVAT that has serverless functions.
 * Two CVAT quirks are tolerated, where CVAT's answer breaks its own schema's letter and mockcvat
   keeps CVAT's answer: registering without an e-mail answers ``"email": ""``, which ``format:
   email`` does not admit; an organization's ``contact`` is documented as an object but stored
@@ -80,6 +83,10 @@ schema = (
     # ("Unsupported type: 'Binary'"); tests/test_annotations.py and test_datasets.py cover them
     .exclude(operation_id="jobs_update_annotations")
     .exclude(operation_id="tasks_update_annotations")
+    # they contact the bucket the body names (by default on the providers' public endpoints):
+    # the tests talk only to local servers; tests/test_cloudstorages.py covers them
+    .exclude(operation_id="cloudstorages_create")
+    .exclude(operation_id="cloudstorages_partial_update")
 )
 
 
@@ -114,6 +121,7 @@ def test_the_fuzzed_schema_is_the_served_one(mockcvat_server: MockCVATServer) ->
 def test_api_conforms_to_its_schema(case: schemathesis.Case,
                                     mockcvat_server: MockCVATServer) -> None:
     mockcvat_server.reset()
+    mockcvat_server.register_function("fuzz", detections={"*": []}, labels=[{"name": "car"}])
     token = admin_token(mockcvat_server)
     case.call_and_validate(base_url=mockcvat_server.url,
                            headers={"Authorization": f"Token {token}"},

@@ -284,8 +284,8 @@ def test_job_file_mapping_refuses_a_frame_step(admin, task_id):
     assert "job_file_mapping cannot be used with frame step" in message
 
 
-def test_cloud_storage_is_refused_clearly(admin, task_id):
+def test_an_unknown_cloud_storage_is_refused(admin, task_id):
     response = admin.post(data_url(task_id), json={"image_quality": 70, "cloud_storage_id": 1,
                                                    "server_files": ["a.png"]})
     assert response.status_code == 400
-    assert "not implemented by this mock" in response.json()["cloud_storage_id"][0]
+    assert response.json() == ["CloudStorage matching query does not exist."]

@@ -98,7 +98,8 @@ IMPORTERS: tuple[DatasetFormat, ...] = (
 # --- the formats mockcvat really reads and writes -------------------------------------------------
 # one module each under mockcvat/formats/, exposing EXPORTS, IMPORTS, export() and import_()
 # (see mockcvat/formats/base.py)
-MODULES = ("cvat", "coco", "yolo", "voc", "imagenet", "datumaro", "mask", "mot")
+MODULES = ("cvat", "coco", "yolo", "voc", "imagenet", "datumaro", "mask", "mot", "labelme",
+           "camvid")
 
 
 def _modules() -> list[Any]:

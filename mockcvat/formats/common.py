@@ -18,11 +18,13 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from io import BytesIO
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import defusedxml.ElementTree as DefusedET
 from defusedxml import DefusedXmlException
+from PIL import Image, UnidentifiedImageError
 
 from mockcvat.formats.base import AttributeSpec, Dataset, Frame, ImportFailed, LabelSpec
 from mockcvat.formats.tracks import track_shapes, tracks_to_shapes, validate_track_shapes
@@ -31,6 +33,10 @@ DEFAULT_SUBSET = "default"  # datumaro's DEFAULT_SUBSET_NAME
 VIDEO_FRAME_EXT = ".PNG"  # FrameProvider.VIDEO_FRAME_EXT: video frames are named frame_XXXXXX
 DEFAULT_IMAGE_EXT = ".jpg"  # datumaro CocoPath.IMAGE_EXT
 SOURCES = {"auto", "semi-auto", "manual", "file"}
+# datumaro's IMAGE_EXTENSIONS: what its importers take for an image file
+IMAGE_EXTS = frozenset({".jpg", ".jpeg", ".jpe", ".jp2", ".png", ".bmp", ".dib", ".tif", ".tiff",
+                        ".tga", ".webp", ".pfm", ".sr", ".ras", ".exr", ".hdr", ".pic", ".pbm",
+                        ".pgm", ".ppm", ".pxm", ".pnm"})
 
 
 # =============================================================================================
@@ -216,6 +222,165 @@ def voc_colormap(length: int = 256) -> list[tuple[int, int, int]]:
 
 
 # =============================================================================================
+# Segmentation masks (Segmentation mask, CamVid, Cityscapes): CVAT's colour map, shapes
+# rasterised as datumaro's transforms do, instances merged by group, PNGs
+# =============================================================================================
+
+BACKGROUND = "background"
+_DRAWN = {"rectangle", "polygon", "mask", "ellipse"}
+
+
+def hex2rgb(color: str) -> tuple[int, int, int]:
+    color = (color or "#000000").lstrip("#")
+    try:
+        return (int(color[0:2], 16), int(color[2:4], 16), int(color[4:6], 16))
+    except ValueError:
+        return (0, 0, 0)
+
+
+def color_label_map(dataset: Dataset) -> list[tuple[str, tuple[int, int, int]]]:
+    """``make_colormap`` + ``VocLabelMap(sorted(…))``: (name, colour) in file order."""
+    colors: dict[str, tuple[int, int, int]] = {}
+    ordered = sorted(dataset.labels, key=lambda lb: lb.id)
+    if BACKGROUND not in {lb.name for lb in ordered}:
+        colors[BACKGROUND] = (0, 0, 0)
+    for label in ordered:
+        colors[label.name] = hex2rgb(label.color)
+    return sorted(colors.items(), key=lambda e: e[0])
+
+
+def background_index(entries: list[tuple[str, tuple[int, int, int]]]) -> int:
+    """``find_or_create_background_label``: the first black label, else ``background``."""
+    for index, (_name, color) in enumerate(entries):
+        if color == (0, 0, 0):
+            return index
+    return next(i for i, (name, _c) in enumerate(entries) if name == BACKGROUND)
+
+
+
+
+def rotated_corners(points: list[float], rotation: float) -> list[float]:
+    x0, y0, x1, y1 = points[:4]
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    a = math.radians(rotation)
+    cos_a, sin_a = math.cos(a), math.sin(a)
+    out: list[float] = []
+    for x, y in ((x0, y0), (x1, y0), (x1, y1), (x0, y1)):
+        dx, dy = x - cx, y - cy
+        out += [cx + dx * cos_a - dy * sin_a, cy + dx * sin_a + dy * cos_a]
+    return out
+
+
+def shape_bitmap(shape: dict, h: int, w: int) -> bytearray | None:
+    """The shape's pixels, row-major 0/1, as datumaro's transforms produce them."""
+    kind = shape["type"]
+    points = [float(p) for p in shape.get("points") or []]
+    rotation = float(shape.get("rotation", 0) or 0)
+    if kind == "rectangle" and len(points) >= 4:
+        x0, y0, x1, y1 = points[:4]
+        if rotation % 360:
+            poly = rotated_corners(points, rotation)
+        else:  # Bbox.as_polygon()
+            poly = [x0, y0, x1, y0, x1, y1, x0, y1]
+    elif kind == "polygon" and len(points) >= 6:
+        poly = points
+    elif kind == "mask" and len(points) >= 4:
+        return cvat_mask_to_rowmajor(points, h, w)
+    elif kind == "ellipse" and len(points) >= 4:
+        return ellipse_rowmajor(points, rotation, h, w)
+    else:
+        return None
+    return rowmajor(from_runs(poly_counts(poly, h, w), h * w), h, w)
+
+
+def instances(labels: Labels, shapes: list[dict], h: int, w: int) -> list[dict]:
+    """``findinstances`` + ``merge_instance_segments`` over the drawn shapes."""
+    segments = []
+    for shape in shapes:
+        if shape["type"] not in _DRAWN:
+            continue
+        bits = shape_bitmap(shape, h, w)
+        if bits is None:
+            continue
+        segments.append(
+            {
+                "label_id": shape["label_id"],
+                "z_order": int(shape.get("z_order", 0) or 0),
+                "group": int(shape.get("group") or 0),
+                "bits": bits,
+            }
+        )
+    segments.sort(key=lambda s: s["group"])  # stable, as datumaro's findinstances
+    instances: list[list[dict]] = []
+    by_group: dict[int, list[dict]] = {}
+    for seg in segments:
+        if not seg["group"]:
+            instances.append([seg])
+        elif seg["group"] in by_group:
+            by_group[seg["group"]].append(seg)
+        else:
+            by_group[seg["group"]] = [seg]
+            instances.append(by_group[seg["group"]])
+    merged = []
+    for members in instances:
+        if len(members) == 1:
+            merged.append(members[0])
+            continue
+        leader = max(members, key=lambda s: s["bits"].count(1))
+        acc = 0
+        for m in members:
+            acc |= int.from_bytes(m["bits"], "big")
+        merged.append(dict(leader, bits=bytearray(acc.to_bytes(h * w, "big"))))
+    return merged
+
+
+def paint(found: list[dict], class_of: Any, h: int, w: int, background: int = 0
+          ) -> tuple[list[int], list[int]]:
+    """datumaro's ``CompiledMask.from_instance_masks``: per pixel, the class (``class_of(label
+    id)``, ``background`` where nothing is drawn) and the 1-based instance number, instances
+    painted in ``z_order`` order (stable), later ones on top."""
+    class_map = [background] * (h * w)
+    inst_map = [0] * (h * w)
+    for number, inst in enumerate(sorted(found, key=lambda s: s["z_order"]), start=1):
+        cls = class_of(inst["label_id"])
+        bits = inst["bits"]
+        pos = bits.find(1)
+        while pos >= 0:
+            class_map[pos] = cls
+            inst_map[pos] = number
+            pos = bits.find(1, pos + 1)
+    return class_map, inst_map
+
+
+def rgb_png(pixels: bytearray, w: int, h: int) -> bytes:
+    buffer = BytesIO()
+    Image.frombytes("RGB", (w, h), bytes(pixels)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def read_color_png(path: Path, inverse: dict[tuple, int], what: str) -> tuple[list[int], int, int]:
+    try:
+        with Image.open(path) as image:
+            image = image.convert("RGB")
+            w, h = image.size
+            data = image.tobytes()
+    except (UnidentifiedImageError, OSError) as exc:
+        raise ImportFailed(f"Can't read the {what} mask '{path.name}': {exc}") from None
+    out: list[int] = []
+    cache: dict[bytes, int] = {}
+    for i in range(0, len(data), 3):
+        px = data[i : i + 3]
+        index = cache.get(px)
+        if index is None:
+            color = (px[0], px[1], px[2])
+            if color not in inverse:
+                raise ImportFailed(f"{what.capitalize()} mask '{path.name}': unknown color {color}")
+            index = cache[px] = inverse[color]
+        out.append(index)
+    return out, w, h
+
+
+# =============================================================================================
 # A task as CVAT's bindings hand it to datumaro
 # =============================================================================================
 
@@ -385,10 +550,6 @@ def write_image(dataset: Dataset, frame: Frame, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     source_ext, target_ext = (_SAME_EXT.get(e.lower(), e.lower()) for e in (ext, target.suffix))
     if ext and source_ext != target_ext:
-        from io import BytesIO
-
-        from PIL import Image, UnidentifiedImageError
-
         try:
             with Image.open(BytesIO(data)) as image:
                 if target_ext == ".jpg" and image.mode not in ("RGB", "L"):

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .base import Dataset, ImportFailed
+from .common import IMAGE_EXTS as _IMAGE_EXTS
 from .common import FrameMatcher, frame_items, group_by_subset, label_by_name, read_text
 
 EXPORTS = ("ImageNet 1.0",)
@@ -30,9 +31,6 @@ IMPORTS = ("ImageNet 1.0",)
 
 LABELS_FILE = "synsets.txt"
 NO_LABEL = "no_label"
-_IMAGE_EXTS = {".jpg", ".jpeg", ".jpe", ".jp2", ".png", ".bmp", ".dib", ".tif", ".tiff", ".tga",
-               ".webp", ".pfm", ".sr", ".ras", ".exr", ".hdr", ".pic", ".pbm", ".pgm", ".ppm",
-               ".pxm", ".pnm"}
 
 
 def export(dataset: Dataset, out: Path, *, save_images: bool, format_name: str) -> None:

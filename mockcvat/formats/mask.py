@@ -31,25 +31,22 @@ only when the request asks for ``conv_mask_to_poly``).
 
 from __future__ import annotations
 
-import math
 import os
-from io import BytesIO
 from pathlib import Path
 from typing import Any
-
-from PIL import Image, UnidentifiedImageError
 
 from mockcvat.formats.base import Dataset, Frame, ImportFailed, LabelSpec
 from mockcvat.formats.common import (
     Importer,
     Labels,
-    cvat_mask_to_rowmajor,
-    ellipse_rowmajor,
+    background_index,
+    color_label_map,
     frame_file_name,
-    from_runs,
+    instances,
     new_shape,
-    poly_counts,
-    rowmajor,
+    paint,
+    read_color_png,
+    rgb_png,
     rowmajor_to_cvat_mask,
     shapes_by_frame,
     voc_colormap,
@@ -58,125 +55,12 @@ from mockcvat.formats.common import (
 EXPORTS = ("Segmentation mask 1.1",)
 IMPORTS = ("Segmentation mask 1.1",)
 
-BACKGROUND = "background"
 _SUBSET = "default"
-_DRAWN = {"rectangle", "polygon", "mask", "ellipse"}
 _VOC_LABELS = [
     "background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair",
     "cow", "diningtable", "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa",
     "train", "tvmonitor",
 ]  # fmt: skip
-
-
-def _hex2rgb(color: str) -> tuple[int, int, int]:
-    color = (color or "#000000").lstrip("#")
-    try:
-        return (int(color[0:2], 16), int(color[2:4], 16), int(color[4:6], 16))
-    except ValueError:
-        return (0, 0, 0)
-
-
-def label_map(dataset: Dataset) -> list[tuple[str, tuple[int, int, int]]]:
-    """``make_colormap`` + ``VocLabelMap(sorted(…))``: (name, colour) in file order."""
-    colors: dict[str, tuple[int, int, int]] = {}
-    ordered = sorted(dataset.labels, key=lambda lb: lb.id)
-    if BACKGROUND not in {lb.name for lb in ordered}:
-        colors[BACKGROUND] = (0, 0, 0)
-    for label in ordered:
-        colors[label.name] = _hex2rgb(label.color)
-    return sorted(colors.items(), key=lambda e: e[0])
-
-
-def _background_index(entries: list[tuple[str, tuple[int, int, int]]]) -> int:
-    """``find_or_create_background_label``: the first black label, else ``background``."""
-    for index, (_name, color) in enumerate(entries):
-        if color == (0, 0, 0):
-            return index
-    return next(i for i, (name, _c) in enumerate(entries) if name == BACKGROUND)
-
-
-# --- rasterisation ---------------------------------------------------------------------------
-
-
-def _rotated_corners(points: list[float], rotation: float) -> list[float]:
-    x0, y0, x1, y1 = points[:4]
-    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-    a = math.radians(rotation)
-    cos_a, sin_a = math.cos(a), math.sin(a)
-    out: list[float] = []
-    for x, y in ((x0, y0), (x1, y0), (x1, y1), (x0, y1)):
-        dx, dy = x - cx, y - cy
-        out += [cx + dx * cos_a - dy * sin_a, cy + dx * sin_a + dy * cos_a]
-    return out
-
-
-def _bitmap(shape: dict, h: int, w: int) -> bytearray | None:
-    """The shape's pixels, row-major 0/1, as datumaro's transforms produce them."""
-    kind = shape["type"]
-    points = [float(p) for p in shape.get("points") or []]
-    rotation = float(shape.get("rotation", 0) or 0)
-    if kind == "rectangle" and len(points) >= 4:
-        x0, y0, x1, y1 = points[:4]
-        if rotation % 360:
-            poly = _rotated_corners(points, rotation)
-        else:  # Bbox.as_polygon()
-            poly = [x0, y0, x1, y0, x1, y1, x0, y1]
-    elif kind == "polygon" and len(points) >= 6:
-        poly = points
-    elif kind == "mask" and len(points) >= 4:
-        return cvat_mask_to_rowmajor(points, h, w)
-    elif kind == "ellipse" and len(points) >= 4:
-        return ellipse_rowmajor(points, rotation, h, w)
-    else:
-        return None
-    return rowmajor(from_runs(poly_counts(poly, h, w), h * w), h, w)
-
-
-def _instances(labels: Labels, shapes: list[dict], h: int, w: int) -> list[dict]:
-    """``find_instances`` + ``merge_instance_segments`` over the drawn shapes."""
-    segments = []
-    for shape in shapes:
-        if shape["type"] not in _DRAWN:
-            continue
-        bits = _bitmap(shape, h, w)
-        if bits is None:
-            continue
-        segments.append(
-            {
-                "label_id": shape["label_id"],
-                "z_order": int(shape.get("z_order", 0) or 0),
-                "group": int(shape.get("group") or 0),
-                "bits": bits,
-            }
-        )
-    segments.sort(key=lambda s: s["group"])  # stable, as datumaro's find_instances
-    instances: list[list[dict]] = []
-    by_group: dict[int, list[dict]] = {}
-    for seg in segments:
-        if not seg["group"]:
-            instances.append([seg])
-        elif seg["group"] in by_group:
-            by_group[seg["group"]].append(seg)
-        else:
-            by_group[seg["group"]] = [seg]
-            instances.append(by_group[seg["group"]])
-    merged = []
-    for members in instances:
-        if len(members) == 1:
-            merged.append(members[0])
-            continue
-        leader = max(members, key=lambda s: s["bits"].count(1))
-        acc = 0
-        for m in members:
-            acc |= int.from_bytes(m["bits"], "big")
-        merged.append(dict(leader, bits=bytearray(acc.to_bytes(h * w, "big"))))
-    return merged
-
-
-def _png(pixels: bytearray, w: int, h: int) -> bytes:
-    buffer = BytesIO()
-    Image.frombytes("RGB", (w, h), bytes(pixels)).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def export(dataset: Dataset, out: Path, *, save_images: bool, format_name: str) -> None:
@@ -185,9 +69,9 @@ def export(dataset: Dataset, out: Path, *, save_images: bool, format_name: str) 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     labels = Labels(dataset)
-    entries = label_map(dataset)
+    entries = color_label_map(dataset)
     index_of = {name: i for i, (name, _c) in enumerate(entries)}
-    bg_index = _background_index(entries)
+    bg_index = background_index(entries)
     inst_colors = voc_colormap(256)
     frames = sorted(
         (f for f in dataset.frames if not f.deleted), key=lambda f: (f.task_id, f.frame)
@@ -209,10 +93,10 @@ def export(dataset: Dataset, out: Path, *, save_images: bool, format_name: str) 
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(content)
         frame_shapes = sorted(shapes.get(key, []), key=lambda s: s.get("z_order", 0))
-        instances = _instances(labels, frame_shapes, frame.height, frame.width)
-        if instances:
+        found = instances(labels, frame_shapes, frame.height, frame.width)
+        if found:
             _write_masks(
-                out, item_id, frame, instances, labels, entries, index_of, bg_index, inst_colors
+                out, item_id, frame, found, labels, entries, index_of, bg_index, inst_colors
             )
             listed.append(item_id)
         elif key not in tagged and not any(s["type"] != "cuboid" for s in frame_shapes):
@@ -238,24 +122,15 @@ def _write_masks(
     inst_colors: list,
 ) -> None:
     h, w = frame.height, frame.width
-    class_map = [bg_index] * (h * w)
-    inst_map = [0] * (h * w)
-    ordered = sorted(instances, key=lambda s: s["z_order"])  # CompiledMask: stable by z_order
-    for number, inst in enumerate(ordered, start=1):
-        cls = index_of.get(labels.name(inst["label_id"]), bg_index)
-        bits = inst["bits"]
-        pos = bits.find(1)
-        while pos >= 0:
-            class_map[pos] = cls
-            inst_map[pos] = number
-            pos = bits.find(1, pos + 1)
+    class_map, inst_map = paint(
+        instances, lambda label_id: index_of.get(labels.name(label_id), bg_index), h, w, bg_index)
     palette = [c for _n, c in entries]
     class_px = bytearray(b"".join(bytes(palette[c]) for c in class_map))
     inst_px = bytearray(b"".join(bytes(inst_colors[i % 256]) for i in inst_map))
     for folder, pixels in (("SegmentationClass", class_px), ("SegmentationObject", inst_px)):
         target = out / folder / f"{item_id}.png"
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(_png(pixels, w, h))
+        target.write_bytes(rgb_png(pixels, w, h))
 
 
 # =============================================================================================
@@ -305,28 +180,6 @@ def _colormap(entries: list[tuple[str, tuple[int, int, int] | None]]) -> dict[tu
         return {c: i for i, (_n, c) in enumerate(entries) if c is not None}
     palette = voc_colormap(len(entries))
     return {palette[i]: i for i in range(len(entries))}
-
-
-def _read_png(path: Path, inverse: dict[tuple, int], what: str) -> tuple[list[int], int, int]:
-    try:
-        with Image.open(path) as image:
-            image = image.convert("RGB")
-            w, h = image.size
-            data = image.tobytes()
-    except (UnidentifiedImageError, OSError) as exc:
-        raise ImportFailed(f"Can't read the {what} mask '{path.name}': {exc}") from None
-    out: list[int] = []
-    cache: dict[bytes, int] = {}
-    for i in range(0, len(data), 3):
-        px = data[i : i + 3]
-        index = cache.get(px)
-        if index is None:
-            color = (px[0], px[1], px[2])
-            if color not in inverse:
-                raise ImportFailed(f"{what.capitalize()} mask '{path.name}': unknown color {color}")
-            index = cache[px] = inverse[color]
-        out.append(index)
-    return out, w, h
 
 
 def _find_root(source: Path) -> Path:
@@ -404,9 +257,9 @@ def _item_masks(root: Path, item_id: str, class_inverse: dict, inst_inverse: dic
     inst_path = root / "SegmentationObject" / f"{item_id}.png"
     class_map = None
     if class_path.is_file():
-        class_map, w, h = _read_png(class_path, class_inverse, "class")
+        class_map, w, h = read_color_png(class_path, class_inverse, "class")
     if inst_path.is_file():
-        inst_map, w, h = _read_png(inst_path, inst_inverse, "instance")
+        inst_map, w, h = read_color_png(inst_path, inst_inverse, "instance")
         if class_map is not None and len(class_map) != len(inst_map):
             raise ImportFailed(f"Item {item_id}: class and instance masks differ in size")
         labels: dict[int, int | None] = {}

@@ -3,6 +3,7 @@ single frames and previews (Pillow for images, PyAV for video). No HTTP, no data
 
 from .chunks import FrameStore
 from .model import FrameInfo, Manifest, MediaError
-from .prepare import default_chunk_size, prepare
+from .prepare import default_chunk_size, prepare, prepare_remote
 
-__all__ = ["FrameInfo", "FrameStore", "Manifest", "MediaError", "default_chunk_size", "prepare"]
+__all__ = ["FrameInfo", "FrameStore", "Manifest", "MediaError", "default_chunk_size", "prepare",
+           "prepare_remote"]

@@ -13,6 +13,8 @@ from pathlib import Path
 import av
 from PIL import Image
 
+from mockcvat.storage.base import ByteStore, StoreError
+
 from . import images, video
 from .model import CACHE_DIR, RAW_DIR, Manifest, MediaError, write_atomically
 
@@ -22,11 +24,15 @@ MP4_MIME = "video/mp4"
 
 
 class FrameStore:
-    def __init__(self, data_dir: Path) -> None:
+    """``source``: where the frames' files are, when not under data_dir/raw (the images of a
+    task whose data stays in a cloud storage); read on demand, as CVAT's media cache does."""
+
+    def __init__(self, data_dir: Path, source: ByteStore | None = None) -> None:
         self.data_dir = Path(data_dir)
         self.manifest = Manifest.load(self.data_dir)
         self._raw = self.data_dir / RAW_DIR
         self._cache = self.data_dir / CACHE_DIR
+        self.source = source
 
     # ---- public API ----------------------------------------------------------------------
 
@@ -113,10 +119,12 @@ class FrameStore:
     def _frame_builder(self, number: int, quality: str, image_quality: int,
                        zipped: bool) -> tuple[Callable[[], bytes], str]:
         if self.manifest.media_type != "video":
-            path = self._image_path(number)
+            name = self.manifest.source_paths[number]
             if quality == "original":
-                return (lambda: images.original_bytes(path)), images.mime_type(path.name)
-            return (lambda: images.to_jpeg(images.load(path), image_quality)), "image/jpeg"
+                return (lambda: images.original_bytes(self._image(number))), \
+                    images.mime_type(name)
+            return (lambda: images.to_jpeg(images.load(self._image(number)), image_quality)), \
+                "image/jpeg"
         if quality == "original":
             return (lambda: video.to_png(self._one_video_frame(number))), "image/png"
         if zipped:
@@ -124,8 +132,15 @@ class FrameStore:
                                            image_quality)), "image/jpeg"
         return (lambda: self._frame_from_chunk(number, image_quality)), "image/png"
 
-    def _image_path(self, number: int) -> Path:
-        return self._raw / self.manifest.source_paths[number]
+    def _image(self, number: int) -> Path | bytes:
+        """A frame's image file, or its bytes read from the source."""
+        name = self.manifest.source_paths[number]
+        if self.source is None:
+            return self._raw / name
+        try:
+            return self.source.get(name)
+        except StoreError as exc:
+            raise MediaError(exc.message) from None
 
     def _video_frames(self, start: int, stop: int) -> Generator[av.VideoFrame, None, None]:
         m = self.manifest
@@ -162,11 +177,12 @@ class FrameStore:
                 yield "jpeg", images.to_jpeg(frame.to_image(), image_quality)
             return
         for number in range(start, stop):
-            path = self._image_path(number)
+            image = self._image(number)
             if quality == "original":
-                yield path.suffix.lstrip("."), images.original_bytes(path)
+                suffix = Path(self.manifest.source_paths[number]).suffix
+                yield suffix.lstrip("."), images.original_bytes(image)
             else:
-                yield "jpeg", images.to_jpeg(images.load(path), image_quality)
+                yield "jpeg", images.to_jpeg(images.load(image), image_quality)
 
     def _cached(self, key: str, build: Callable[[], bytes]) -> bytes:
         # No locks: two threads may build the same item, but the atomic rename means readers

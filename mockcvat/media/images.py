@@ -28,13 +28,17 @@ def _orientation(img: Image.Image) -> int:
     return img.getexif().get(ORIENTATION_TAG, 1)
 
 
-def probe(path: Path, name: str) -> tuple[int, int]:
-    """(width, height) as displayed (EXIF rotation applied, like CVAT). Checks the file is a
-    readable image, raising a MediaError that names it otherwise."""
+def _opened(source: Path | bytes) -> Path | io.BytesIO:
+    return source if isinstance(source, Path) else io.BytesIO(source)
+
+
+def probe(path: Path | bytes, name: str) -> tuple[int, int]:
+    """(width, height) as displayed (EXIF rotation applied, like CVAT). Checks the file (or
+    the bytes) is a readable image, raising a MediaError that names it otherwise."""
     try:
-        with Image.open(path) as img:
+        with Image.open(_opened(path)) as img:
             img.verify()  # must come straight after open(), hence the second open
-        with Image.open(path) as img:
+        with Image.open(_opened(path)) as img:
             width, height = img.size
             orientation = _orientation(img)
     except UnidentifiedImageError:
@@ -48,8 +52,8 @@ def probe(path: Path, name: str) -> tuple[int, int]:
     return (height, width) if orientation > 4 else (width, height)
 
 
-def load(path: Path) -> Image.Image:
-    with Image.open(path) as img:
+def load(path: Path | bytes) -> Image.Image:
+    with Image.open(_opened(path)) as img:
         img.load()
         return img
 
@@ -73,12 +77,12 @@ def to_jpeg(img: Image.Image, quality: int) -> bytes:
     return buf.getvalue()
 
 
-def original_bytes(path: Path) -> bytes:
+def original_bytes(path: Path | bytes) -> bytes:
     """CVAT's ZipChunkWriter: the file as uploaded, except that EXIF-rotated images are stored
     rotated (same format, top quality) and TIFFs are re-saved with LZW compression."""
     img = load(path)
     if _orientation(img) == 1 and img.format != "TIFF":
-        return path.read_bytes()
+        return path if isinstance(path, bytes) else path.read_bytes()
     rotated = ImageOps.exif_transpose(img)
     buf = io.BytesIO()
     if img.format == "TIFF":

@@ -8,7 +8,9 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from . import images, sources, video
+from mockcvat.storage.base import ByteStore, StoreError
+
+from . import documents, images, sources, video
 from .model import CACHE_DIR, RAW_DIR, FrameInfo, Manifest, MediaError
 
 SORTING_METHODS = ("lexicographical", "natural", "predefined", "random")
@@ -42,8 +44,6 @@ def prepare(upload_dir: Path, files: list[str], data_dir: Path, *,
     manifests = [f for f in files if f.endswith(".jsonl")]
     if len(manifests) > 1:
         raise MediaError("Only one manifest file can be attached to data")
-    if kind == "pdf":
-        raise MediaError(f"PDF files are not supported by this server: '{counter['pdf'][0]}'")
     for name in counter[kind] + manifests:
         if not sources.inside(upload_dir, name).is_file():
             raise MediaError(f"The file '{name}' is missing from the uploaded files")
@@ -58,6 +58,11 @@ def prepare(upload_dir: Path, files: list[str], data_dir: Path, *,
     if kind == "video":
         manifest = _index_video(upload_dir, raw, counter["video"][0], report, start_frame,
                                 stop_frame, frame_step)
+    elif kind == "pdf":  # CVAT's PdfReader: every page a JPEG frame, in page order
+        pdf = counter["pdf"][0]
+        names = documents.render_pages(sources.inside(upload_dir, pdf), raw, pdf,
+                                       last_page=stop_frame or None)
+        manifest = _index_images(raw, names, {}, report, start_frame, stop_frame, frame_step)
     else:
         names = _gather_images(upload_dir, raw, kind, counter[kind])
         order = _order_images(upload_dir, kind, names, sorting_method, random_seed, manifests)
@@ -70,6 +75,43 @@ def prepare(upload_dir: Path, files: list[str], data_dir: Path, *,
     manifest.sorting_method = sorting_method
     manifest.use_zip_chunks = use_zip_chunks
     manifest.skipped_files = skipped
+    manifest.save(data_dir)
+    report(1.0)
+    return manifest
+
+
+def prepare_remote(source: ByteStore, names: list[str], data_dir: Path, *,
+                   sizes: dict[str, tuple[int, int]] | None = None,
+                   start_frame: int = 0, stop_frame: int | None = None, frame_step: int = 1,
+                   chunk_size: int | None = None, sorting_method: str = "lexicographical",
+                   progress: Callable[[float], None] | None = None) -> Manifest:
+    """Index images that stay in a store (CVAT's cloud data with ``use_cache``): ``names`` are
+    keys, already in task order; their sizes come from ``sizes`` (a cloud manifest) or from
+    reading each image. Nothing is copied: ``FrameStore(data_dir, source)`` reads them."""
+    data_dir = Path(data_dir)
+    _check_params(sorting_method, start_frame, stop_frame, frame_step, chunk_size)
+    frame_range = _frame_range(len(names), start_frame, stop_frame, frame_step)
+    shutil.rmtree(data_dir / CACHE_DIR, ignore_errors=True)
+    report = progress or (lambda _: None)
+    frames = []
+    for i, index in enumerate(frame_range):
+        name = names[index]
+        known = (sizes or {}).get(name)
+        if known and all(isinstance(v, int) and v > 0 for v in known):
+            width, height = known
+        else:
+            try:
+                width, height = images.probe(source.get(name), name)
+            except StoreError as exc:
+                raise MediaError(exc.message) from None
+        frames.append(FrameInfo(name, width, height))
+        report((i + 1) / len(frame_range) * 0.99)
+    first = frames[0]
+    manifest = Manifest(
+        media_type="imageset", frames=frames, source_frames=list(frame_range),
+        start_frame=start_frame, stop_frame=frame_range[-1], frame_step=frame_step,
+        chunk_size=chunk_size or default_chunk_size(first.width, first.height),
+        sorting_method=sorting_method, source_paths=[f.name for f in frames])
     manifest.save(data_dir)
     report(1.0)
     return manifest

@@ -174,15 +174,20 @@ def _member_path(archive: str, member: str) -> str:
 def extract_archive(path: Path, dest: Path, name: str) -> list[str]:
     """Extracts a zip or tar archive into dest; returns the extracted files' paths relative
     to dest, in archive order. Refuses absolute paths, '..', links and oversized contents."""
+    import py7zr
+
     budget = _Budget(name)
     try:
         if zipfile.is_zipfile(path):
             return _extract_zip(path, dest, budget)
         if tarfile.is_tarfile(path):
             return _extract_tar(path, dest, budget)
-    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as exc:
+        if py7zr.is_7zfile(path):
+            return _extract_7z(path, dest, budget)
+    except (zipfile.BadZipFile, tarfile.TarError, py7zr.exceptions.ArchiveError, EOFError,
+            OSError) as exc:
         raise MediaError(f"The archive '{name}' is corrupted: {exc}") from exc
-    raise MediaError(f"Unsupported archive format: '{name}'. Use a zip or tar archive")
+    raise MediaError(f"Unsupported archive format: '{name}'. Use a zip, tar or 7z archive")
 
 
 def _extract_zip(path: Path, dest: Path, budget: _Budget) -> list[str]:
@@ -205,6 +210,31 @@ def _extract_zip(path: Path, dest: Path, budget: _Budget) -> list[str]:
                 budget.copy(src, inside(dest, rel))
             extracted.append(rel)
     return extracted
+
+
+def _extract_7z(path: Path, dest: Path, budget: _Budget) -> list[str]:
+    """7z (py7zr): names, links and declared sizes checked first, then extracted whole."""
+    import py7zr
+
+    with py7zr.SevenZipFile(path) as archive:
+        if archive.needs_password():
+            raise MediaError(f"The archive '{budget.archive}' is encrypted")
+        infos = archive.list()
+        members = []
+        for info in infos:
+            budget.add_member()
+            rel = _member_path(budget.archive, info.filename)
+            if info.is_symlink:
+                raise MediaError(f"The archive '{budget.archive}' contains a link, which is "
+                                 f"not allowed: '{info.filename}'")
+            budget.add_bytes(info.uncompressed or 0)
+            if not info.is_directory and not is_ignored(info.filename):
+                members.append(rel)
+        archive.extractall(path=dest)
+    for rel in members:  # what was written is what was declared
+        if not inside(dest, rel).is_file():
+            raise MediaError(f"The archive '{budget.archive}' is corrupted: '{rel}' is missing")
+    return members
 
 
 def _extract_tar(path: Path, dest: Path, budget: _Budget) -> list[str]:
@@ -273,18 +303,29 @@ def apply_upload_file_order(files: Sequence[str], order: Sequence[str]) -> list[
     return list(order)
 
 
-def read_manifest_order(path: Path, name: str) -> list[str]:
-    """The image names, in order, of an uploaded dataset manifest (.jsonl)."""
+def parse_manifest(data: bytes, name: str) -> list[dict]:
+    """CVAT's image manifest (``manifest.jsonl``): the images in order, each as
+    ``{"name": "dir/a.jpg", "width": w, "height": h}`` (sizes may be missing)."""
     try:
-        lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    except (OSError, UnicodeDecodeError, ValueError):
+        lines = [json.loads(line) for line in data.decode().splitlines() if line.strip()]
+    except (UnicodeDecodeError, ValueError):
         raise MediaError("Invalid manifest was uploaded") from None
     if len(lines) < 2 or not all(isinstance(x, dict) for x in lines) or "version" not in lines[0]:
         raise MediaError("Invalid manifest was uploaded")
     if lines[1].get("type") != "images":
         raise MediaError("Can't recognize a dataset manifest file in the uploaded file "
                          f"'{os.path.basename(name)}'")
-    return [f"{item.get('name', '')}{item.get('extension', '')}" for item in lines[2:]]
+    return [{"name": f"{item.get('name', '')}{item.get('extension', '')}",
+             "width": item.get("width"), "height": item.get("height")} for item in lines[2:]]
+
+
+def read_manifest_order(path: Path, name: str) -> list[str]:
+    """The image names, in order, of an uploaded dataset manifest (.jsonl)."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        raise MediaError("Invalid manifest was uploaded") from None
+    return [entry["name"] for entry in parse_manifest(data, name)]
 
 
 def restore_manifest_order(names: list[str], manifest_names: list[str]) -> list[str]:

@@ -1,5 +1,6 @@
 """SQLModel tables. Table and column names follow CVAT's Django models where they exist."""
 
+from mockcvat.models.analytics import AnalyticsReport
 from mockcvat.models.annotations import (
     LabeledImage,
     LabeledInterval,
@@ -10,6 +11,7 @@ from mockcvat.models.annotations import (
 from mockcvat.models.auth import AccessToken, AuthToken, OutboxMessage, ServerSetting, Session
 from mockcvat.models.engine import (
     AttributeSpec,
+    CloudStorage,
     Data,
     Job,
     Label,
@@ -18,17 +20,34 @@ from mockcvat.models.engine import (
     Storage,
     Task,
 )
+from mockcvat.models.growth import UserGrowthData
 from mockcvat.models.organizations import Invitation, Membership, Organization
-from mockcvat.models.requests import BackgroundRequest
+from mockcvat.models.quality import (
+    AnnotationConflict,
+    ConsensusSettings,
+    QualityReport,
+    QualityRequirement,
+    QualitySettings,
+)
+from mockcvat.models.requests import BackgroundRequest, LambdaCall
+from mockcvat.models.review import AnnotationGuide, Asset, Comment, Issue
 from mockcvat.models.users import User, UserGroup
+from mockcvat.models.webhooks import EventRecord, Webhook, WebhookDelivery
 
 __all__ = [
+    "AnalyticsReport",
+    "AnnotationGuide",
+    "Asset",
+    "Comment",
+    "Issue",
+    "UserGrowthData",
     "LabeledImage",
     "LabeledInterval",
     "LabeledShape",
     "LabeledTrack",
     "TrackedShape",
     "AttributeSpec",
+    "CloudStorage",
     "Data",
     "Job",
     "Label",
@@ -38,6 +57,12 @@ __all__ = [
     "AccessToken",
     "AuthToken",
     "BackgroundRequest",
+    "LambdaCall",
+    "AnnotationConflict",
+    "ConsensusSettings",
+    "QualityReport",
+    "QualityRequirement",
+    "QualitySettings",
     "Invitation",
     "Membership",
     "Organization",
@@ -47,4 +72,7 @@ __all__ = [
     "Storage",
     "User",
     "UserGroup",
+    "EventRecord",
+    "Webhook",
+    "WebhookDelivery",
 ]

@@ -31,6 +31,28 @@ class Storage(SQLModel, table=True):
 STORAGE_FK = "engine_storage.id"
 
 
+class CloudStorage(SQLModel, table=True):
+    """An attached bucket (``engine_cloudstorage``). ``credentials`` holds the secrets as given
+    (never rendered); ``manifests`` the manifest file names CVAT keeps in ``engine_manifest``."""
+
+    __tablename__ = "engine_cloudstorage"
+
+    id: int | None = Field(default=None, primary_key=True)
+    provider_type: str
+    resource: str = Field(max_length=222)
+    display_name: str = Field(max_length=63)
+    owner_id: int | None = Field(default=None, foreign_key=USER_FK, ondelete="SET NULL")
+    organization_id: int | None = Field(
+        default=None, foreign_key=ORG_FK, index=True, ondelete="SET NULL")
+    credentials_type: str
+    credentials: Any = Field(default_factory=dict, sa_column=Column(JSON))
+    specific_attributes: str = ""
+    description: str = ""
+    manifests: Any = Field(default_factory=list, sa_column=Column(JSON))
+    created_date: dt.datetime = Field(default_factory=utcnow)
+    updated_date: dt.datetime = Field(default_factory=utcnow)
+
+
 class Project(SQLModel, table=True):
     __tablename__ = "engine_project"
 

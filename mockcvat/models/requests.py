@@ -52,3 +52,16 @@ class BackgroundRequest(SQLModel, table=True):
     # hold_polls: polls still to answer with a held status, and polls answered so far
     hold_left: int = 0
     hold_seen: int = 0
+
+
+class LambdaCall(SQLModel, table=True):
+    """What a ``POST /api/lambda/requests`` asked for (CVAT keeps it in the RQ job's kwargs):
+    one row per request id, replaced with it."""
+
+    __tablename__ = "mockcvat_lambda_call"
+
+    rq_id: str = Field(primary_key=True, max_length=512)
+    function_id: str = Field(max_length=256)
+    task_id: int
+    job_id: int | None = None
+    threshold: float | None = None

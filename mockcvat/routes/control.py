@@ -12,9 +12,11 @@ from typing import Any
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
-from mockcvat.errors import ValidationFailed
+from mockcvat import background
+from mockcvat.errors import NotFound, ValidationFailed
+from mockcvat.faults import FaultError, suggest
 from mockcvat.http import read_json
 from mockcvat.server import MockCVAT
 from mockcvat.services import auth as auth_service
@@ -76,17 +78,47 @@ def router(mock: MockCVAT) -> APIRouter:
                 return JSONResponse({"detail": str(exc)}, status_code=504)
         return JSONResponse(background_status(mock))
 
-    @control.get("/journal")
-    async def journal() -> dict[str, Any]:
-        return {"enabled": mock.journal_enabled, "entries": mock.journal}
+    @control.post("/webhooks/wait")
+    async def wait_for_deliveries(request: Request) -> JSONResponse:
+        """{"timeout": seconds} (default 30): until every queued webhook delivery has been
+        attempted; 504 if some are still queued or running then."""
+        spec = await read_json(request) if await request.body() else {}
+        timeout = _number((spec or {}).get("timeout", 30), "timeout") if isinstance(
+            spec, dict) else 30.0
+        try:
+            await run_in_threadpool(mock.background.wait_deferred, timeout)
+        except TimeoutError as exc:
+            return JSONResponse({"detail": str(exc)}, status_code=504)
+        return JSONResponse({"busy": False})
 
-    @control.post("/journal")
-    async def set_journal(request: Request) -> dict[str, Any]:
-        body = await read_json(request)
-        mock.journal_enabled = bool(body.get("enabled", True)) if isinstance(body, dict) else True
-        mock.journal.clear()
-        return {"enabled": mock.journal_enabled}
+    @control.post("/lambda/functions")
+    async def register_function(request: Request) -> JSONResponse:
+        """A declarative AI function: its spec (``id``, ``kind``, ``name``, ``labels``,
+        ``version``, ``description``, ``help_message``) and ``detections`` ({frame: [...]},
+        ``"*"`` for any frame) or ``error``; answers what ``/api/lambda/functions`` shows."""
+        from mockcvat.functions import Function
 
+        spec = await read_json(request)
+        if not isinstance(spec, dict) or "id" not in spec:
+            raise ValidationFailed(["Expected a JSON object with an 'id'."])
+        allowed = set(Function.__dataclass_fields__) - {"handler"}
+        unknown = sorted(set(spec) - allowed)
+        if unknown:
+            raise ValidationFailed([f"Unknown fields: {', '.join(unknown)}"])
+        try:
+            function = mock.functions.register(Function(**spec))
+        except (ValueError, TypeError, KeyError) as exc:
+            raise ValidationFailed([str(exc)]) from None
+        return JSONResponse(function.to_dict(), status_code=201)
+
+    @control.delete("/lambda/functions/{function_id}")
+    async def unregister_function(function_id: str) -> JSONResponse:
+        mock.functions.unregister(function_id)
+        return JSONResponse({}, status_code=204)
+
+    add_journal_routes(control, mock)
+    add_fault_routes(control, mock)
+    add_state_routes(control, mock)
     return control
 
 
@@ -110,6 +142,12 @@ def configure_background(mock: MockCVAT, spec: dict[str, Any]) -> None:
     for fault in faults:
         if not isinstance(fault, dict) or not isinstance(fault.get("message"), str):
             raise ValidationFailed({"fail_next": ['Each item needs a "message" string.']})
+        for name, known in (("action", background.ACTIONS), ("target", background.TARGETS)):
+            value = fault.get(name)
+            if value is not None and value not in known:
+                raise ValidationFailed({"fail_next": [
+                    f"Unknown {name} {value!r}{suggest(str(value), known)} "
+                    f"(known: {', '.join(known)})."]})
     if mode is not None:
         engine.set_mode(mode)
     if hold is not None:
@@ -123,3 +161,124 @@ def _number(value: Any, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
         raise ValidationFailed({name: ["Must be a number of seconds >= 0, or true."]})
     return float(value)
+
+
+# --- the request journal (mockcvat.journal) ------------------------------------------------
+CRITERIA = ("operation_id", "method", "path", "status", "user", "org", "with_body", "since")
+
+
+def _criteria(spec: Any, extra: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Journal criteria from JSON (or query parameters); unknown keys are refused."""
+    if not isinstance(spec, dict):
+        raise ValidationFailed(["Expected a JSON object."])
+    unknown = [key for key in spec if key not in CRITERIA + extra]
+    if unknown:
+        known = CRITERIA + extra
+        raise ValidationFailed({unknown[0]: [
+            f"Unknown criterion{suggest(unknown[0], known)} (known: {', '.join(known)})."]})
+    criteria = {key: value for key, value in spec.items() if value is not None}
+    status = criteria.get("status")
+    if isinstance(status, str) and status.isdigit():
+        criteria["status"] = int(status)
+    for key in ("since", "times", "at_least"):
+        value = criteria.get(key)
+        if isinstance(value, str) and value.isdigit():
+            criteria[key] = int(value)
+        if key in criteria and (isinstance(criteria[key], bool)
+                                or not isinstance(criteria[key], int) or criteria[key] < 0):
+            raise ValidationFailed({key: ["Must be an integer >= 0."]})
+    return criteria
+
+
+def add_journal_routes(control: APIRouter, mock: MockCVAT) -> None:
+    journal = mock.journal
+
+    @control.get("/journal")
+    async def read_journal(request: Request) -> dict[str, Any]:
+        """Entries, oldest first; query parameters filter them as ``find`` does, ``limit``
+        keeps the newest N."""
+        params = dict(request.query_params)
+        limit = params.pop("limit", None)
+        entries = journal.find(**_criteria(params)) if params else journal.entries()
+        if limit is not None:
+            if not limit.isdigit():
+                raise ValidationFailed({"limit": ["Must be an integer >= 0."]})
+            entries = entries[len(entries) - min(int(limit), len(entries)):]
+        return {"enabled": journal.enabled, "size": journal.size, "next_id": journal.mark(),
+                "entries": entries}
+
+    @control.post("/journal")
+    async def set_journal(request: Request) -> dict[str, Any]:
+        """{"enabled": bool}: recording on or off; the journal is cleared either way."""
+        body = await read_json(request)
+        journal.enabled = bool(body.get("enabled", True)) if isinstance(body, dict) else True
+        journal.clear()
+        return {"enabled": journal.enabled}
+
+    @control.delete("/journal")
+    async def clear_journal() -> Response:
+        journal.clear()
+        return Response(status_code=204)
+
+    @control.post("/journal/find")
+    async def find_requests(request: Request) -> dict[str, Any]:
+        entries = journal.find(**_criteria(await read_json(request)))
+        return {"count": len(entries), "entries": entries}
+
+    @control.post("/journal/verify")
+    async def verify_requests(request: Request) -> JSONResponse:
+        """{criteria, "times": n or "at_least": n}: 200 with the matches, or 417 with a
+        message listing the closest requests."""
+        criteria = _criteria(await read_json(request), extra=("times", "at_least"))
+        found, message = journal.verify(**criteria)
+        if message is not None:
+            return JSONResponse({"detail": message, "count": len(found)}, status_code=417)
+        return JSONResponse({"count": len(found), "entries": found})
+
+
+# --- HTTP-level faults (mockcvat.faults) ----------------------------------------------------
+def add_fault_routes(control: APIRouter, mock: MockCVAT) -> None:
+    faults = mock.faults
+
+    @control.get("/faults")
+    async def list_faults() -> list[dict[str, Any]]:
+        return faults.list()
+
+    @control.post("/faults")
+    async def add_faults(request: Request) -> JSONResponse:
+        """A rule (or a list of them, added all or none): see ``mockcvat.faults``."""
+        spec = await read_json(request)
+        specs = spec if isinstance(spec, list) else [spec]
+        added = []
+        try:
+            for item in specs:
+                added.append(faults.add_spec(item))
+        except FaultError as exc:
+            for rule in added:
+                faults.remove(rule)
+            raise ValidationFailed({exc.field: [str(exc)]}) from None
+        rules = [rule.as_dict() for rule in added]
+        return JSONResponse(rules if isinstance(spec, list) else rules[0], status_code=201)
+
+    @control.delete("/faults")
+    async def clear_faults() -> Response:
+        faults.clear()
+        return Response(status_code=204)
+
+    @control.delete("/faults/{rule_id:int}")
+    async def remove_fault(rule_id: int) -> Response:
+        if not faults.remove(rule_id):
+            raise NotFound(f"No fault rule {rule_id}.")
+        return Response(status_code=204)
+
+
+# --- the state page (mockcvat.pages) -----------------------------------------------------------
+def add_state_routes(control: APIRouter, mock: MockCVAT) -> None:
+    from mockcvat import pages
+
+    control.add_api_route("/", pages.state_page, methods=["GET"])
+    control.add_api_route("", pages.state_page, methods=["GET"])
+
+    @control.get("/state")
+    async def state() -> Response:
+        return Response(pages.state_json(mock), media_type="application/json")

@@ -276,8 +276,22 @@ class EmailField(CharField):
         return [] if _EMAIL_RE.match(text) else ["Enter a valid email address."]
 
 
+# Django's URLValidator (DRF's URLField): http(s)/ftp(s), a host that is localhost, an IPv4 or
+# IPv6 address or a dotted domain name with a TLD, an optional port, no whitespace
+_URL_RE = re.compile(
+    r"^(?:http|ftp)s?://(?:[^\s:@/]+(?::[^\s:@/]*)?@)?"
+    r"(?:localhost|(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}"
+    r"|\[[0-9a-fA-F:.]+\]"
+    r"|(?:[a-zA-Z0-9\u00a1-\uffff](?:[a-zA-Z0-9\u00a1-\uffff-]{0,61}[a-zA-Z0-9\u00a1-\uffff])?\.)+"
+    r"(?:[a-zA-Z\u00a1-\uffff-]{2,63}|xn--[a-zA-Z0-9]{1,59})\.?)"
+    r"(?::\d{1,5})?(?:[/?#][^\s]*)?$", re.IGNORECASE)
+
+
 class URLField(CharField):
     openapi_format = "uri"
+
+    def extra_checks(self, text: str) -> list[str]:
+        return [] if _URL_RE.match(text) else ["Enter a valid URL."]
 
 
 STORABLE_INT = 2**31 - 1  # PostgreSQL's integer, the type of CVAT's integer columns
@@ -411,6 +425,30 @@ class FileField(Field):
         return value
 
 
+class PrimaryKeyField(IntegerField):
+    """DRF's ``PrimaryKeyRelatedField`` over an integer key: the pk is parsed here (Django's
+    lookup takes ints and digit strings); whether the object exists is the service's check,
+    with ``does_not_exist`` (the raw value, as DRF shows it)."""
+
+    @staticmethod
+    def does_not_exist(raw: Any) -> str:
+        return f'Invalid pk "{raw}" - object does not exist.'
+
+    def to_internal(self, value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise ValidationFailed(
+                [f"Incorrect type. Expected pk value, received {_type_name(value)}."])
+        try:
+            return int(value)
+        except (ValueError, OverflowError):
+            raise ValidationFailed(
+                [f"Incorrect type. Expected pk value, received {_type_name(value)}."]) from None
+
+
+class UUIDField(CharField):
+    openapi_format = "uuid"
+
+
 def format_datetime(value: dt.datetime | None) -> str | None:
     """DRF's default datetime output: ISO 8601, UTC shown as ``Z``."""
     if value is None:
@@ -453,26 +491,40 @@ class ChoiceField(Field):
     """A string choice; rendered as a ``$ref`` to a named enum component like DRF does.
 
     ``choices`` are values or Django-style ``(value, label)`` pairs; the labels only feed the
-    enum's description (CVAT's enums use the member names: ``* `video` - VIDEO``).
+    enum's description (CVAT's enums use the member names: ``* `video` - VIDEO``). Choices that
+    only some CVAT versions have: ``choice_versions`` (value -> (since, until); see
+    ``changed_choices``), or ``choices`` as a callable read at each use (a list that the
+    emulated version computes, e.g. the webhook event catalog).
     """
 
-    def __init__(self, choices: Iterable[str | tuple[str, str]] | compat.ByVersion[Any], *,
-                 enum_name: str, allow_blank: bool = False, **kwargs: Any) -> None:
+    def __init__(self, choices: Iterable[str | tuple[str, str]] | Callable[[], Iterable[Any]]
+                 | compat.ByVersion[Any], *, enum_name: str, allow_blank: bool = False,
+                 choice_versions: Mapping[str, tuple[str | None, str | None]] | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._choices = choices  # a ByVersion when the enum changed between CVAT releases
+        self._choices = (choices if callable(choices) or isinstance(choices, compat.ByVersion)
+                         else list(choices))
         self.enum_name = enum_name
         self.allow_blank = allow_blank
+        # value -> (since, until): choices only some CVAT versions have
+        self.choice_versions = dict(choice_versions or {})
 
     def _pairs(self) -> list[tuple[str, str]]:
-        return [c if isinstance(c, tuple) else (c, c) for c in compat.resolve(self._choices)]
-
-    @property
-    def choices(self) -> list[str]:
-        return [value for value, _ in self._pairs()]
+        raw = self._choices() if callable(self._choices) else compat.resolve(self._choices)
+        return [c if isinstance(c, tuple) else (c, c) for c in raw]
 
     @property
     def labels(self) -> dict[str, str]:
         return dict(self._pairs())
+
+    @property
+    def choices(self) -> list[str]:
+        values = [value for value, _ in self._pairs()]
+        if not self.choice_versions:
+            return values
+        version = compat.current()
+        return [c for c in values
+                if c not in self.choice_versions or version.has(*self.choice_versions[c])]
 
     def to_internal(self, value: Any) -> Any:
         if value == "" and self.allow_blank:
@@ -510,6 +562,14 @@ class ChoiceField(Field):
         if self.schema_nullable:
             extra["NullEnum"] = {"enum": [None]}
         return extra
+
+
+def changed_choices(changed_in: str, *, added: Iterable[str] = (),
+                    removed: Iterable[str] = ()) -> dict[str, tuple[str | None, str | None]]:
+    """``choice_versions`` of a choice list that changed in CVAT release ``changed_in``:
+    ``added`` exist from then on, ``removed`` only before."""
+    return {**dict.fromkeys(added, (changed_in, None)),
+            **dict.fromkeys(removed, (None, changed_in))}
 
 
 class JSONField(Field):
@@ -564,6 +624,41 @@ class ListField(Field):
         schema["items"] = self.child.openapi(request)
         if self.max_length is not None:
             schema["maxItems"] = self.max_length
+        return schema
+
+
+class DictField(Field):
+    """DRF's ``DictField(child=...)``: an object of any keys whose values are ``child``
+    (drf-spectacular: ``additionalProperties``)."""
+
+    openapi_type = "object"
+
+    def __init__(self, child: Field | type[Serializer], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if isinstance(child, type) and issubclass(child, Serializer):
+            child = NestedField(child)
+        self.child = child
+
+    def to_internal(self, value: Any) -> Any:
+        if not isinstance(value, Mapping):
+            raise ValidationFailed(
+                [f'Expected a dictionary of items but got type "{_type_name(value)}".'])
+        result, errors = {}, {}
+        for key, item in value.items():
+            try:
+                result[str(key)] = self.child.validate(item)
+            except ValidationFailed as exc:
+                errors[str(key)] = exc.detail
+        if errors:
+            raise ValidationFailed(errors)
+        return result
+
+    def to_representation(self, value: Any) -> Any:
+        return {k: self.child.to_representation(v) for k, v in (value or {}).items()}
+
+    def base_schema(self, request: bool) -> dict[str, Any]:
+        schema = super().base_schema(request)
+        schema["additionalProperties"] = self.child.openapi(request)
         return schema
 
 
@@ -818,5 +913,5 @@ class Serializer:
 
 def _walk(field: Field) -> Iterator[Field]:
     yield field
-    if isinstance(field, ListField):
+    if isinstance(field, ListField | DictField):
         yield from _walk(field.child)

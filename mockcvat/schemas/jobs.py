@@ -52,7 +52,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from mockcvat import compat
-from mockcvat.compat import ByVersion
+from mockcvat.compat import REPLICA_JOB_TYPE, ByVersion
 from mockcvat.schemas.data import (
     MANUAL,
     RANDOM_PER_JOB,
@@ -76,6 +76,7 @@ from mockcvat.schemas.fields import (
     NestedField,
     Serializer,
     URLField,
+    changed_choices,
     enum_choices,
 )
 from mockcvat.schemas.labels import LabelsSummary
@@ -85,20 +86,30 @@ from mockcvat.schemas.users import BasicUser
 STATUSES = ("annotation", "validation", "completed")
 STAGES = ("annotation", "validation", "acceptance")
 STATES = ("new", "in progress", "completed", "rejected")
-# the stored job types; the names clients see follow the emulated version (``job_type``)
-JOB_TYPES = ("annotation", "ground_truth", "consensus_replica")
-JOB_TYPE_NAMES = ByVersion(JOB_TYPES, (compat.REPLICAS_RENAMED,
-                                       ("annotation", "ground_truth", "replica")))
+JOB_TYPES = ("annotation", "ground_truth", "consensus_replica", "replica")
+# the job types a version knows (its list filter's choices)
+JOB_TYPE_NAMES = ByVersion(("annotation", "ground_truth", "consensus_replica"),
+                           (REPLICA_JOB_TYPE, ("annotation", "ground_truth", "replica")))
 # a task's dimension -> its ``media_type`` (the kind of its frames)
 MEDIA_TYPE_OF = {"2d": "image", "3d": "point_cloud", "1d": "audio"}
 DIMENSIONS = ByVersion(("3d", "2d"), (compat.MEDIA_TYPES, ("1d", "2d", "3d")))
 MODES = ("annotation", "interpolation")  # a task's mode: images or video
-MAX_INT, MIN_INT = 2147483647, -2147483648
+
+
+def replica_type(emulated: compat.Compat | None = None) -> str:
+    """The replica job type of the emulated version (``compat.REPLICA_JOB_TYPE``); pass the
+    server's ``Compat`` off the request thread."""
+    has = (emulated or compat.current()).has(since=REPLICA_JOB_TYPE)
+    return "replica" if has else "consensus_replica"
 
 
 def job_type(stored: str) -> str:
-    """The name a client of the emulated version sees for a stored job type."""
-    return dict(zip(JOB_TYPES, JOB_TYPE_NAMES.current(), strict=True)).get(stored, stored)
+    """The name a client of the emulated version sees for a stored job type (a data dir made
+    under another version may hold the other name of a replica)."""
+    return replica_type() if stored in ("consensus_replica", "replica") else stored
+
+
+MAX_INT, MIN_INT = 2147483647, -2147483648
 
 
 def status_field(**kwargs: Any) -> ChoiceField:
@@ -115,7 +126,9 @@ def state_field(**kwargs: Any) -> ChoiceField:
 
 
 def job_type_field(**kwargs: Any) -> ChoiceField:
-    return ChoiceField(JOB_TYPE_NAMES.map(enum_choices), enum_name="JobType", **kwargs)
+    return ChoiceField(enum_choices(JOB_TYPES), enum_name="JobType", choice_versions=(
+        changed_choices(REPLICA_JOB_TYPE, added=("replica",), removed=("consensus_replica",))),
+        **kwargs)
 
 
 class IssuesSummary(Serializer):
@@ -158,7 +171,7 @@ class JobRead(Serializer):
         "source_storage": NestedField(Storage, required=False, allow_null=True),
         "assignee_updated_date": DateTimeField(read_only=True, allow_null=True),
         "parent_job_id": IntegerField(read_only=True, allow_null=True),
-        "consensus_replicas": IntegerField(read_only=True, until=compat.REPLICAS_RENAMED),
+        "consensus_replicas": IntegerField(read_only=True, until=REPLICA_JOB_TYPE),
         "task_name": CharField(read_only=True, allow_null=True, since=compat.RESOURCE_NAMES),
         "project_name": CharField(read_only=True, allow_null=True, since=compat.RESOURCE_NAMES),
         "replicas_count": IntegerField(read_only=True, since=compat.RESOURCE_NAMES),

@@ -52,7 +52,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from mockcvat import compat
-from mockcvat.compat import ByVersion
+from mockcvat.compat import REPLICA_JOB_TYPE, ByVersion
 from mockcvat.errors import ValidationFailed
 from mockcvat.schemas.data import (
     MANUAL,
@@ -149,8 +149,8 @@ class TaskRead(Serializer):
             required=False, allow_null=True,
             help_text="Describes how the task validation is performed. Configured at task "
             "creation"),
-        "consensus_enabled": BooleanField(read_only=True, until=compat.REPLICAS_RENAMED),
-        "initial_replicas": IntegerField(read_only=True, since=compat.REPLICAS_RENAMED),
+        "consensus_enabled": BooleanField(read_only=True, until=REPLICA_JOB_TYPE),
+        "initial_replicas": IntegerField(read_only=True, since=REPLICA_JOB_TYPE),
     }
 
 
@@ -183,7 +183,9 @@ class TaskWrite(Serializer):
         # cvat-sdk 2.80: the new name of consensus_replicas (which stays, as an alias)
         "initial_replicas": IntegerField(
             min_value=0, max_value=MAX_INT, required=False, write_once=True,
-            checks=[_check_consensus_replicas], since=compat.REPLICAS_RENAMED),
+            checks=[_check_consensus_replicas], since=REPLICA_JOB_TYPE,
+            help_text="The number of replica jobs for each annotation job. Configured at task "
+            "creation."),
         "organization_id": IntegerField(allow_null=True, required=False, update_only=True,
                                         since=compat.TRANSFERS),
     }

@@ -13,6 +13,7 @@ shapes' ``score`` from 2.56).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select
@@ -29,6 +30,7 @@ from mockcvat.models.annotations import (
 )
 from mockcvat.models.users import utcnow
 from mockcvat.schemas.fields import FloatField, IntegerField
+from mockcvat.services import event_log
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -377,13 +379,17 @@ def _track_start(track: dict[str, Any]) -> int:
 
 
 def write_task(db: Session, task: Task, data: dict[str, Any], action: str,
-               book: LabelBook) -> dict[str, Any]:
+               book: LabelBook, written: Callable[[Job, dict[str, Any]], None] | None = None
+               ) -> dict[str, Any]:
+    """``written(job, data)``: told what each job got (what it lost, for ``delete``)."""
     pairs = annotation_jobs(db, task.id or 0)
     results = []
     for index, (job, segment) in enumerate(pairs):
         part = slice_for(data, segment.start_frame, segment.stop_frame, index == 0)
         results.append(write_job(db, job.id or 0, part, action, book))
         touch(db, job)
+        if written is not None:
+            written(job, part if action == "delete" else results[-1])
     return merge(results, task.overlap or 0, [segment.start_frame for _, segment in pairs])
 
 
@@ -521,18 +527,27 @@ def _write(ctx: Any, kind: str, pk: int, raw: Any, action: str) -> dict[str, Any
         task, job = _target(ctx, db, kind, pk, scope)
         data = _validated(raw)
         book = LabelBook(db, task)
-        if job is not None:
-            result = write_job(db, job.id or 0, data, action, book)
-            if has_any(data):
-                touch(db, job)
-            return result
-        return write_task(db, task, data, action, book)
+
+        def written(one: Job, what: dict[str, Any]) -> None:  # CVAT logs per job
+            event_log.annotations_changed(ctx, db, "create" if action == "put" else action,
+                                          what, task=task, job_id=one.id)
+
+        if job is None:
+            return write_task(db, task, data, action, book, written)
+        result = write_job(db, job.id or 0, data, action, book)
+        if has_any(data):
+            touch(db, job)
+        written(job, data if action == "delete" else result)
+        return result
 
 
 def destroy(ctx: Any, kind: str, pk: int) -> None:
     with ctx.mock.db.session() as db:
         task, job = _target(ctx, db, kind, pk, "delete:annotations")
         pairs = [(job, None)] if job is not None else annotation_jobs(db, task.id or 0)
+        book = LabelBook(db, task)
         for one, _ in pairs:
+            gone = read_job(db, one.id or 0, book)
             remove(db, one.id or 0)
             touch(db, one)
+            event_log.annotations_changed(ctx, db, "delete", gone, task=task, job_id=one.id)

@@ -147,6 +147,9 @@ def register(ctx: Context, raw: Any) -> tuple[dict[str, Any], LoginResult]:
             user.password = make_password(data["password1"], ctx.mock.settings.password_iterations)
             user.email_verified = False  # registering records the e-mail (created_via stays)
         user.last_login = _now()
+        db.flush()
+        ctx.mock.events.emit(ctx, db, "create:user", users.user_event_payload(ctx, user),
+                             user=user, obj_name=user.username)
         result = start_session(ctx.mock, db, user)
         body = RegisterSerializerEx.dump(
             {**user.model_dump(), "email_verification_required": False, "key": result.key}
@@ -192,6 +195,7 @@ def change_password(ctx: Context, data: dict[str, Any]) -> str | None:
 
 def _set_password(mock: MockCVAT, db: DBSession, user: User, new1: str, new2: str) -> None:
     """Django's SetPasswordForm: both fields equal and passing the validators."""
+    users.refuse_if_protected(mock, user, {"password": new1})
     if new1 != new2:
         raise ValidationFailed({"new_password2": ["The two password fields didn’t match."]})
     problems = password_problems(new2, user)

@@ -14,8 +14,12 @@ jobs' ``status`` and the annotations. Anything that fails deletes what the reque
 The archive is never trusted: entry names are checked (no absolute paths, no ``..``), sizes
 and counts are capped, and the JSON files are validated before anything is written.
 
-Not reproduced: annotation guides (the mock has none), cloud-storage locations, GT pools (the
-mock refuses them at task creation), and CVAT's single transaction — a restored task exists,
+Annotation guides travel as CVAT's do: ``annotation_guide.md`` (asset links rewritten to
+archive paths) and ``assets/`` beside the task's or project's manifest. Issues and comments do
+not: CVAT's backups leave them out.
+
+Not reproduced: cloud-storage locations, GT pools (the mock refuses them at task creation),
+and CVAT's single transaction — a restored task exists,
 without data, while its media is processed (it is deleted again if the restore fails).
 """
 
@@ -46,11 +50,13 @@ from mockcvat.errors import (
     gone_when_checking_process_status,
 )
 from mockcvat.http import CvatJSONResponse, PlainResponse, content_disposition
-from mockcvat.models import Data, Job, Label, Project, Segment, Task
+from mockcvat.models import AnnotationGuide, Data, Job, Label, Project, Segment, Task
 from mockcvat.models.users import utcnow
 from mockcvat.services import (
     annotations,
+    cloudstorages,
     exports,
+    guides,
     labels,
     projects,
     task_data,
@@ -120,7 +126,9 @@ def _result_url(ctx: Context, kind: str, pk: int) -> str:
             + urlencode([*query, ("action", "download")]))
 
 
-def _export_work(ctx: Context, kind: str, obj: Task | Project) -> background.Work:
+def _export_work(ctx: Context, kind: str, obj: Task | Project,
+                 cloud: int | None = None) -> background.Work:
+    """``cloud``: the storage the backup goes to (under ``filename``, or its generated name)."""
     mock, pk, user_id = ctx.mock, obj.id or 0, ctx.user.id or 0
     result_url = exports.result_url_maker(ctx, kind, pk, "backup",
                                           lambda: _result_url(ctx, kind, pk))
@@ -129,6 +137,10 @@ def _export_work(ctx: Context, kind: str, obj: Task | Project) -> background.Wor
 
     def run(reporter: background.Reporter) -> background.Result:
         write_backup(mock, kind, pk, target)
+        if cloud is not None:
+            cloudstorages.upload(mock, cloud, name, target)
+            target.unlink(missing_ok=True)
+            return background.Result(result_url=None)
         target.with_suffix(".name").write_text(name)
         return background.Result(result_url=result_url(reporter.rq_id))
 
@@ -155,8 +167,10 @@ def start_export(ctx: Context, kind: str, pk: int) -> Any:
     request fails in the worker, as in CVAT."""
     with ctx.mock.db.session() as db:
         obj = _load(ctx, db, kind, pk, "export:backup")
-    _check_location(ctx)
-    rq_id = ctx.mock.background.submit(_export_work(ctx, kind, obj))
+        bucket = cloudstorages.location(ctx, db, obj.target_storage_id, obj.organization_id,
+                                        source=False)
+    rq_id = ctx.mock.background.submit(
+        _export_work(ctx, kind, obj, bucket.id if bucket is not None else None))
     return CvatJSONResponse({"rq_id": rq_id}, status_code=202)
 
 
@@ -283,6 +297,9 @@ def _write_task(mock: MockCVAT, archive: zipfile.ZipFile, task_id: int, prefix: 
         data = db.get(Data, task.data_id) if task.data_id else None
         if data is None:  # TaskExporter.export_to reads task.data.storage_method
             raise AttributeError("'NoneType' object has no attribute 'storage_method'")
+        if data.storage == "cloud_storage":
+            raise NotImplementedError(
+                "We don't currently support backing up tasks with data from cloud storage")
         if data.storage_method == "file_system" and data.storage == "share":
             raise Exception(  # noqa: TRY002 (CVAT's own exception type)
                 "The task cannot be exported because it does not contain any raw data")
@@ -329,6 +346,8 @@ def _write_task(mock: MockCVAT, archive: zipfile.ZipFile, task_id: int, prefix: 
     _write_media(mock, archive, data.id or 0, manifest, prefix)
     archive.writestr(prefix + TASK_MANIFEST, _compact(meta))
     archive.writestr(prefix + ANNOTATIONS_FILE, _compact(job_annotations))
+    with mock.db.session() as db:
+        guides.write_to_backup(mock, db, archive, AnnotationGuide.task_id == task_id, prefix)
 
 
 def _write_media(mock: MockCVAT, archive: zipfile.ZipFile, data_id: int, manifest: Any,
@@ -397,6 +416,7 @@ def _write_project(mock: MockCVAT, archive: zipfile.ZipFile, project_id: int) ->
                 "version": VERSION}
         task_rows = list(db.execute(select(Task.id, Task.data_id).where(
             Task.project_id == project_id).order_by(Task.id)))
+        guides.write_to_backup(mock, db, archive, AnnotationGuide.project_id == project_id, "")
     archive.writestr(PROJECT_MANIFEST, _compact(meta))
     for index, (task_id, data_id) in enumerate(task_rows):
         if data_id is not None:  # tasks without data are skipped but keep their index
@@ -413,10 +433,19 @@ async def receive_restore(ctx: Context, kind: str) -> Any:
     legacy = await _legacy_poll(ctx, kind)
     if legacy is not None:
         return legacy
-    if (ctx.params.get("location") or "local") == "cloud_storage":
-        raise UnsupportedByMock(
-            ["Restoring a backup from a cloud storage is not supported by mockcvat"])
     area = upload_area(ctx.mock, kind, ctx.user.id or 0)
+    if (ctx.params.get("location") or "local") == "cloud_storage":  # the key ``filename``
+        with ctx.mock.db.session() as db:
+            organization = ctx.org.organization
+            bucket = cloudstorages.location(ctx, db, None, organization.id if organization
+                                            else None, source=True)
+        key = ctx.params.get("filename")
+        if not key or bucket is None:
+            raise ValidationFailed(["The filename was not specified"])
+        area.start()
+        path = area.files_dir / f"cloud-{uuid.uuid4().hex}.zip"
+        cloudstorages.fetch(bucket, key, path)
+        return _start_restore(ctx, kind, path)
     endpoint = ctx.absolute(f"/api/{kind}s/backup/")
 
     async def finish() -> Any:
@@ -546,10 +575,10 @@ def _failure(kind: str, message: str) -> background.RequestFailed:
 
 
 def _drf_failure(message: str) -> background.RequestFailed:
-    escaped = message.replace("\\", "\\\\").replace("'", "\\'")
+    """DRF's ``ErrorDetail.__repr__`` (``%r``: double quotes when the text has single ones)."""
     return background.RequestFailed(
         "rest_framework.exceptions.ValidationError: "
-        f"[ErrorDetail(string='{escaped}', code='invalid')]\n")
+        f"[ErrorDetail(string={message!r}, code='invalid')]\n")
 
 
 def _safe_entry(name: str) -> PurePosixPath:
@@ -703,6 +732,7 @@ class TaskManifest:
     data: dict[str, Any]
     jobs: list[dict[str, Any]]
     annotations: list[Any] = field(default_factory=list)
+    guide: tuple[str | None, list[tuple[str, bytes]]] = (None, [])
 
 
 def _task_manifest(archive: zipfile.ZipFile, prefix: str, *, with_labels: bool
@@ -726,7 +756,7 @@ def _task_manifest(archive: zipfile.ZipFile, prefix: str, *, with_labels: bool
         _int(job.get("start_frame"), "start_frame")
         _int(job.get("stop_frame"), "stop_frame")
         if job.get("type", "annotation") not in ("annotation", "ground_truth",
-                                                 "consensus_replica"):
+                                                 "consensus_replica", "replica"):
             raise _drf_failure(f"Unexpected job type {job.get('type')}")
         if job.get("status", "annotation") not in ("annotation", "validation", "completed"):
             raise _drf_failure(f'"{job.get("status")}" is not a valid choice.')
@@ -742,7 +772,26 @@ def _task_manifest(archive: zipfile.ZipFile, prefix: str, *, with_labels: bool
         consensus_replicas=_int(manifest.get("consensus_replicas", 0),
                                 "consensus_replicas") or 0,
         labels=_label_specs(manifest["labels"]) if with_labels else [],
-        data=data, jobs=jobs, annotations=job_annotations)
+        data=data, jobs=jobs, annotations=job_annotations, guide=_read_guide(archive, prefix))
+
+
+def _read_guide(archive: zipfile.ZipFile, prefix: str) -> tuple[str | None,
+                                                               list[tuple[str, bytes]]]:
+    try:
+        return guides.read_from_backup(archive, prefix)
+    except ValidationFailed as exc:
+        raise _drf_failure(_first_message(exc.detail)) from None
+    except UnicodeDecodeError as exc:
+        raise _failure("UnicodeDecodeError", str(exc)) from None
+    except (zipfile.BadZipFile, OSError, RuntimeError) as exc:
+        raise _failure("zipfile.BadZipFile", str(exc)) from None
+
+
+def _restore_guide(mock: MockCVAT, db: Session, guide: tuple[str | None, list[tuple[str, bytes]]],
+                   owner_id: int, **target: int) -> None:
+    markdown, assets = guide
+    if markdown is not None:
+        guides.restore_from_backup(mock, db, markdown, assets, owner_id, **target)
 
 
 # --- restore: one task ----------------------------------------------------------------------------
@@ -848,6 +897,7 @@ def _restore_task(mock: MockCVAT, archive: zipfile.ZipFile, prefix: str, manifes
                 job.status = entry.get("status", job.status)
                 db.add(job)
             _restore_annotations(db, task, rows, manifest.annotations)
+            _restore_guide(mock, db, manifest.guide, owner_id, task_id=task_id)
             task.updated_date = utcnow()
             db.add(task)
     except BaseException:
@@ -969,7 +1019,8 @@ def restore_project_archive(mock: MockCVAT, path: Path, owner_id: int, org_id: i
         for entry in archive.namelist():
             if match := TASK_DIR_RE.match(entry):
                 task_dirs[int(match.group(1))] = match.group(0)
-        # every task's manifest is read before anything is created
+        # every task's manifest (and every guide) is read before anything is created
+        guide = _read_guide(archive, "")
         manifests = [(prefix, _task_manifest(archive, prefix, with_labels=False))
                      for _, prefix in sorted(task_dirs.items())]
         with mock.db.session() as db:
@@ -984,16 +1035,16 @@ def restore_project_archive(mock: MockCVAT, path: Path, owner_id: int, org_id: i
                 raise _drf_failure(_first_message(exc.detail)) from None
             project_id = project.id or 0
         try:
+            with mock.db.session() as db:
+                _restore_guide(mock, db, guide, owner_id, project_id=project_id)
             for index, (prefix, task_manifest) in enumerate(manifests):
                 _restore_task(mock, archive, prefix, task_manifest, owner_id, org_id,
                               project_id, _Scaled(reporter, index, len(manifests)))
         except BaseException:
             with mock.db.session() as db:
-                for task_id in db.execute(select(Task.id).where(
-                        Task.project_id == project_id)).scalars():
-                    tasks.remove_files(mock, db, task_id)
                 project_row = db.get(Project, project_id)
                 if project_row is not None:
+                    projects.remove_files(mock, db, project_id)
                     db.delete(project_row)
             raise
         return project_id

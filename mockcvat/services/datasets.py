@@ -15,6 +15,7 @@ leaves the annotations as they were.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import zipfile
@@ -36,7 +37,16 @@ from mockcvat.formats import base
 from mockcvat.http import CvatJSONResponse, PlainResponse, content_disposition
 from mockcvat.models import Data, Job, Label, Project, Segment, Task
 from mockcvat.models.users import utcnow
-from mockcvat.services import annotations, exports, jobs, labels, projects, task_data, tasks
+from mockcvat.services import (
+    annotations,
+    cloudstorages,
+    exports,
+    jobs,
+    labels,
+    projects,
+    task_data,
+    tasks,
+)
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -83,7 +93,7 @@ def _frames(mock: MockCVAT, db: Session, task: Task, offset: int = 0
     data = db.get(Data, task.data_id) if task.data_id else None
     if data is None or data.size == 0:
         return [], None
-    store = task_data.frame_store(mock, data.id or 0)
+    store = task_data.frame_store(mock, data.id or 0, task_data.media_source(db, data))
     deleted = set(data.deleted_frames or [])
     subset = task.subset
     return [base.Frame(frame=offset + i, name=f.name, width=f.width, height=f.height,
@@ -187,8 +197,15 @@ def exporter_for(name: str | None) -> Any:
     return module
 
 
-def _export_work(ctx: Context, kind: str, obj: Any, format_name: str, save_images: bool
-                 ) -> background.Work:
+def _storages_of(db: Session, kind: str, obj: Any, field: str) -> tuple[int | None, int | None]:
+    """The object's default storage of ``field`` (a job's is its task's) and its org."""
+    owner = db.get(Task, obj.task_id) if kind == "job" else obj
+    return getattr(owner, f"{field}_id", None), getattr(owner, "organization_id", None)
+
+
+def _export_work(ctx: Context, kind: str, obj: Any, format_name: str, save_images: bool,
+                 cloud: tuple[int, str | None] | None = None) -> background.Work:
+    """``cloud``: (storage id, key) when the file goes to a bucket (then no result_url)."""
     mock, user_id = ctx.mock, ctx.user.id or 0
     module = exporter_for(format_name)
     task_id = obj.id if kind == "task" else getattr(obj, "task_id", None)
@@ -211,6 +228,10 @@ def _export_work(ctx: Context, kind: str, obj: Any, format_name: str, save_image
             target.parent.mkdir(parents=True, exist_ok=True)
             _zip(out, Path(tmp) / "dataset.zip")
             (Path(tmp) / "dataset.zip").replace(target)
+            if cloud is not None:
+                cloudstorages.upload(mock, cloud[0], cloud[1] or name, target)
+                target.unlink()
+                return background.Result(result_url=None)
             target.with_suffix(".name").write_text(name)
         return background.Result(result_url=result_url(reporter.rq_id))
 
@@ -258,17 +279,15 @@ def download_name(kind: str, obj: Any, dataset: base.Dataset, format_name: str,
 def start_export(ctx: Context, kind: str, pk: int) -> Any:
     """``POST /api/{tasks,jobs,projects}/{id}/dataset/export``."""
     params = ctx.params
-    location = params.get("location")
-    if location is not None and location not in ("local", "cloud_storage"):
-        raise ValidationFailed([f"The specified location {location} is not supported"])
-    if location == "cloud_storage":
-        raise UnsupportedByMock(["Exporting to a cloud storage is not supported by mockcvat"])
     with ctx.mock.db.session() as db:
         obj = _load(ctx, db, kind, pk, "export:dataset")
+        bucket = cloudstorages.location(ctx, db, *_storages_of(db, kind, obj, "target_storage"),
+                                        source=False)
     save_images = _bool(params.get("save_images"))
     format_name = params.get("format") or ""
     exporter_for(format_name)
-    work = _export_work(ctx, kind, obj, format_name, save_images)
+    work = _export_work(ctx, kind, obj, format_name, save_images,
+                        cloud=(bucket.id or 0, params.get("filename")) if bucket else None)
     return CvatJSONResponse({"rq_id": ctx.mock.background.submit(work)}, status_code=202)
 
 
@@ -366,8 +385,13 @@ async def receive_import(ctx: Context, kind: str, pk: int) -> Any:
     """``POST …/annotations/?format=``: the upload wrapper, then a background import."""
     with ctx.mock.db.session() as db:
         obj = _load(ctx, db, kind, pk, "import:annotations")
+        bucket = None if uploads.wants(ctx.request, "upload-length") else \
+            cloudstorages.location(ctx, db, *_storages_of(db, kind, obj, "source_storage"),
+                                   source=True)
     import_mode(ctx)
     area = import_area(ctx.mock, kind, pk)
+    if bucket is not None:  # the file is the bucket's key ``filename``
+        return _start_import(ctx, kind, obj, _from_bucket(ctx, bucket, area))
 
     async def finish() -> Any:
         path = area.uploaded(ctx.params.get("filename"))
@@ -380,6 +404,16 @@ async def receive_import(ctx: Context, kind: str, pk: int) -> Any:
     if answer is not None:
         return answer
     return await finish()
+
+
+def _from_bucket(ctx: Context, bucket: Any, area: uploads.UploadArea) -> Path:
+    key = ctx.params.get("filename")
+    if not key:
+        raise ValidationFailed(["The filename was not specified"])
+    area.start()
+    path = area.files_dir / uploads.safe_name(os.path.basename(key) or "import")
+    cloudstorages.fetch(bucket, key, path)
+    return path
 
 
 async def put_import(ctx: Context, kind: str, pk: int) -> Any:
@@ -496,7 +530,12 @@ async def receive_project_import(ctx: Context, pk: int) -> Any:
     ``dataset_file``, then a background import that creates one task per subset."""
     with ctx.mock.db.session() as db:
         project = projects.load(ctx, db, pk, "import:dataset")
+        bucket = None if uploads.wants(ctx.request, "upload-length") else \
+            cloudstorages.location(ctx, db, project.source_storage_id, project.organization_id,
+                                   source=True)
     area = project_import_area(ctx.mock, pk)
+    if bucket is not None:  # the file is the bucket's key ``filename``
+        return _start_project_import(ctx, project, _from_bucket(ctx, bucket, area))
 
     async def finish() -> Any:
         path = area.uploaded(ctx.params.get("filename"))

@@ -24,7 +24,7 @@ from mockcvat.models import Data, Segment, Task
 from mockcvat.models.users import utcnow
 from mockcvat.schemas.data import DataMetaRead
 from mockcvat.schemas.fields import format_datetime
-from mockcvat.services import jobs, resources, task_data, tasks
+from mockcvat.services import cloudstorages, jobs, task_data, tasks
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -62,7 +62,14 @@ def _data(db: Session, task: Task) -> Data | None:
 
 
 def _store(ctx: Context, data: Data) -> media.FrameStore:
-    return task_data.frame_store(ctx.mock, data.id or 0)
+    source = None
+    if data.storage == "cloud_storage":  # the images are read from the bucket
+        with ctx.mock.db.session() as db:
+            try:
+                source = task_data.media_source(db, data)
+            except media.MediaError as exc:
+                raise BadRequestBody(exc.message) from None
+    return task_data.frame_store(ctx.mock, data.id or 0, source)
 
 
 def _params(ctx: Context, *, job: bool = False) -> tuple[str, int | None, int | None, str]:
@@ -216,10 +223,11 @@ def patch_task_meta(ctx: Context, task_id: int, raw: Any) -> dict[str, Any]:
         values = written["deleted_frames"]
         size = data.size if data else 0
         _check_deleted(values, range(size), "Unknown frames {} requested for removal")
-        resources.check_cloud_storage("cloud_storage_id", written.get("cloud_storage_id"))
+        if written.get("cloud_storage_id") is not None:  # re-link: one the task's workspace uses
+            cloudstorages.for_use(ctx, db, written["cloud_storage_id"], task.organization_id)
         if data is not None:
             if "cloud_storage_id" in written:  # null: the data no longer names a storage
-                data.cloud_storage_id = None
+                data.cloud_storage_id = written["cloud_storage_id"]
             data.deleted_frames = sorted(values)
             db.add(data)
             task.updated_date = utcnow()

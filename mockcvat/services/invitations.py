@@ -26,7 +26,7 @@ from mockcvat.jsonlogic import FilterField
 from mockcvat.models import Invitation, Membership, Organization, OutboxMessage, User
 from mockcvat.models.users import utcnow
 from mockcvat.schemas.organizations import InvitationRead, InvitationWrite
-from mockcvat.services import users
+from mockcvat.services import organizations, users
 from mockcvat.services.organizations import username_of
 
 if TYPE_CHECKING:
@@ -150,6 +150,7 @@ def create_invitation(ctx: Context, raw: Any) -> dict[str, Any]:
                                 role=data["role"], is_active=False)
         db.add(membership)
         db.flush()
+        organizations.announce_membership(ctx, db, membership)
         invitation = Invitation(
             key=new_key(),
             owner_id=ctx.user.id, membership_id=membership.id or 0,
@@ -157,16 +158,26 @@ def create_invitation(ctx: Context, raw: Any) -> dict[str, Any]:
         db.add(invitation)
         if stand_in:
             _send(ctx, db, invitation, email, organization.slug)
-        else:
-            _activate(membership)
-            db.add(membership)
         db.flush()
-        return _one(ctx, db, invitation.key)
+        created = _one(ctx, db, invitation.key)
+        ctx.mock.events.emit(ctx, db, "create:invitation", created)
+        if not stand_in:  # accepted at once (the invitee is registered)
+            _accept(ctx, db, membership)
+            created = _one(ctx, db, invitation.key)
+        return created
 
 
-def _activate(membership: Membership) -> None:
+def _accept(ctx: Context, db: Session, membership: Membership) -> None:
+    before = organizations.membership_payload(ctx, db, membership)
     membership.is_active = True
     membership.joined_date = utcnow()
+    db.add(membership)
+    db.flush()
+    organizations.announce_membership(ctx, db, membership, before)
+
+
+def invitation_payload(ctx: Context, db: Session, key: str) -> dict[str, Any]:
+    return _one(ctx, db, key)
 
 
 def _visible(ctx: Context, db: Session, key: str, action: str
@@ -206,9 +217,7 @@ def update_invitation(ctx: Context, key: str, raw: Any) -> dict[str, Any]:
         _, membership, _ = _visible(ctx, db, key, "accept" if accepting else "resend")
         InvitationWrite.validate(raw, partial=True)
         if accepting and not membership.is_active:
-            _activate(membership)
-            db.add(membership)
-            db.flush()
+            _accept(ctx, db, membership)
         return _one(ctx, db, key)
 
 
@@ -220,8 +229,7 @@ def accept_invitation(ctx: Context, key: str) -> dict[str, Any]:
                 "Your invitation is expired. Please contact organization owner to renew it.")
         if membership.is_active:
             raise BadRequestBody("Your invitation is already accepted.")
-        _activate(membership)
-        db.add(membership)
+        _accept(ctx, db, membership)
         return {"organization_slug": organization.slug}
 
 
@@ -229,7 +237,7 @@ def decline_invitation(ctx: Context, key: str) -> None:
     """Deletes the membership, accepted or not (and with it the invitation)."""
     with ctx.mock.db.session() as db:
         _, membership, _ = _visible(ctx, db, key, "decline")
-        db.delete(membership)
+        organizations.delete_membership(ctx, db, membership)
 
 
 def resend_invitation(ctx: Context, key: str) -> None:
@@ -246,4 +254,7 @@ def destroy_invitation(ctx: Context, key: str) -> None:
     """Only the invitation goes; a pending membership stays (as in CVAT)."""
     with ctx.mock.db.session() as db:
         invitation, _, _ = _visible(ctx, db, key, "delete")
+        snapshot = _one(ctx, db, key)
         db.delete(invitation)
+        db.flush()
+        ctx.mock.events.emit(ctx, db, "delete:invitation", snapshot)

@@ -21,7 +21,7 @@ from mockcvat.schemas.jobs import (
     JobWrite,
     job_type,
 )
-from mockcvat.services import resources
+from mockcvat.services import guides, issues, resources
 from mockcvat.services.organizations import username_of
 from mockcvat.services.users import basic_users
 
@@ -39,9 +39,8 @@ def _of_task(column: Any) -> Any:
 
 
 # a stored job type under the emulated version's name (2.80: ``replica``)
-_JOB_TYPE = JOB_TYPE_NAMES.map(lambda names: case(
-    *((Job.type == stored, name) for stored, name in zip(JOB_TYPE_NAMES.initial, names,
-                                                          strict=True)), else_=Job.type))
+_REPLICA = Job.type.in_(("consensus_replica", "replica"))
+_JOB_TYPE = JOB_TYPE_NAMES.map(lambda names: case((_REPLICA, names[2]), else_=Job.type))
 
 
 LISTING = listing.Listing(
@@ -109,6 +108,11 @@ def payloads(ctx: Context, db: Any, jobs: Iterable[Any]) -> list[dict[str, Any]]
     job_ids = [j.id for j in jobs]
     replicas = dict(db.execute(select(Job.parent_job_id, func.count()).where(
         Job.parent_job_id.in_(job_ids)).group_by(Job.parent_job_id)).all()) if job_ids else {}
+    # a job's guide is its project's, else its task's (``Job.get_guide_id``)
+    task_guides, project_guides = guides.guide_ids(
+        db, task_ids=[t.id for t in tasks.values() if not t.project_id],
+        project_ids=project_ids)
+    issue_counts = issues.issue_counts(db, job_ids)
     stores = resources.storages(db, [t.source_storage_id for t in tasks.values()]
                                 + [t.target_storage_id for t in tasks.values()])
     out = []
@@ -121,7 +125,9 @@ def payloads(ctx: Context, db: Any, jobs: Iterable[Any]) -> list[dict[str, Any]]
         out.append(JobRead.dump({
             "url": ctx.absolute(f"/api/jobs/{j.id}"), "id": j.id, "task_id": j.task_id,
             "project_id": task.project_id, "assignee": people.get(j.assignee_id),
-            "guide_id": None, "dimension": task.dimension,
+            "guide_id": project_guides.get(task.project_id) if task.project_id
+            else task_guides.get(task.id),
+            "dimension": task.dimension,
             "bug_tracker": task.bug_tracker or (project.bug_tracker if project else None),
             "status": j.status, "stage": j.stage, "state": j.state, "mode": task.mode,
             "frame_count": len(frames), "start_frame": segment.start_frame,
@@ -131,7 +137,8 @@ def payloads(ctx: Context, db: Any, jobs: Iterable[Any]) -> list[dict[str, Any]]
             else data.compressed_chunk_type,
             "data_original_chunk_type": data.original_chunk_type if data else "imageset",
             "created_date": j.created_date, "updated_date": j.updated_date,
-            "issues": {"url": ctx.absolute(f"/api/issues?job_id={j.id}"), "count": 0},
+            "issues": {"url": ctx.absolute(f"/api/issues?job_id={j.id}"),
+                       "count": issue_counts.get(j.id, 0)},
             "labels": {"url": ctx.absolute(f"/api/labels?job_id={j.id}")},
             "type": job_type(j.type), "organization": task.organization_id,
             "target_storage": stores.get(task.target_storage_id),
@@ -181,6 +188,7 @@ def update(ctx: Context, job_id: int, raw: Any) -> dict[str, Any]:
     with ctx.mock.db.session() as db:
         job, task = load(ctx, db, job_id, *resources.scopes(raw, SCOPES))
         data = JobWrite.validate(raw, partial=True)
+        before = payloads(ctx, db, [job])[0]
         if "stage" in data and data["stage"] != job.stage:
             job.stage = data["stage"]
             if "state" not in data:
@@ -194,7 +202,10 @@ def update(ctx: Context, job_id: int, raw: Any) -> dict[str, Any]:
         job.updated_date = utcnow()
         db.add(job)
         db.flush()
-        return payloads(ctx, db, [job])[0]
+        updated = payloads(ctx, db, [job])[0]
+        ctx.mock.events.emit(ctx, db, "update:job", updated, before=before,
+                             **ids_of(job, task))
+        return updated
 
 
 def destroy(ctx: Context, job_id: int) -> None:
@@ -206,6 +217,7 @@ def destroy(ctx: Context, job_id: int) -> None:
 
         validation.check_gt_job_removable(db, task)
         validation.clear_layout(db, task)  # CVAT deletes the task's validation layout too
+        deleted = deletion_snapshots(ctx, db, [job])
         segment = db.get(Segment, job.segment_id)
         ctx.mock.remove_media_of("job", job_id)
         ctx.mock.background.forget_objects(db, "job", [job_id])
@@ -214,3 +226,21 @@ def destroy(ctx: Context, job_id: int) -> None:
             db.delete(segment)
         task.updated_date = utcnow()
         db.add(task)
+        db.flush()
+        resources.announce(ctx, db, deleted)
+
+
+def ids_of(job: Job, task: Any) -> dict[str, int | None]:
+    return {"project_id": task.project_id, "task_id": task.id, "job_id": job.id}
+
+
+def deletion_snapshots(ctx: Context, db: Session, jobs: list[Job]) -> list[resources.Snapshot]:
+    """The jobs' issues and comments (which go with them, as Django's cascade announces
+    them), then the jobs, as they read before the deletion."""
+    from mockcvat.services import issues
+
+    tasks = {t.id: t for t in db.execute(select(Task).where(
+        Task.id.in_({j.task_id for j in jobs}))).scalars()} if jobs else {}
+    out = issues.deletion_snapshots(ctx, db, [job.id or 0 for job in jobs])
+    return out + [resources.Snapshot("delete:job", read, None, ids_of(job, tasks[job.task_id]))
+                  for job, read in zip(jobs, payloads(ctx, db, jobs), strict=True)]

@@ -112,7 +112,10 @@ def create_organization(ctx: Context, raw: Any) -> dict[str, Any]:
         db.add(Membership(user_id=ctx.user.id, organization_id=organization.id or 0,
                           is_active=True, joined_date=now, role="owner"))
         db.flush()
-        return _represent_organizations(ctx, db, [organization])[0]
+        created = _represent_organizations(ctx, db, [organization])[0]
+        ctx.mock.events.emit(ctx, db, "create:organization", created, org_id=organization.id,
+                             obj_name=organization.name)
+        return created
 
 
 def retrieve_organization(ctx: Context, organization_id: int) -> dict[str, Any]:
@@ -128,12 +131,16 @@ def update_organization(ctx: Context, organization_id: int, raw: Any) -> dict[st
             organization, iam.role_in(db, ctx.user.id, organization_id))
         data = OrganizationWrite.validate(
             raw, partial=True, checks={"slug": lambda s: _unique_slug(db, s, organization)})
+        before = _represent_organizations(ctx, db, [organization])[0]
         for key, value in data.items():
             setattr(organization, key, value)
         organization.updated_date = utcnow()
         db.add(organization)
         db.flush()
-        return _represent_organizations(ctx, db, [organization])[0]
+        updated = _represent_organizations(ctx, db, [organization])[0]
+        ctx.mock.events.emit(ctx, db, "update:organization", updated, before=before,
+                             org_id=organization.id, obj_name=organization.name)
+        return updated
 
 
 def destroy_organization(ctx: Context, organization_id: int) -> None:
@@ -142,7 +149,12 @@ def destroy_organization(ctx: Context, organization_id: int) -> None:
     with ctx.mock.db.session() as db:
         organization = _visible_organization(ctx, db, organization_id)
         iam.organizations(ctx).check_delete(organization)
+        snapshot = _represent_organizations(ctx, db, [organization])[0]
         db.delete(organization)
+        db.flush()
+        # the org's own webhooks went with it: only server webhooks hear this
+        ctx.mock.events.emit(ctx, db, "delete:organization", snapshot, org_id=organization.id,
+                             obj_id=organization.id, obj_name=organization.name)
 
 
 # --- memberships --------------------------------------------------------------------------------
@@ -220,11 +232,14 @@ def update_membership(ctx: Context, membership_id: int, raw: Any) -> dict[str, A
         if isinstance(raw, Mapping) and "role" in raw:
             policy.check_change_role(membership, role, organization)
         data = MembershipWrite.validate(raw, partial=True)
+        before = _one_membership(ctx, db, membership)
         if "role" in data:
             membership.role = data["role"]
             db.add(membership)
             db.flush()
-        return _one_membership(ctx, db, membership)
+        updated = _one_membership(ctx, db, membership)
+        ctx.mock.events.emit(ctx, db, "update:membership", updated, before=before)
+        return updated
 
 
 def destroy_membership(ctx: Context, membership_id: int) -> None:
@@ -233,7 +248,34 @@ def destroy_membership(ctx: Context, membership_id: int) -> None:
         membership, organization = _membership(db, membership_id)
         role = iam.role_in(db, ctx.user.id, organization.id or 0)
         iam.memberships(ctx).check_delete(membership, role, organization)
-        db.delete(membership)
+        delete_membership(ctx, db, membership)
+
+
+def delete_membership(ctx: Context, db: Session, membership: Membership) -> None:
+    """The membership and its invitation go; both deletions are announced."""
+    from mockcvat.services.invitations import invitation_payload
+
+    snapshot = _one_membership(ctx, db, membership)
+    invitation = db.execute(select(Invitation).where(
+        Invitation.membership_id == membership.id)).scalar_one_or_none()
+    invited = invitation_payload(ctx, db, invitation.key) if invitation else None
+    db.delete(membership)
+    db.flush()
+    if invited is not None:
+        ctx.mock.events.emit(ctx, db, "delete:invitation", invited)
+    ctx.mock.events.emit(ctx, db, "delete:membership", snapshot)
+
+
+def announce_membership(ctx: Context, db: Session, membership: Membership,
+                        before: dict[str, Any] | None = None) -> None:
+    """create:membership, or update:membership when ``before`` is its earlier read shape."""
+    now = _one_membership(ctx, db, membership)
+    scope = "create:membership" if before is None else "update:membership"
+    ctx.mock.events.emit(ctx, db, scope, now, before=before)
+
+
+def membership_payload(ctx: Context, db: Session, membership: Membership) -> dict[str, Any]:
+    return _one_membership(ctx, db, membership)
 
 
 # --- seeding (tests, the control plane) ----------------------------------------------------------

@@ -9,10 +9,10 @@ from sqlalchemy import func, select
 
 from mockcvat import iam, listing
 from mockcvat.jsonlogic import FilterField
-from mockcvat.models import Project, Task
+from mockcvat.models import AnnotationGuide, Project, Task
 from mockcvat.models.users import utcnow
 from mockcvat.schemas.projects import ProjectRead, ProjectWrite
-from mockcvat.services import labels, resources
+from mockcvat.services import cloudstorages, guides, labels, resources
 from mockcvat.services.organizations import username_of
 from mockcvat.services.users import basic_users
 
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
     from mockcvat.api import Context
+    from mockcvat.server import MockCVAT
 
 STATUSES = ("annotation", "validation", "completed")
 
@@ -68,12 +69,13 @@ def payloads(ctx: Context, db: Any, projects: Iterable[Any]) -> list[dict[str, A
             if dimension:
                 dimensions.setdefault(project_id, dimension)
     tasks_url, labels_url = ctx.absolute("/api/tasks"), ctx.absolute("/api/labels")
+    _, project_guides = guides.guide_ids(db, project_ids=ids)
     out = []
     for p in projects:
         out.append(ProjectRead.dump({
             "url": ctx.absolute(f"/api/projects/{p.id}"), "id": p.id, "name": p.name,
             "owner": people.get(p.owner_id), "assignee": people.get(p.assignee_id),
-            "guide_id": None, "bug_tracker": p.bug_tracker,
+            "guide_id": project_guides.get(p.id), "bug_tracker": p.bug_tracker,
             "task_subsets": subsets.get(p.id, []),
             "created_date": p.created_date, "updated_date": p.updated_date,
             "status": p.status, "dimension": dimensions.get(p.id),
@@ -106,6 +108,7 @@ def create(ctx: Context, raw: Any) -> dict[str, Any]:
     organization = ctx.org.organization
     policy.check(policy.allow_create(organization.id if organization else None, ctx.org.role))
     with ctx.mock.db.session() as db:
+        cloudstorages.check_references(ctx, db, raw, organization.id if organization else None)
         data = ProjectWrite.validate(raw)
         project = Project(
             name=data["name"], owner_id=ctx.user.id,
@@ -124,7 +127,10 @@ def create(ctx: Context, raw: Any) -> dict[str, Any]:
         labels.create_labels(db, data.get("labels") or [],
                              labels.owner_of(project_id=project.id))
         db.flush()
-        return payloads(ctx, db, [project])[0]
+        created = payloads(ctx, db, [project])[0]
+        ctx.mock.events.emit(ctx, db, "create:project", created, project_id=project.id,
+                             obj_name=project.name)
+        return created
 
 
 def retrieve(ctx: Context, project_id: int) -> dict[str, Any]:
@@ -140,12 +146,17 @@ def update(ctx: Context, project_id: int, raw: Any) -> dict[str, Any]:
         standing = resources.standing_for_project(ctx, db, project)
         for scope in resources.scopes(raw, SCOPES):
             policy.check(policy.allow_project(scope, standing))
+        # storages name cloud storages of the workspace the project ends up in
+        cloudstorages.check_references(ctx, db, raw,
+                                       organization_id if moving else project.organization_id)
         data = ProjectWrite.validate(raw, partial=True)
+        before = payloads(ctx, db, [project])[0]
         if moving and organization_id != project.organization_id:
-            # the project's tasks go with it (CVAT moves the whole tree)
+            # the project's tasks go with it (CVAT moves the whole tree), their own storages
+            # unlinked from cloud storages of the old workspace (PR 9912)
             project.organization_id = organization_id
             tasks = list(db.scalars(select(Task).where(Task.project_id == project.id)))
-            resources.move_tasks(db, tasks, organization_id)
+            resources.move_tasks(db, tasks, organization_id, unlink_storages=True)
         if "name" in data:
             project.name = data["name"]
         if "bug_tracker" in data:
@@ -164,7 +175,22 @@ def update(ctx: Context, project_id: int, raw: Any) -> dict[str, Any]:
         project.updated_date = utcnow()
         db.add(project)
         db.flush()
-        return payloads(ctx, db, [project])[0]
+        updated = payloads(ctx, db, [project])[0]
+        ctx.mock.events.emit(ctx, db, "update:project", updated, before=before,
+                             project_id=project.id, obj_name=project.name)
+        return updated
+
+
+def remove_files(mock: MockCVAT, db: Session, project_id: int) -> None:
+    """What a project being deleted leaves besides its rows: its tasks' files, its guide's
+    assets, its exports, backups and uploads, and its background requests."""
+    from mockcvat.services import tasks
+
+    for task_id in db.execute(select(Task.id).where(Task.project_id == project_id)).scalars():
+        tasks.remove_files(mock, db, task_id)
+    guides.remove_asset_files(mock, db, AnnotationGuide.project_id == project_id)
+    mock.remove_media_of("project", project_id)
+    mock.background.forget_objects(db, "project", [project_id])
 
 
 def destroy(ctx: Context, project_id: int) -> None:
@@ -172,8 +198,12 @@ def destroy(ctx: Context, project_id: int) -> None:
 
     with ctx.mock.db.session() as db:
         project = load(ctx, db, project_id, "delete")
-        for task_id in db.execute(select(Task.id).where(Task.project_id == project.id)).scalars():
-            tasks.remove_files(ctx.mock, db, task_id)
-        ctx.mock.remove_media_of("project", project_id)
-        ctx.mock.background.forget_objects(db, "project", [project_id])
+        task_ids = list(db.execute(select(Task.id).where(Task.project_id == project.id))
+                        .scalars())
+        deleted = tasks.deletion_snapshots(ctx, db, task_ids) + [resources.Snapshot(
+            "delete:project", payloads(ctx, db, [project])[0], project.name,
+            {"project_id": project.id})]
+        remove_files(ctx.mock, db, project.id or 0)
         db.delete(project)
+        db.flush()
+        resources.announce(ctx, db, deleted)

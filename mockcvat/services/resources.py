@@ -4,6 +4,7 @@ policy, user references, storages, and the field → permission-scope maps of th
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import case, select
@@ -31,6 +32,32 @@ def media_type_of(dimension: Any) -> Any:
     from mockcvat.schemas.jobs import MEDIA_TYPE_OF
 
     return case(*((dimension == d, kind) for d, kind in MEDIA_TYPE_OF.items()), else_=None)
+
+
+def referenced(db: Session, raw: Any, key: str, model: Any, serializer: Any, *,
+               missing: str | None = None) -> Any:
+    """The object a create body names by id (``job``, ``issue``, ``task_id``...), read before
+    the body is validated, as CVAT's permission classes read it (``Model.objects.get(id=...)``
+    raised as a ``ValidationError``): absent or unknown -> 400 ``<Model> matching query does not
+    exist.`` (``missing`` replaces it for an absent key); a value that is no id -> the
+    serializer's own message for the body (CVAT: a 500)."""
+    name = getattr(model, "__name__", str(model))
+    if not isinstance(raw, Mapping):
+        serializer.validate(raw)  # DRF's "Invalid data. Expected a dictionary..."
+    value = raw.get(key)
+    if value is None:
+        raise ValidationFailed([missing or f"{name} matching query does not exist."])
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        pk = int(value)
+    except (TypeError, ValueError, OverflowError):
+        serializer.validate(raw)  # the field's own message
+        raise ValidationFailed([f"{name} matching query does not exist."]) from None
+    row = db.get(model, pk) if 0 <= pk < 2**63 else None
+    if row is None:
+        raise ValidationFailed([f"{name} matching query does not exist."])
+    return row
 
 
 def project_of(db: Session, task: Task) -> Project | None:
@@ -89,11 +116,20 @@ def transfer_target(ctx: Context, db: Session, raw: Any) -> tuple[bool, int | No
     return True, target
 
 
-def move_tasks(db: Session, tasks: Iterable[Task], organization_id: int | None) -> None:
+def move_tasks(db: Session, tasks: Iterable[Task], organization_id: int | None, *,
+               unlink_storages: bool = False) -> None:
     """Tasks change workspace; their data's link to a cloud storage is reset (CVAT: "Data-linked
-    storage will only be reset during the transfer and must be updated manually afterward")."""
+    storage will only be reset during the transfer and must be updated manually afterward").
+    ``unlink_storages``: their source/target storages that name a cloud storage become local
+    (the tasks of a moved project, PR 9912)."""
     for task in tasks:
         task.organization_id = organization_id
+        for storage_id in (task.source_storage_id, task.target_storage_id) if unlink_storages \
+                else ():
+            storage = db.get(Storage, storage_id) if storage_id else None
+            if storage is not None and storage.cloud_storage_id is not None:
+                storage.location, storage.cloud_storage_id = "local", None
+                db.add(storage)
         data = db.get(Data, task.data_id) if task.data_id else None
         if data is not None and data.cloud_storage_id is not None:
             data.cloud_storage_id = None
@@ -126,15 +162,6 @@ def set_assignee(obj: Any, assignee_id: int | None) -> None:
 
 
 # --- storages ------------------------------------------------------------------------------------
-def check_cloud_storage(field: str, cloud_storage_id: int | None) -> None:
-    """A ``cloud_storage_id`` a request names: cloud storages are not emulated yet, so no id
-    can name one (``null`` passes)."""
-    if cloud_storage_id is not None:
-        raise ValidationFailed({field: [
-            f"Cloud storage #{cloud_storage_id} does not exist: cloud storages are not "
-            "implemented by this mock."]})
-
-
 def new_storage(db: Session, spec: Mapping[str, Any] | None,
                 template: int | None = None) -> int:
     """A storage row from a request's spec, else a copy of ``template``, else local."""
@@ -157,3 +184,22 @@ def storages(db: Any, ids: Iterable[int | None]) -> dict[int, dict[str, Any]]:
     rows = db.execute(select(*Storage.__table__.columns).where(Storage.id.in_(wanted)))
     return {s.id: {"id": s.id, "location": s.location, "cloud_storage_id": s.cloud_storage_id}
             for s in rows}
+
+
+# --- deletions -----------------------------------------------------------------------------------
+@dataclass
+class Snapshot:
+    """An object's read shape taken before it is deleted, to announce the deletion after."""
+
+    scope: str  # delete:<resource>
+    obj: dict[str, Any]
+    name: str | None
+    ids: dict[str, int | None] = field(default_factory=dict)  # project_id, task_id, job_id
+
+
+def announce(ctx: Context, db: Session, snapshots: Iterable[Snapshot]) -> None:
+    """Emit the deletions (once the rows are gone, so the webhooks that went with them, e.g. a
+    deleted project's own, hear nothing, as in CVAT)."""
+    for snapshot in snapshots:
+        ctx.mock.events.emit(ctx, db, snapshot.scope, snapshot.obj, obj_name=snapshot.name,
+                             **snapshot.ids)

@@ -36,8 +36,10 @@ def about(ctx: Context) -> dict[str, Any]:
 
 
 def plugins(ctx: Context) -> dict[str, Any]:
-    # no analytics stack, no serverless functions, no git integration in a fake
+    # no analytics stack, no git integration in a fake; serverless functions once a test
+    # registered some (mockcvat.functions)
     flags = dict.fromkeys(("GIT_INTEGRATION", "ANALYTICS", "MODELS", "PREDICT"), False)
+    flags["MODELS"] = bool(ctx.mock.functions)
     return Plugins.dump(flags) or {}
 
 

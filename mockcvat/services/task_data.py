@@ -8,6 +8,8 @@ leaves the task as CVAT leaves it: a ``Data`` row with ``size`` 0 and no jobs.
 
 from __future__ import annotations
 
+import fnmatch
+import os
 import re
 import shutil
 import urllib.error
@@ -18,13 +20,16 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select
 
-from mockcvat import background, media, uploads
+from mockcvat import background, media, storage, uploads
 from mockcvat.errors import BadRequestBody, NotFound, ValidationFailed
-from mockcvat.models import Data, Job, Segment, Task
+from mockcvat.models import CloudStorage, Data, Job, Segment, Task
 from mockcvat.models.users import utcnow
-from mockcvat.services import resources, validation
+from mockcvat.schemas.jobs import replica_type
+from mockcvat.services import validation
 
 if TYPE_CHECKING:
+    from sqlmodel import Session
+
     from mockcvat.api import Context
     from mockcvat.server import MockCVAT
 
@@ -41,8 +46,24 @@ def data_dir(mock: MockCVAT, data_id: int) -> Path:
     return mock.media_dir / "data" / str(data_id)
 
 
-def frame_store(mock: MockCVAT, data_id: int) -> media.FrameStore:
-    return media.FrameStore(data_dir(mock, data_id))
+def frame_store(mock: MockCVAT, data_id: int, source: Any = None) -> media.FrameStore:
+    """``source``: ``media_source`` of the data, for images that stay in a cloud storage."""
+    return media.FrameStore(data_dir(mock, data_id), source)
+
+
+def media_source(db: Any, data: Data) -> Any:
+    """The bucket a task's images are read from, if its data stays in a cloud storage."""
+    if data.storage != "cloud_storage":
+        return None
+    from mockcvat.services import cloudstorages
+
+    row = db.get(CloudStorage, data.cloud_storage_id) if data.cloud_storage_id else None
+    if row is None:
+        raise media.MediaError("The cloud storage of the task's data has been deleted")
+    try:
+        return cloudstorages.store_of(row)
+    except storage.StoreError as exc:
+        raise media.MediaError(exc.message) from None
 
 
 # --- the plan: what to process, decided while answering the request ---------------------------
@@ -62,6 +83,12 @@ class Plan:
     use_zip_chunks: bool = False
     job_file_mapping: list[list[str]] | None = None
     validation_params: dict[str, Any] | None = None  # a GT layout is made from these
+    # server_files from a cloud storage: its id and CVAT's selection parameters
+    cloud_storage_id: int | None = None
+    use_cache: bool = False
+    server_files_exclude: list[str] = field(default_factory=list)
+    filename_pattern: str | None = None
+    use_cache_kept: bool = False  # the images stayed in the bucket
 
 
 def frame_step(frame_filter: str) -> int:
@@ -107,14 +134,16 @@ def check_upload_order(received: list[str], order: list[str]) -> None:
 def start(ctx: Context, task: Task, params: dict[str, Any], client_files: list[str]) -> str:
     """Record the data parameters, queue the processing; returns the rq_id."""
     mock = ctx.mock
-    resources.check_cloud_storage("cloud_storage_id", params.get("cloud_storage_id"))
     server_files = params.get("server_files") or []
     remote_files = params.get("remote_files") or []
     order = params.get("upload_file_order") or None
     if params.get("sorting_method") == "predefined" and client_files and order:
         check_upload_order(client_files, order)
     area = upload_area(mock, task.id or 0)
-    if server_files:
+    cloud_id = params.get("cloud_storage_id")
+    if cloud_id is not None:  # keys in the bucket, resolved in the background
+        root, files = area.files_dir, list(server_files)
+    elif server_files:
         root, files = mock.share_dir, share_files(mock, server_files)
     else:
         root, files = area.files_dir, list(client_files)
@@ -135,6 +164,11 @@ def start(ctx: Context, task: Task, params: dict[str, Any], client_files: list[s
         data.sorting_method = params.get("sorting_method", "lexicographical")
         data.storage_method = "cache" if params.get("use_cache") else "file_system"
         data.storage = "share" if server_files and not params.get("copy_data") else "local"
+        if cloud_id is not None:
+            from mockcvat.services import cloudstorages
+
+            cloudstorages.for_use(ctx, db, cloud_id, current.organization_id)
+            data.storage, data.cloud_storage_id = "cloud_storage", cloud_id
         data.validation = None  # the layout (services.validation) exists once a GT job does
         db.add(data)
         db.flush()
@@ -149,22 +183,27 @@ def start(ctx: Context, task: Task, params: dict[str, Any], client_files: list[s
             chunk_size=data.chunk_size, use_zip_chunks=bool(params.get("use_zip_chunks")),
             job_file_mapping=params.get("job_file_mapping"),
             validation_params=params.get("validation_params"),
+            cloud_storage_id=cloud_id, use_cache=bool(params.get("use_cache")),
+            server_files_exclude=list(params.get("server_files_exclude") or []),
+            filename_pattern=params.get("filename_pattern"),
         )
         work = background.Work(
             action="create", target="task", target_id=current.id or 0,
             owner_id=ctx.user.id or 0, organization_id=current.organization_id,
             project_id=current.project_id, task_id=current.id,
-            run=lambda reporter: process(mock, plan, reporter),
+            run=lambda reporter: process(mock, plan, reporter, ctx),
         )
     return mock.background.submit(work)
 
 
 # --- the background work ---------------------------------------------------------------------
-def process(mock: MockCVAT, plan: Plan, reporter: background.Reporter) -> None:
+def process(mock: MockCVAT, plan: Plan, reporter: background.Reporter,
+            ctx: Context | None = None) -> None:
     """The creation request's work. Whatever happens, the uploaded files go (their copy is
-    under the data dir now); on failure, what was extracted goes too, as CVAT cleans up."""
+    under the data dir now); on failure, what was extracted goes too, as CVAT cleans up.
+    ``ctx``: the request that queued the work, whose caller and host the events carry."""
     try:
-        _process(mock, plan, reporter)
+        _process(mock, plan, reporter, ctx)
     except BaseException:
         shutil.rmtree(data_dir(mock, plan.data_id), ignore_errors=True)
         raise
@@ -172,7 +211,8 @@ def process(mock: MockCVAT, plan: Plan, reporter: background.Reporter) -> None:
         upload_area(mock, plan.task_id).clear()
 
 
-def _process(mock: MockCVAT, plan: Plan, reporter: background.Reporter) -> None:
+def _process(mock: MockCVAT, plan: Plan, reporter: background.Reporter,
+             ctx: Context | None) -> None:
     validation.check_params(mock, plan.task_id, plan.validation_params)
     if plan.remote_urls:
         plan.files += download(plan.remote_urls, plan.root)
@@ -184,11 +224,14 @@ def _process(mock: MockCVAT, plan: Plan, reporter: background.Reporter) -> None:
     target = data_dir(mock, plan.data_id)
     shutil.rmtree(target, ignore_errors=True)
     try:
-        manifest = media.prepare(
-            plan.root, plan.files, target, sorting_method=plan.sorting_method,
-            upload_file_order=plan.upload_file_order, start_frame=plan.start_frame,
-            stop_frame=plan.stop_frame, frame_step=plan.frame_step, chunk_size=plan.chunk_size,
-            use_zip_chunks=plan.use_zip_chunks, progress=reporter.progress)
+        manifest = from_cloud(mock, plan, target, reporter) if plan.cloud_storage_id else None
+        if manifest is None:
+            manifest = media.prepare(
+                plan.root, plan.files, target, sorting_method=plan.sorting_method,
+                upload_file_order=plan.upload_file_order, start_frame=plan.start_frame,
+                stop_frame=plan.stop_frame, frame_step=plan.frame_step,
+                chunk_size=plan.chunk_size, use_zip_chunks=plan.use_zip_chunks,
+                progress=reporter.progress)
     except media.MediaError as exc:
         raise background.RequestFailed(failure_message(exc)) from None
     video = manifest.media_type == "video"
@@ -197,8 +240,11 @@ def _process(mock: MockCVAT, plan: Plan, reporter: background.Reporter) -> None:
         data = db.get(Data, plan.data_id)
         if task is None or data is None:
             raise background.RequestFailed("The task was deleted while its data was processed.")
+        before = _read(ctx, db, task)
         size = len(manifest.frames)
         data.size = size
+        if plan.cloud_storage_id and not plan.use_cache_kept:
+            data.storage = "local"  # downloaded, as CVAT does without use_cache
         data.chunk_size = manifest.chunk_size
         data.stop_frame = manifest.stop_frame
         data.original_chunk_type = "video" if video else "imageset"
@@ -212,16 +258,130 @@ def _process(mock: MockCVAT, plan: Plan, reporter: background.Reporter) -> None:
             task.segment_size, task.overlap, ranges = segments(
                 size, task.segment_size, task.overlap, video)
         db.execute(delete(Segment).where(Segment.task_id == task.id))
+        made = []
         for start_frame, stop_frame in ranges:
             segment = Segment(task_id=task.id or 0, start_frame=start_frame,
                               stop_frame=stop_frame)
             db.add(segment)
             db.flush()
-            db.add(Job(segment_id=segment.id or 0, task_id=task.id or 0))
+            parent = Job(segment_id=segment.id or 0, task_id=task.id or 0)
+            db.add(parent)
+            db.flush()
+            # consensus: N replica jobs on the same segment (CVAT's _create_segments_and_jobs)
+            replicas = [Job(segment_id=segment.id or 0, task_id=task.id or 0,
+                            type=replica_type(mock.compat), parent_job_id=parent.id)
+                        for _ in range(task.consensus_replicas or 0)]
+            db.add_all(replicas)
+            made += [parent, *replicas]
         db.flush()
         validation.create_at_creation(db, task, data, manifest, plan.validation_params)
         task.updated_date = utcnow()
         db.add_all([task, data])
+        db.flush()
+        _announce(ctx, db, task, made, before)
+
+
+def _read(ctx: Context | None, db: Session, task: Task) -> dict[str, Any] | None:
+    from mockcvat.services import tasks
+
+    return tasks.payload(ctx, db, task) if ctx is not None else None
+
+
+def _announce(ctx: Context | None, db: Session, task: Task, made: list[Job],
+              before: dict[str, Any] | None) -> None:
+    """What CVAT's saves during processing announce: each new job, then the task's update."""
+    from mockcvat.services import jobs, tasks
+
+    if ctx is None:
+        return
+    for job, read in zip(made, jobs.payloads(ctx, db, made), strict=True):
+        ctx.mock.events.emit(ctx, db, "create:job", read, **jobs.ids_of(job, task))
+    ctx.mock.events.emit(ctx, db, "update:task", tasks.payload(ctx, db, task), before=before,
+                         obj_name=task.name, **tasks.ids_of(task))
+
+
+def from_cloud(mock: MockCVAT, plan: Plan, target: Path,
+               reporter: background.Reporter) -> media.Manifest | None:
+    """``server_files`` of a cloud storage (CVAT's ``_create_thread``): images with
+    ``use_cache`` stay in the bucket and are indexed there (a manifest's sizes, else each
+    image read); anything else is downloaded into the upload area and prepared as an upload
+    (returns None then)."""
+    from mockcvat.services import cloudstorages
+
+    with mock.db.session() as db:
+        row = db.get(CloudStorage, plan.cloud_storage_id)
+        if row is None:
+            raise background.RequestFailed("The cloud storage was deleted.")
+        prefix = storage.parse_specific_attributes(row.specific_attributes).get("prefix")
+        try:
+            bucket = cloudstorages.store_of(row)
+        except storage.StoreError as exc:
+            raise background.RequestFailed(exc.message) from None
+    try:
+        names, sizes = cloud_files(bucket, plan, prefix)
+        counter, _ = media.sources.count_media(names)
+        packed = any(files for kind, files in counter.items() if kind != "image")
+        if plan.use_cache and counter["image"] and not packed:
+            if plan.job_file_mapping:
+                names = [name for files in plan.job_file_mapping for name in files]
+            else:  # files that are not media are left out, as CVAT skips them
+                names = media.sources.sort_names(counter["image"], plan.sorting_method)
+            plan.use_cache_kept = True
+            return media.prepare_remote(
+                bucket, names, target, sizes=sizes, start_frame=plan.start_frame,
+                stop_frame=plan.stop_frame, frame_step=plan.frame_step,
+                chunk_size=plan.chunk_size, sorting_method=plan.sorting_method,
+                progress=reporter.progress)
+        for name in names:
+            media.sources.check_relative(name)
+            bucket.download(name, media.sources.inside(plan.root, name))
+    except storage.StoreError as exc:
+        raise background.RequestFailed(cloudstorages.bucket_error(bucket, exc)[0]) from None
+    plan.files = names
+    return None
+
+
+def cloud_files(bucket: storage.ByteStore, plan: Plan, prefix: str | None
+                ) -> tuple[list[str], dict[str, tuple[int, int]] | None]:
+    """The keys ``server_files`` names: directories (ending in '/') expanded, a manifest's
+    files for a pattern, ``server_files_exclude`` dropped, the storage's prefix applied."""
+    manifests = [f for f in plan.files if f.endswith(".jsonl")]
+    files = [f for f in plan.files if not f.endswith(".jsonl")]
+    if len(manifests) > 1:
+        raise media.MediaError("Only one manifest file can be attached to data")
+    entries: list[dict[str, Any]] | None = None
+    pattern = plan.filename_pattern
+    if manifests:
+        base = os.path.dirname(manifests[0])
+        entries = [{**e, "name": f"{base}/{e['name']}" if base else e["name"]}
+                   for e in media.sources.parse_manifest(bucket.get(manifests[0]), manifests[0])]
+        if not files and not pattern:  # only the manifest was named: all of its files
+            pattern = "*"
+    listed = [e["name"] for e in entries] if entries is not None else None
+
+    def everything(under: str = "") -> list[str]:
+        return [n for n in listed if n.startswith(under)] if listed is not None \
+            else list(bucket.walk(under))
+
+    names: list[str] = []
+    for name in files:
+        names += everything(name) if name.endswith("/") else [name]
+    exclude = set(plan.server_files_exclude)
+    if exclude:
+        names = [n for n in names if n not in exclude and not any(
+            f"{parent}/" in exclude for parent in PurePosixPath(n).parents)]
+    if pattern:
+        pool = everything()
+        names += pool if pattern == "*" else fnmatch.filter(pool, pattern)
+    if prefix:
+        names = [n for n in names if n.startswith(prefix)]
+    names = list(dict.fromkeys(names))
+    if plan.job_file_mapping:
+        for name in (n for files_ in plan.job_file_mapping for n in files_):
+            if name not in names:
+                raise media.MediaError(f"Job mapping file {name} is not specified in input files")
+    sizes = {e["name"]: (e.get("width"), e.get("height")) for e in entries or []}
+    return names, sizes or None
 
 
 def failure_message(exc: media.MediaError) -> str:

@@ -13,11 +13,11 @@ from mockcvat import compat, iam, listing
 from mockcvat.compat import ByVersion
 from mockcvat.errors import ValidationFailed
 from mockcvat.jsonlogic import FilterField
-from mockcvat.models import Data, Job, Label, Project, Task
+from mockcvat.models import AnnotationGuide, Data, Job, Label, Project, Task
 from mockcvat.models.users import utcnow
 from mockcvat.schemas.jobs import DIMENSIONS, MEDIA_TYPE_OF, MODES
 from mockcvat.schemas.tasks import TaskRead, TaskWrite
-from mockcvat.services import labels, resources, task_data
+from mockcvat.services import cloudstorages, guides, labels, resources, task_data
 from mockcvat.services.organizations import username_of
 from mockcvat.services.users import basic_users
 
@@ -106,6 +106,7 @@ def payloads(ctx: Context, db: Any, tasks: Iterable[Any]) -> list[dict[str, Any]
                 .where(Job.task_id.in_(ids)).group_by(Job.task_id)):
             jobs[task_id] = (count, int(done or 0), int(checking or 0))
     jobs_url, labels_url = ctx.absolute("/api/jobs"), ctx.absolute("/api/labels")
+    task_guides, _ = guides.guide_ids(db, task_ids=ids)
     out = []
     for t in tasks:
         count, done, checking = jobs.get(t.id, (0, 0, 0))
@@ -116,7 +117,8 @@ def payloads(ctx: Context, db: Any, tasks: Iterable[Any]) -> list[dict[str, Any]
             "owner": people.get(t.owner_id), "assignee": people.get(t.assignee_id),
             "bug_tracker": t.bug_tracker, "created_date": t.created_date,
             "updated_date": t.updated_date, "overlap": t.overlap,
-            "segment_size": t.segment_size, "status": t.status, "guide_id": None,
+            "segment_size": t.segment_size, "status": t.status,
+            "guide_id": task_guides.get(t.id),
             "dimension": t.dimension, "subset": t.subset, "organization": t.organization_id,
             "target_storage": stores.get(t.target_storage_id),
             "source_storage": stores.get(t.source_storage_id),
@@ -174,6 +176,7 @@ def create(ctx: Context, raw: Any) -> dict[str, Any]:
         standing = (resources.standing_for_project(ctx, db, project)
                     if project is not None else None)
         policy.check(policy.allow_create(org_id, ctx.org.role, standing))
+        cloudstorages.check_references(ctx, db, raw, org_id)
         data = TaskWrite.validate(raw)
         if data.get("project_id") is not None:
             if data.get("labels"):
@@ -207,7 +210,10 @@ def create(ctx: Context, raw: Any) -> dict[str, Any]:
         if project is None:
             labels.create_labels(db, data["labels"], labels.owner_of(task_id=task.id))
         db.flush()
-        return payload(ctx, db, task)
+        created = payload(ctx, db, task)
+        ctx.mock.events.emit(ctx, db, "create:task", created, obj_name=task.name,
+                             **ids_of(task))
+        return created
 
 
 def _project_in(db: Session, raw: Any) -> Project | None:
@@ -234,7 +240,11 @@ def update(ctx: Context, task_id: int, raw: Any) -> dict[str, Any]:
                 ["Cannot change the organization for a task inside a project"])
         moving, organization_id = resources.transfer_target(ctx, db, raw)
         task = load(ctx, db, task_id, *resources.scopes(raw, SCOPES))
+        # storages name cloud storages of the workspace the task ends up in
+        cloudstorages.check_references(ctx, db, raw,
+                                       organization_id if moving else task.organization_id)
         data = TaskWrite.validate(raw, partial=True)
+        before = payload(ctx, db, task)
         if moving and organization_id != task.organization_id:
             resources.move_tasks(db, [task], organization_id)
         for key in ("name", "bug_tracker", "subset"):
@@ -261,7 +271,10 @@ def update(ctx: Context, task_id: int, raw: Any) -> dict[str, Any]:
         task.updated_date = utcnow()
         db.add(task)
         db.flush()
-        return payload(ctx, db, task)
+        updated = payload(ctx, db, task)
+        ctx.mock.events.emit(ctx, db, "update:task", updated, before=before,
+                             obj_name=task.name, **ids_of(task))
+        return updated
 
 
 def move_to_project(db: Session, task: Task, project_id: int) -> None:
@@ -282,8 +295,10 @@ def move_to_project(db: Session, task: Task, project_id: int) -> None:
 
 
 def remove_files(mock: MockCVAT, db: Session, task_id: int) -> None:
-    """What a task being deleted leaves besides its rows: its media and ``Data``, the
-    exports, backups and uploads of the task and its jobs, and their background requests."""
+    """What a task being deleted leaves besides its rows: its media and ``Data``, its guide's
+    assets, the exports, backups and uploads of the task and its jobs, and their background
+    requests."""
+    guides.remove_asset_files(mock, db, AnnotationGuide.task_id == task_id)
     task = db.get(Task, task_id)
     if task is not None and task.data_id:
         shutil.rmtree(task_data.data_dir(mock, task.data_id), ignore_errors=True)
@@ -296,8 +311,30 @@ def remove_files(mock: MockCVAT, db: Session, task_id: int) -> None:
     mock.background.forget_objects(db, "task", [task_id])  # job requests name their task
 
 
+def ids_of(task: Task) -> dict[str, int | None]:
+    return {"project_id": task.project_id, "task_id": task.id}
+
+
+def deletion_snapshots(ctx: Context, db: Session, task_ids: list[int]
+                       ) -> list[resources.Snapshot]:
+    """The tasks' jobs, then the tasks, as they read before a deletion takes them."""
+    from mockcvat.services import jobs
+
+    found = list(db.execute(select(Task).where(Task.id.in_(task_ids)).order_by(Task.id))
+                 .scalars()) if task_ids else []
+    out = jobs.deletion_snapshots(ctx, db, list(db.execute(
+        select(Job).where(Job.task_id.in_(task_ids)).order_by(Job.id)).scalars())
+        if task_ids else [])
+    for task, read in zip(found, payloads(ctx, db, found), strict=True):
+        out.append(resources.Snapshot("delete:task", read, task.name, ids_of(task)))
+    return out
+
+
 def destroy(ctx: Context, task_id: int) -> None:
     with ctx.mock.db.session() as db:
         task = load(ctx, db, task_id, "delete")
+        deleted = deletion_snapshots(ctx, db, [task.id or 0])
         remove_files(ctx.mock, db, task.id or 0)
         db.delete(task)
+        db.flush()
+        resources.announce(ctx, db, deleted)

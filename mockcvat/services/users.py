@@ -9,7 +9,7 @@ from sqlalchemy import delete, func, select
 from sqlmodel import Session
 
 from mockcvat import iam, listing
-from mockcvat.errors import NotFound, ValidationFailed
+from mockcvat.errors import NotFound, PermissionDenied, ValidationFailed
 from mockcvat.jsonlogic import FilterField
 from mockcvat.models import User, UserGroup
 from mockcvat.passwords import make_password
@@ -225,11 +225,32 @@ def known_groups(names: list[str]) -> list[str]:
     return names
 
 
+PROTECTED = ("mockcvat: the admin is protected (--protect-admin): it cannot be deleted, "
+             "renamed, deactivated, demoted or given another password through the API")
+
+
+def refuse_if_protected(mock: MockCVAT, user: User, changes: Mapping[str, Any] | None) -> None:
+    """``Settings.protect_admin`` (not CVAT behaviour: for fuzzers, so that no request can lock
+    the admin out): 403 for deleting the admin (``changes`` None), or changing its password,
+    username, active/superuser/staff flags or dropping its ``admin`` group."""
+    if not mock.settings.protect_admin or user.username != mock.settings.admin_username:
+        return
+    if changes is not None:
+        keep = {"username": user.username, "is_active": True, "is_superuser": True,
+                "is_staff": True}
+        harmless = all(changes[key] == value for key, value in keep.items() if key in changes)
+        groups = changes.get("groups")
+        if harmless and "password" not in changes and (groups is None or "admin" in groups):
+            return
+    raise PermissionDenied(PROTECTED)
+
+
 def update(ctx: Context, user_id: int, raw: Any) -> dict[str, Any]:
     policy = iam.users(ctx)
     with ctx.mock.db.session() as session:
         user = get(session, user_id)
         policy.check_change(user)
+        refuse_if_protected(ctx.mock, user, raw if isinstance(raw, Mapping) else {})
         full = _full_profile(ctx, user)
         checks = {"username": lambda name: unique_username(session, name, user),
                   "groups": known_groups}
@@ -237,12 +258,15 @@ def update(ctx: Context, user_id: int, raw: Any) -> dict[str, Any]:
         if not full:
             _refuse_unknown_fields(raw)
         groups = data.pop("groups", None)
+        before = user_event_payload(ctx, user)
         if groups is not None:
             set_groups(session, user, groups)
         for key, value in data.items():
             setattr(user, key, value)
         session.add(user)
         session.flush()
+        ctx.mock.events.emit(ctx, session, "update:user", user_event_payload(ctx, user),
+                             before=before, obj_name=user.username)
         return represent(ctx, [_row(session, user)], full=full)[0]
 
 
@@ -264,4 +288,15 @@ def destroy(ctx: Context, user_id: int) -> None:
     with ctx.mock.db.session() as session:
         user = get(session, user_id)
         policy.check_change(user)
+        snapshot = user_event_payload(ctx, user)
+        refuse_if_protected(ctx.mock, user, None)
         session.delete(user)
+        session.flush()
+        ctx.mock.events.emit(ctx, session, "delete:user", snapshot, obj_name=user.username)
+
+
+def user_event_payload(ctx: Context, user: User) -> dict[str, Any]:
+    """The shape events carry for a user (``BasicUserSerializer`` in CVAT's event handlers)."""
+    return BasicUser.dump({"url": ctx.absolute(f"/api/users/{user.id}"), "id": user.id,
+                           "username": user.username, "first_name": user.first_name,
+                           "last_name": user.last_name}) or {}

@@ -196,21 +196,8 @@ def create_at_creation(db: Session, task: Task, data: Data, manifest: Manifest,
 def _task_for_create(ctx: Context, db: Session, raw: Any) -> Task:
     """``JobPermission.create``: the task named by ``task_id`` (400s), viewable (403), and the
     caller may add jobs to it (403) — checked before the body is validated."""
-    if not isinstance(raw, Mapping):
-        JobWrite.validate(raw)  # DRF's "Invalid data. Expected a dictionary..."
-    task_id = raw.get("task_id")
-    if task_id is None:
-        raise ValidationFailed(["task_id is not specified"])
-    try:
-        if isinstance(task_id, bool):
-            raise TypeError
-        pk = int(task_id)
-    except (TypeError, ValueError):
-        JobWrite.validate(raw)  # the field's own message
-        raise ValidationFailed(["task_id is not specified"]) from None
-    task = db.get(Task, pk) if 0 <= pk < 2**63 else None
-    if task is None:
-        raise ValidationFailed(["Task matching query does not exist."])
+    task = resources.referenced(db, raw, "task_id", Task, JobWrite,
+                                missing="task_id is not specified")
     from mockcvat import iam
 
     policy = iam.engine(ctx)
@@ -246,7 +233,9 @@ def create_job(ctx: Context, raw: Any) -> dict[str, Any]:
             ctx, db, "assignee", body.get("assignee"), task.organization_id)
         job = add_gt_job(db, task, data, frames, assignee_id=assignee,
                          stage=body.get("stage"), state=body.get("state"))
-        return jobs.payloads(ctx, db, [job])[0]
+        created = jobs.payloads(ctx, db, [job])[0]
+        ctx.mock.events.emit(ctx, db, "create:job", created, **jobs.ids_of(job, task))
+        return created
 
 
 def _choose(db: Session, task: Task, data: Data, body: Mapping[str, Any]) -> list[int]:
