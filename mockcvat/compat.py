@@ -70,17 +70,24 @@ PASSWORD_LENGTHS = "2.63.0"
 # cvat-sdk 2.44: ``lightweight`` backups (``…/backup/export?lightweight=``: no media of tasks
 # whose data lives in a cloud storage) and the request's ``operation.lightweight``
 LIGHTWEIGHT_BACKUPS = "2.44.0"
-# ProviderTypeEnum loses GOOGLE_DRIVE (never implemented by CVAT); estimated: the 2.26.2 schema
-# has it, the cvat-sdk 2.80 model does not, the release in between was not found
-NO_GOOGLE_DRIVE = "2.27.0"
+# ProviderTypeEnum loses GOOGLE_DRIVE (never implemented by CVAT): cvat-sdk 2.49
+NO_GOOGLE_DRIVE = "2.49.0"
 ASSET_FORM_GUIDE_ID = "2.38.0"  # POST /api/assets documents guide_id (required) beside file
 GROWTH = "2.74.0"  # /api/growth (the growth app: GitHub star prompt state per user)
-# Quality control and consensus (docs/versions.md; ESTIMATES where marked there): the consensus
-# API and its merge requests; quality settings holding *requirements*, report summaries of
-# frames and jobs, project reports, the confusion-matrix endpoints, conflicts without warnings;
-# the replica job type renamed and ``initial_replicas`` beside ``consensus_replicas``.
-CONSENSUS_API = "2.27.0"
-QUALITY_REQUIREMENTS = "2.70.0"
+# a lambda function id in a URL starts with a letter or digit (cvat-sdk 2.75's path pattern;
+# before: any of [a-zA-Z0-9_.-])
+FUNCTION_ID_START = "2.75.0"
+# Quality control and consensus (docs/versions.md, each the first cvat-sdk that shows it): the
+# consensus API and its merge requests (with a ``quorum`` setting until 2.56); quality settings
+# holding *requirements*, report summaries of frames and jobs, project reports, the
+# confusion-matrix endpoints, conflicts without warnings.
+CONSENSUS_API = "2.31.0"
+CONSENSUS_QUORUM_GONE = "2.56.0"
+QUALITY_BOUNDS = "2.31.0"  # the settings' thresholds are documented (and checked) in [0, 1]
+PROJECT_QUALITY = "2.37.0"  # project settings and reports, inherit, job_filter, job/task counts
+QUALITY_REPORT_CSV = "2.55.0"  # GET …/reports/{id}/data?format=csv|json (a file)
+QUALITY_REQUIREMENTS = "2.74.0"
+QUALITY_METRICS = "2.75.0"  # requirement metrics beyond accuracy/precision/recall
 # read from the cvat-sdk packages: the job type ``consensus_replica`` is ``replica``, tasks show
 # ``initial_replicas`` instead of ``consensus_enabled`` and jobs lose ``consensus_replicas``
 # first in cvat-sdk 2.80 (tests/test_sdk_releases.py)

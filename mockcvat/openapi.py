@@ -27,11 +27,13 @@ from mockcvat.schemas.fields import (
 _PATH_PARAM = re.compile(r"{(\w+)(?::(\w+))?}")
 # the schema of a path parameter, by its Starlette converter (DRF documents a lookup by its model
 # field, or by the regex of its url_path)
-PATH_SCHEMAS: dict[str, dict[str, Any]] = {
+PATH_SCHEMAS: dict[str, Any] = {
     "int": {"type": "integer"}, "pk": {"type": "integer"},
     "digits": {"type": "string", "pattern": "^\\d+$"},  # url_path=r"...(?P<x>\d+)"
     "uuidpk": {"type": "string", "format": "uuid"},
-    "funcid": {"type": "string", "pattern": "^[a-zA-Z0-9_.-]+$"},  # lambda function ids
+    # lambda function ids; from 2.75 (cvat-sdk 2.75) they start with a letter or digit
+    "funcid": compat.ByVersion({"type": "string", "pattern": "^[a-zA-Z0-9_.-]+$"}, (
+        compat.FUNCTION_ID_START, {"type": "string", "pattern": "^[a-zA-Z0-9][a-zA-Z0-9_.-]*$"})),
 }
 _KEY_ORDER = ("operationId", "description", "summary", "parameters", "tags", "requestBody",
               "security", "deprecated", "responses")
@@ -112,7 +114,8 @@ class _Builder:
                 {
                     "in": "path",
                     "name": name,
-                    "schema": dict(PATH_SCHEMAS.get(converter, {"type": "string"})),
+                    "schema": dict(compat.resolve(
+                        PATH_SCHEMAS.get(converter, {"type": "string"}))),
                     "required": True,
                 }
             )

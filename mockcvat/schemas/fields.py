@@ -590,11 +590,12 @@ class ListField(Field):
     openapi_type = "array"
 
     def __init__(self, child: Field, *, allow_empty: bool = True, max_length: int | None = None,
-                 **kwargs: Any) -> None:
+                 min_length: int | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.child = child
         self.allow_empty = allow_empty
         self.max_length = max_length
+        self.min_length = min_length
 
     def to_internal(self, value: Any) -> Any:
         if isinstance(value, str | Mapping) or not isinstance(value, list | tuple):
@@ -606,6 +607,9 @@ class ListField(Field):
         if self.max_length is not None and len(value) > self.max_length:
             raise ValidationFailed(
                 [f"Ensure this field has no more than {self.max_length} elements."])
+        if self.min_length is not None and len(value) < self.min_length:
+            raise ValidationFailed(
+                [f"Ensure this field has at least {self.min_length} elements."])
         result, errors = [], {}
         for index, item in enumerate(value):
             try:
@@ -624,6 +628,8 @@ class ListField(Field):
         schema["items"] = self.child.openapi(request)
         if self.max_length is not None:
             schema["maxItems"] = self.max_length
+        if self.min_length is not None:
+            schema["minItems"] = self.min_length
         return schema
 
 

@@ -27,12 +27,15 @@ from mockcvat.schemas.fields import (
 )
 from mockcvat.schemas.users import BasicUser
 
-# First releases with a change to webhooks (dated by the cvat-sdk models; the release in
-# between the two compared packages that made the change is not known)
-EXPORT_EVENTS = "2.70.0"  # create:export, create:backup; deliveries gain attempt/duration
+# First releases with a change to webhooks (each the first cvat-sdk package that shows it:
+# tests/test_sdk_releases.py)
+EXPORT_EVENTS = "2.65.0"  # create:export, create:backup
+DELIVERY_ANY_JSON = "2.67.0"  # a delivery's request/response: any JSON value or null
+DELIVERY_ATTEMPTS = "2.68.0"  # deliveries gain attempt and request_duration
 REQUEST_EVENTS = "2.73.0"  # completed:request[...] replace them; delete:organization goes;
 #                            GET /api/webhooks/events answers {key, group} objects
-SERVER_WEBHOOKS = "2.80.0"  # type "server": user events, create/delete:organization
+SERVER_WEBHOOKS = "2.76.0"  # type "server": user events, create/delete:organization; the
+#                             events' webhook_type (and ?type=) may be "all" (AllWebhookType)
 
 CRUD = ("create", "update", "delete")
 # (resource, group display name, actions) in CVAT's order (event_type.py: Events)
@@ -180,6 +183,11 @@ class WebhookWrite(Serializer):
     }
 
 
+def _delivery_json() -> compat.ByVersion[Any]:
+    return compat.ByVersion(JSONField(read_only=True), (DELIVERY_ANY_JSON, JSONField(
+        read_only=True, allow_null=True, any_value=True)))
+
+
 class WebhookDeliveryRead(Serializer):
     fields: ClassVar[dict[str, Field]] = {
         "id": IntegerField(read_only=True),
@@ -187,24 +195,25 @@ class WebhookDeliveryRead(Serializer):
         "event": CharField(read_only=True),
         "status_code": IntegerField(read_only=True, allow_null=True),
         "redelivery": BooleanField(read_only=True),
-        "attempt": IntegerField(read_only=True, allow_null=True, since=EXPORT_EVENTS),
-        "request_duration": IntegerField(read_only=True, allow_null=True, since=EXPORT_EVENTS),
+        "attempt": IntegerField(read_only=True, allow_null=True, since=DELIVERY_ATTEMPTS),
+        "request_duration": IntegerField(read_only=True, allow_null=True,
+                                         since=DELIVERY_ATTEMPTS),
         "created_date": DateTimeField(read_only=True),
         "updated_date": DateTimeField(read_only=True),
         "changed_fields": CharField(read_only=True),
-        "request": JSONField(read_only=True),
-        "response": JSONField(read_only=True),
+        "request": _delivery_json(),
+        "response": _delivery_json(),
     }
 
 
-class WebhooksEventGroup(Serializer):
+class EventGroup(Serializer):
     fields: ClassVar[dict[str, Field]] = {"display_name": CharField(read_only=True)}
 
 
 class WebhooksEvent(Serializer):
     fields: ClassVar[dict[str, Field]] = {
         "key": CharField(read_only=True),
-        "group": NestedField(WebhooksEventGroup, required=False),
+        "group": NestedField(EventGroup, read_only=True),
     }
 
 
@@ -219,12 +228,12 @@ class EventsPlain(Serializer):
 
 
 class EventsGrouped(Serializer):
-    """``GET /api/webhooks/events`` from 2.73: ``{key, group}`` objects; ``type=all`` is a
-    value of the enum now."""
+    """``GET /api/webhooks/events`` from 2.73: ``{key, group}`` objects; from 2.76 ``all`` is
+    a value of the type's enum."""
 
     component = "Events"
     fields: ClassVar[dict[str, Field]] = {
-        "webhook_type": ChoiceField(_upper_labels(lambda: (*webhook_types(), "all")),
-                                    enum_name="AllWebhookType"),
+        "webhook_type": compat.ByVersion(webhook_type_field(), (SERVER_WEBHOOKS, ChoiceField(
+            _upper_labels(lambda: (*webhook_types(), "all")), enum_name="AllWebhookType"))),
         "events": ListField(NestedField(WebhooksEvent), read_only=True),
     }
