@@ -40,24 +40,51 @@ MAX_SQL_INT = 2**63 - 1
 
 @dataclass(frozen=True)
 class Body:
-    """A request body: a serializer (component ``<Name>Request``) and its media types."""
+    """A request body: a serializer (component ``<Name>Request``) and its media types.
+
+    ``since``/``until``: the CVAT versions that document it; an operation whose body changed
+    lists one ``Body`` per period (the first present one applies)."""
 
     serializer: type[Serializer] | None = None
     partial: bool = False
     media_types: tuple[str, ...] = ("application/json",)
     required: bool = True
     schema: Mapping[str, Any] | None = None  # a literal schema instead of a serializer
+    since: str | None = None
+    until: str | None = None
 
 
 @dataclass(frozen=True)
 class Reply:
-    """One documented response of an operation."""
+    """One documented response of an operation (``since``/``until`` as for ``Body``)."""
 
     serializer: type[Serializer] | None = None
     description: str = ""
     media_types: tuple[str, ...] = ("application/vnd.cvat+json",)
     schema: Mapping[str, Any] | None = None  # a literal schema instead of a serializer
     many: bool = False  # a JSON array of the serializer (not paginated)
+    since: str | None = None
+    until: str | None = None
+
+
+def versioned(param: dict[str, Any], *, since: str | None = None,
+              until: str | None = None) -> dict[str, Any]:
+    """A parameter the CVAT versions from ``since`` to before ``until`` document (within the
+    bounds it already has)."""
+    out = dict(param)
+    if since and (not out.get("since") or parse_version(since) > parse_version(out["since"])):
+        out["since"] = since
+    if until and (not out.get("until") or parse_version(until) < parse_version(out["until"])):
+        out["until"] = until
+    return out
+
+
+def _present(item: Any) -> bool:
+    if isinstance(item, Mapping):
+        since, until = item.get("since"), item.get("until")
+    else:
+        since, until = item.since, item.until
+    return compat.current().has(since, until)
 
 
 @dataclass
@@ -70,13 +97,14 @@ class Operation:
     status: int = 200
     summary: str = ""
     parameters: list[dict[str, Any]] = field(default_factory=list)
-    body: Body | None = None
-    responses: dict[int, Reply] = field(default_factory=dict)
+    body: Body | tuple[Body, ...] | None = None  # several: one per period of CVAT versions
+    responses: dict[int, Reply | tuple[Reply, ...]] = field(default_factory=dict)
     public: bool = False  # anonymous callers allowed
     schema_public: bool | None = None  # the schema's "{}" security item; default: public
     negotiate: bool = True  # DRF content negotiation (406 for Accept: application/json)
     # which authenticators the view runs: all of CVAT's, none, or only access tokens
     authenticate: bool | str = True
+    access_tokens: bool = True  # False: a view that refuses access tokens (password change)
     since: str | None = None  # first CVAT version that has the operation
     until: str | None = None  # first CVAT version that no longer has it
     in_schema: bool = True  # False: served but undocumented, as CVAT's TUS PATCH/HEAD routes
@@ -86,6 +114,24 @@ class Operation:
     def schema_path(self) -> str:
         """The path as OpenAPI writes it (no Starlette converters)."""
         return _strip_converters(self.path)
+
+    # --- what the emulated version (``compat.current()``) documents ---------------------
+    def current_parameters(self) -> list[dict[str, Any]]:
+        return [{k: v for k, v in p.items() if k not in ("since", "until")}
+                for p in self.parameters if _present(p)]
+
+    def current_body(self) -> Body | None:
+        bodies = self.body if isinstance(self.body, tuple) else (self.body,)
+        return next((b for b in bodies if b is not None and _present(b)), None)
+
+    def current_responses(self) -> dict[int, Reply]:
+        out = {}
+        for status, replies in sorted(self.responses.items()):
+            options = replies if isinstance(replies, tuple) else (replies,)
+            reply = next((r for r in options if _present(r)), None)
+            if reply is not None:
+                out[status] = reply
+        return out
 
     def exists_in(self, version: tuple[int, ...]) -> bool:
         if self.since and version < parse_version(self.since):

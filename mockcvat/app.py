@@ -91,8 +91,13 @@ def schema_document(version: str) -> dict[str, Any]:
 
 @lru_cache(maxsize=8)
 def schema_yaml(version: str) -> str:
-    """The same document as YAML (what ``mockcvat schema dump`` writes)."""
+    """The same document as YAML (what ``mockcvat schema dump`` writes); shared parts are
+    written out each time, as drf-spectacular does, not as YAML anchors."""
     import yaml
 
-    return yaml.safe_dump(schema_document(version), sort_keys=False, allow_unicode=True,
-                          width=100)
+    class Dumper(yaml.SafeDumper):
+        def ignore_aliases(self, data: Any) -> bool:
+            return True
+
+    return yaml.dump(schema_document(version), Dumper=Dumper, sort_keys=False,
+                     allow_unicode=True, width=100)

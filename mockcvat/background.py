@@ -69,12 +69,14 @@ if TYPE_CHECKING:
 log = logging.getLogger("mockcvat.background")
 
 # First CVAT release whose request ids are ``action=..&target=..`` key/value strings
-# (``cvat/apps/redis_handler/rq.py: RequestId``) instead of 2.26's ``create:task-1``
-# (``cvat/apps/engine/rq_job_handler.py: RQId``), whose ``operation`` has a free-string
-# ``target`` plus ``org_id`` and ``lightweight`` (cvat-sdk 2.80's model), and whose rules
-# (``redis_handler/rules/requests.rego``) let admins see any request. AN ESTIMATE: 2.26 has the
-# old forms and 2.80 the new ones; the release in between that switched is not dated yet.
-NEW_REQUEST_IDS = "2.40.0"
+# (``cvat/apps/redis_handler/rq.py: RequestId``; Redis migration
+# ``engine/redis_migrations/003_migrate_to_key_value_id_format.py`` rewrites 2.26's
+# ``create:task-1`` ids, ``engine/rq_job_handler.py: RQId``), whose ``operation.target`` is a
+# free string, and whose rules (``redis_handler/rules/requests.rego``) let admins see any
+# request. Dated by ``operation.target`` turning from an enum into a string in cvat-sdk 2.38,
+# the release of PR 9230 ("reusable requests"); the id format itself is not in the schema, so
+# that it changed in the same release is INFERRED, not read.
+NEW_REQUEST_IDS = "2.38.0"
 
 # rq's defaults (rq/defaults.py) and CVAT's settings (cvat/settings/base.py)
 RQ_DEFAULT_RESULT_TTL = 500

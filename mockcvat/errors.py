@@ -105,10 +105,40 @@ class Conflict(APIError):
     default_detail = "Conflict."
 
 
-class Gone(ValidationFailed):
-    """410: a request form the emulated CVAT version no longer supports."""
+class PlainError(APIError):
+    """An answer CVAT gives as a plain Django response (``HttpResponseGone`` & co.): the
+    detail is the text body, served as ``text/html; charset=utf-8``, not JSON."""
+
+    def body(self) -> Any:
+        return self.detail
+
+
+class Gone(PlainError):
+    """410: a request form the emulated CVAT version no longer supports, with CVAT's text
+    (``cvat/apps/engine/view_utils.py``)."""
 
     status_code = 410
+
+
+def gone_for_export_api(path: str) -> Gone:
+    """``get_410_response_for_export_api``: a legacy export endpoint (2.32+); ``path`` is
+    CVAT's own wording, e.g. ``/api/tasks/id/dataset/export?save_images=True``."""
+    return Gone(
+        "This endpoint is no longer supported.\n"
+        f"To initiate the export process, use POST {path}.\n"
+        "To check the process status, use GET /api/requests/rq_id,\n"
+        "where rq_id is obtained from the response of the previous request.\n"
+        "To download the prepared file, use the result_url obtained from the response of the "
+        "previous request.\n")
+
+
+def gone_when_checking_process_status(process_type: str) -> Gone:
+    """``get_410_response_when_checking_process_status``: a legacy status check (2.38+)."""
+    return Gone(
+        "This endpoint no longer supports checking the status of the "
+        f"{process_type} process.\n"
+        "The common requests API should be used instead: GET /api/requests/rq_id,\n"
+        "where rq_id is obtained from the response of the initializing request.\n")
 
 
 class UnsupportedMediaType(APIError):
@@ -134,11 +164,13 @@ DJANGO_NOT_FOUND_PAGE = (
 
 
 def render(exc: APIError) -> Response:
-    from mockcvat.http import CvatJSONResponse
+    from mockcvat.http import CvatJSONResponse, PlainResponse
 
     body = exc.body()
     if body is None:  # answers CVAT sends without a body (e.g. a TUS 409)
         return Response(status_code=exc.status_code, headers=exc.headers)
+    if isinstance(exc, PlainError):
+        return PlainResponse(str(body), exc.status_code, headers=exc.headers)
     return CvatJSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
 

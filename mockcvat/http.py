@@ -40,10 +40,12 @@ class CvatJSONResponse(Response):
 
 
 class PlainResponse(Response):
-    """CVAT's plain Django responses (``HttpResponseBadRequest``, ``HttpResponseNotFound``)."""
+    """CVAT's plain Django responses (``HttpResponseBadRequest``, ``HttpResponseGone``, ...):
+    text under Django's default content type."""
 
-    def __init__(self, text: str, status: int) -> None:
-        super().__init__(text, status_code=status, media_type="text/html; charset=utf-8")
+    def __init__(self, text: str, status: int, headers: dict[str, str] | None = None) -> None:
+        super().__init__(text, status_code=status, headers=headers,
+                         media_type="text/html; charset=utf-8")
 
 
 class PkConvertor(Convertor[str]):

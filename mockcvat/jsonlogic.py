@@ -35,9 +35,19 @@ class FilterField:
     """A field the filter may name, bound to the SQL expression it reads."""
 
     name: str
-    expr: Any  # a SQLAlchemy column or scalar subquery
+    # a SQLAlchemy column or scalar subquery; a ``compat.ByVersion`` of them when the values
+    # CVAT shows changed between releases
+    source: Any
     type: str = "str"  # str | int | float | bool | datetime
     nullable: bool = False
+    since: str | None = None  # the CVAT versions whose list endpoint has it
+    until: str | None = None
+
+    @property
+    def expr(self) -> Any:
+        from mockcvat import compat
+
+        return compat.resolve(self.source)
 
 
 class Unsupported(Exception):

@@ -16,6 +16,9 @@ Behaviour follows CVAT's stack for list views (``cvat/apps/engine/filters.py``,
 * ``filter``: JSON Logic (see ``mockcvat.jsonlogic``).
 
 Each endpoint declares a ``Listing`` once; it drives both the SQL and the OpenAPI parameters.
+A field with ``since``/``until`` (``FilterField``) exists only in those CVAT versions, for
+filters, search and sorting alike; a simple filter's choices may be a ``compat.ByVersion``
+(``None``: no enum).
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from sqlalchemy import Select, false, func, or_, select
 from sqlalchemy.engine import Connection
 
-from mockcvat import jsonlogic
+from mockcvat import compat, jsonlogic
 from mockcvat.db import GenerationCache
 from mockcvat.errors import NotFound, ValidationFailed
 from mockcvat.jsonlogic import FilterField
@@ -63,60 +66,82 @@ class Listing:
     ordering_fields: Sequence[str] = ()
     simple_filters: Sequence[str] = ()
     default_ordering: Sequence[str] = ("-id",)
-    simple_filter_choices: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    simple_filter_choices: Mapping[str, Sequence[str] | compat.ByVersion[Any]] = field(
+        default_factory=dict)
     org_scoped: bool = True  # takes X-Organization / org / org_id
+    # a simple filter younger than its field (the field filters and sorts since earlier)
+    simple_filter_since: Mapping[str, str] = field(default_factory=dict)
+
+    def has(self, name: str) -> bool:
+        """Whether the emulated CVAT version lists by this field."""
+        spec = self.fields.get(name)
+        return spec is None or compat.current().has(spec.since, spec.until)
+
+    def has_simple_filter(self, name: str) -> bool:
+        return self.has(name) and compat.current().has(self.simple_filter_since.get(name))
+
+    def choices(self, name: str) -> Sequence[str] | None:
+        return compat.resolve(self.simple_filter_choices.get(name))
 
     # --- OpenAPI ---------------------------------------------------------------------
     def parameters(self) -> list[dict[str, Any]]:
-        """The query parameters CVAT's schema lists for this endpoint."""
+        """The query parameters CVAT's schema lists for this endpoint (those of some CVAT
+        versions only carry ``since``/``until``, see ``api.versioned``)."""
+        from mockcvat.api import versioned
+
         params: list[dict[str, Any]] = []
         if self.org_scoped:
             params += ORG_PARAMETERS
-        if self.filter_fields:
-            params.append(
-                _query(
-                    "filter",
-                    "JSON Logic filter (https://jsonlogic.com/) over the fields "
-                    f"{list(self.filter_fields)}; "
-                    'e.g. {"and":[{"==":[{"var":"id"},1]}]}.',
-                )
-            )
+        for since, until, names in self._periods(self.filter_fields):
+            params.append(versioned(_query(
+                "filter", "JSON Logic filter (https://jsonlogic.com/) over the fields "
+                f'{names}; e.g. {{"and":[{{"==":[{{"var":"id"}},1]}}]}}.'),
+                since=since, until=until))
         for name in self.simple_filters:
-            schema: dict[str, Any] = {"type": _SIMPLE_TYPES[self.fields[name].type]}
+            spec = self.fields[name]
+            schema: dict[str, Any] = {"type": _SIMPLE_TYPES[spec.type]}
             if name in self.simple_filter_choices:
                 choices = self.simple_filter_choices[name]
+                if isinstance(choices, compat.ByVersion):
+                    choices = VersionedChoices(lambda c=choices: c.current() or ())
                 # versioned choices stay lazy: the schema builder reads them per version
                 schema["enum"] = choices if isinstance(choices, VersionedChoices) else list(
                     choices)
-            params.append(
-                {
-                    "name": name,
-                    "in": "query",
-                    "description": f"Equality filter on {name}",
-                    "schema": schema,
-                }
-            )
+            param = {"name": name, "in": "query", "description": f"Equality filter on {name}",
+                     "schema": schema}
+            params.append(versioned(param, since=self.simple_filter_since.get(name) or spec.since,
+                                    until=spec.until))
         params.append(_query("page", "1-based page number, or 'last'", "integer"))
         params.append(_query("page_size", "Results per page, or 'all'", "integer"))
-        if self.search_fields:
-            params.append(
-                _query("search", f"Search terms over the fields {tuple(self.search_fields)}")
-            )
-        if self.ordering_fields:
-            params.append(
-                _query(
-                    "sort",
-                    "Comma-separated fields to sort by, '-' for descending; one of "
-                    f"{list(self.ordering_fields)}",
-                )
-            )
+        for since, until, names in self._periods(self.search_fields):
+            params.append(versioned(_query("search", f"Search terms over the fields "
+                                                     f"{tuple(names)}"),
+                                    since=since, until=until))
+        for since, until, names in self._periods(self.ordering_fields):
+            params.append(versioned(_query(
+                "sort", f"Comma-separated fields to sort by, '-' for descending; one of {names}"),
+                since=since, until=until))
         return sorted(params, key=lambda p: p["name"])
+
+    def _periods(self, names: Sequence[str]) -> list[tuple[str | None, str | None, list[str]]]:
+        """``(since, until, names present)`` for each period between the versions that add or
+        remove one of ``names`` (none if ``names`` is empty)."""
+        bounds = {v for name in names for v in (self.fields[name].since,
+                                                self.fields[name].until) if v}
+        edges = [None, *sorted(bounds, key=compat.parse_version), None]
+        out = []
+        for since, until in zip(edges, edges[1:], strict=False):
+            probe = compat.Compat(since or "0.0.0")
+            present = [n for n in names if probe.has(self.fields[n].since, self.fields[n].until)]
+            if present:
+                out.append((since, until, present))
+        return out
 
     # --- SQL ---------------------------------------------------------------------------
     def apply_filters(self, query: Select[Any], params: Mapping[str, str]) -> Select[Any]:
         for name in self.simple_filters:
             raw = params.get(name)
-            if raw in (None, ""):
+            if raw in (None, "") or not self.has_simple_filter(name):
                 continue
             condition = self._simple_condition(name, raw)
             if condition is not None:
@@ -124,11 +149,12 @@ class Listing:
         raw_filter = params.get("filter")
         if raw_filter:
             rules = jsonlogic.parse(raw_filter)
-            allowed = {name: self.fields[name] for name in self.filter_fields}
+            allowed = {name: self.fields[name] for name in self.filter_fields if self.has(name)}
             query = query.where(jsonlogic.compile_filter(rules, allowed))
         terms = search_terms(params.get("search", ""))
-        if terms and self.search_fields:
-            columns = [self.fields[name].expr for name in self.search_fields]
+        searched = [name for name in self.search_fields if self.has(name)]
+        if terms and searched:
+            columns = [self.fields[name].expr for name in searched]
             for term in terms:
                 query = query.where(or_(*(c.icontains(term, autoescape=True) for c in columns)))
         return query
@@ -148,7 +174,7 @@ class Listing:
             except ValueError:
                 raise ValidationFailed({name: ["Enter a number."]}) from None
             return spec.expr == value if -(2**63) <= value < 2**63 else false()
-        choices = self.simple_filter_choices.get(name)
+        choices = self.choices(name)
         if choices is not None and raw not in choices:
             raise ValidationFailed(
                 {name: [f"Select a valid choice. {raw} is not one of the available choices."]}
@@ -159,7 +185,7 @@ class Listing:
         terms = []
         for term in (params.get("sort") or "").split(","):
             term = term.strip()
-            if term.lstrip("-") in self.ordering_fields:
+            if term.lstrip("-") in self.ordering_fields and self.has(term.lstrip("-")):
                 terms.append(term)
         clauses = []
         for term in terms or list(self.default_ordering):
@@ -268,7 +294,8 @@ def paginate(
     """
     filtered, ordering = _statements(query, listing, params, pk, cache_key)
     count_key = None if cache is None or cache_key is None else (
-        "count", id(listing), cache_key, _filter_params(listing, params))
+        "count", id(listing), compat.current().version, cache_key,
+        _filter_params(listing, params))
     count = cache.get(count_key) if count_key is not None else None
     if count is None:
         count = connection.execute(
@@ -300,7 +327,8 @@ def _statements(
 ) -> tuple[Select[Any], Select[Any]]:
     """The filtered query and its ordered form; built once per distinct request shape."""
     key = None if cache_key is None else (
-        id(listing), cache_key, _filter_params(listing, params), params.get("sort"))
+        id(listing), compat.current().version, cache_key, _filter_params(listing, params),
+        params.get("sort"))
     if key is not None and key in _STATEMENTS:
         return _STATEMENTS[key]
     filtered = listing.apply_filters(query() if callable(query) else query, params)

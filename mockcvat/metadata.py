@@ -69,10 +69,12 @@ def options_endpoint(path_ops: list[Operation], mock: MockCVAT):  # noqa: ANN201
                     "renders": [CVAT_JSON],
                     "parses": PARSES,
                 }
-                actions = {op.method.upper(): describe(op.body.serializer)
-                           for op in path_ops
-                           if op.method.upper() in ("POST", "PUT") and op.body is not None
-                           and op.body.serializer is not None and not op.body.partial}
+                bodies = {op.method.upper(): op.current_body() for op in path_ops
+                          if op.method.upper() in ("POST", "PUT")}
+                actions = {method: describe(body.serializer)
+                           for method, body in bodies.items()
+                           if body is not None and body.serializer is not None
+                           and not body.partial}
                 if actions:
                     body["actions"] = actions
         except APIError as exc:

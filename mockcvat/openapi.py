@@ -27,11 +27,13 @@ from mockcvat.schemas.fields import (
 _PATH_PARAM = re.compile(r"{(\w+)(?::(\w+))?}")
 # the schema of a path parameter, by its Starlette converter (DRF documents a lookup by its model
 # field, or by the regex of its url_path)
-PATH_SCHEMAS: dict[str, dict[str, Any]] = {
+PATH_SCHEMAS: dict[str, Any] = {
     "int": {"type": "integer"}, "pk": {"type": "integer"},
     "digits": {"type": "string", "pattern": "^\\d+$"},  # url_path=r"...(?P<x>\d+)"
     "uuidpk": {"type": "string", "format": "uuid"},
-    "funcid": {"type": "string", "pattern": "^[a-zA-Z0-9_.-]+$"},  # lambda function ids
+    # lambda function ids; from 2.75 (cvat-sdk 2.75) they start with a letter or digit
+    "funcid": compat.ByVersion({"type": "string", "pattern": "^[a-zA-Z0-9_.-]+$"}, (
+        compat.FUNCTION_ID_START, {"type": "string", "pattern": "^[a-zA-Z0-9][a-zA-Z0-9_.-]*$"})),
 }
 _KEY_ORDER = ("operationId", "description", "summary", "parameters", "tags", "requestBody",
               "security", "deprecated", "responses")
@@ -87,18 +89,19 @@ class _Builder:
         item: dict[str, Any] = {"operationId": op.operation_id}
         if op.summary:
             item["summary"] = op.summary
-        params = self.path_parameters(op) + [_materialized(p) for p in op.parameters]
+        params = self.path_parameters(op) + [_materialized(p) for p in op.current_parameters()]
         if params:
             item["parameters"] = params
         item["tags"] = [op.tag]
-        if op.body is not None:
-            item["requestBody"] = self.request_body(op.body)
+        body = op.current_body()
+        if body is not None:
+            item["requestBody"] = self.request_body(body)
         public = op.public if op.schema_public is None else op.schema_public
         item["security"] = self.compat.security(public=public, operation=op)
         if op.deprecated:
             item["deprecated"] = True
         item["responses"] = {
-            str(status): self.response(reply) for status, reply in sorted(op.responses.items())
+            str(status): self.response(reply) for status, reply in op.current_responses().items()
         }
         ordered = {k: item[k] for k in _KEY_ORDER if k in item}
         self.paths.setdefault(op.schema_path, {})[op.method.lower()] = ordered
@@ -111,7 +114,8 @@ class _Builder:
                 {
                     "in": "path",
                     "name": name,
-                    "schema": dict(PATH_SCHEMAS.get(converter, {"type": "string"})),
+                    "schema": dict(compat.resolve(
+                        PATH_SCHEMAS.get(converter, {"type": "string"}))),
                     "required": True,
                 }
             )

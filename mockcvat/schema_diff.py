@@ -340,6 +340,10 @@ class _SdkView:
                 "read_only": read_only, "enum": _enum(prop),
                 "validations": _validations(prop),
             }
+        for field_name in list(fields):  # the generator's attribute names are snake case:
+            snake = _SNAKE.sub(r"_\1", field_name).lower()  # of convMaskToPoly and
+            if snake != field_name and snake in fields:  # conv_mask_to_poly one survives
+                del fields[field_name]
         self.models[name] = {"kind": "object", "nullable": bool(schema.get("nullable")),
                              "fields": dict(sorted(fields.items()))}
 
@@ -423,6 +427,7 @@ def sdk_view(doc: Mapping[str, Any]) -> dict[str, Any]:
 
 
 _MODEL_NAME = re.compile(r"\b[A-Z]\w*")
+_SNAKE = re.compile(r"(?<=[a-z0-9])([A-Z])")
 _FIELD_KEYS = ("type", "required", "nullable", "read_only", "enum", "validations")
 _OPERATION_KEYS = ("content_types", "response", "accept", "auth")
 

@@ -140,10 +140,8 @@ def describe() -> dict[str, Any]:
             settings, params = endpoint.settings, endpoint.params_map
             parameters, body = {}, None
             for name in params["all"]:
-                # call options (``_async_call``, ...) have no location; a parameter named
-                # after a Python keyword is escaped (``from`` -> ``_from``) and has one
-                if name not in endpoint.location_map:
-                    continue
+                if name not in endpoint.location_map:  # the client's own keywords
+                    continue  # (a query parameter named after a Python keyword is ``_from``)
                 location = endpoint.location_map[name]
                 kind, nullable = model_type(endpoint.openapi_types[name])
                 nullable = nullable or name in params["nullable"]

@@ -3,6 +3,7 @@ apart after decoding (frame i has red = 12 * i)."""
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -18,9 +19,15 @@ def make_image(path: Path, size: tuple[int, int], color=(10, 120, 200), fmt: str
     return path
 
 
-def make_video(path: Path, frames: int = VIDEO_FRAMES, size=(64, 48)) -> Path:
-    """Frame i is a solid colour with red = 12 * i, so decoded frames can be identified."""
+def make_video(path: Path, frames: int = VIDEO_FRAMES, size=(64, 48),
+               chapters: list[tuple[int, int, str]] = ()) -> Path:
+    """Frame i is a solid colour with red = 12 * i, so decoded frames can be identified.
+    ``chapters``: (first frame, frame after the last, title) each, stored in the container."""
     with av.open(str(path), "w") as out:
+        if chapters:
+            out.set_chapters([{"id": i, "start": start, "end": end,
+                               "time_base": Fraction(1, 25), "metadata": {"title": title}}
+                              for i, (start, end, title) in enumerate(chapters)])
         stream = out.add_stream("mpeg4", rate=25)
         stream.width, stream.height, stream.pix_fmt = *size, "yuv420p"
         stream.options = {"g": "6"}  # several key frames, so decoding has to seek

@@ -14,7 +14,7 @@ import pytest
 import yaml
 from starlette.datastructures import UploadFile
 
-from mockcvat import schema_diff
+from mockcvat import compat, schema_diff
 from mockcvat.errors import ValidationFailed
 from mockcvat.openapi import component_schemas
 from mockcvat.schemas import annotations as ann
@@ -89,14 +89,18 @@ def shape(**kw: Any) -> dict[str, Any]:
 
 
 def test_defaults_of_an_empty_body_and_of_each_object() -> None:
-    assert ann.LabeledData.validate({}) == {"version": 0, "tags": [], "shapes": [], "tracks": []}
+    assert ann.LabeledData.validate({}) == {"version": 0, "tags": [], "shapes": [], "tracks": [],
+                                            "intervals": []}
+    with compat.emulating(compat.Compat("2.26.2")):  # intervals from 2.66
+        assert ann.LabeledData.validate({}) == {"version": 0, "tags": [], "shapes": [],
+                                                "tracks": []}
     body = {"tags": [{"frame": 0, "label_id": 1}], "shapes": [shape()],
             "tracks": [{"frame": 0, "label_id": 1,
                         "shapes": [{"type": "points", "frame": 0}]}]}
     common = {"id": None, "group": None, "source": "manual", "attributes": []}
     looks = {"occluded": False, "outside": False, "z_order": 0, "rotation": 0.0}
     assert ann.LabeledData.validate(body) == {
-        "version": 0,
+        "version": 0, "intervals": [],
         "tags": [{"frame": 0, "label_id": 1, **common}],
         "shapes": [{**shape(), **looks, **common}],  # no "elements": it has no default
         "tracks": [{"frame": 0, "label_id": 1, **common, "shapes": [

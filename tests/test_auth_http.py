@@ -228,23 +228,54 @@ def test_register_creates_a_logged_in_user(http):
         ({"username": "other", "email": "ADMIN@localhost.com", "password1": STRONG_PASSWORD,
           "password2": STRONG_PASSWORD},
          {"email": ["A user is already registered with this e-mail address."]}),
-        ({"username": "other", "password1": "1234", "password2": "1234"},
-         {"password1": ["This password is too short. It must contain at least 8 characters.",
-                        "This password is too common.", "This password is entirely numeric."]}),
         ({"username": "other", "password1": STRONG_PASSWORD, "password2": "different-Pass1"},
          {"non_field_errors": ["The two password fields didn't match."]}),
         ({"username": "longusername", "password1": "longusername1",
           "password2": "longusername1"},
          {"non_field_errors": ["The password is too similar to the username."]}),
-        ({"password1": "x"},
-         {"username": ["This field is required."], "password2": ["This field is required."],
-          "password1": ["This password is too short. It must contain at least 8 characters.",
-                        "This password is too common."]}),
     ],
 )
 def test_register_validation(http, body, expected):
     response = http.post("/api/auth/register", json=body)
     assert (response.status_code, response.json()) == (400, expected)
+
+
+SHORT = "Ensure this field has at least 8 characters."
+
+
+@pytest.mark.parametrize(
+    ("body", "expected_2_26", "expected_2_80"),
+    [
+        # 2.26: Django's validators (on password1 only); 2.63+: the serializer's 8..256 first
+        ({"username": "other", "password1": "1234", "password2": "1234"},
+         {"password1": ["This password is too short. It must contain at least 8 characters.",
+                        "This password is too common.", "This password is entirely numeric."]},
+         {"password1": [SHORT], "password2": [SHORT]}),
+        ({"password1": "x"},
+         {"username": ["This field is required."], "password2": ["This field is required."],
+          "password1": ["This password is too short. It must contain at least 8 characters.",
+                        "This password is too common."]},
+         {"username": ["This field is required."], "password2": ["This field is required."],
+          "password1": [SHORT]}),
+    ],
+)
+def test_register_password_lengths_per_version(versioned_server, body, expected_2_26,
+                                               expected_2_80):
+    old = versioned_server.settings.cvat_version == "2.26.2"
+    response = httpx.post(f"{versioned_server.url}/api/auth/register", json=body)
+    assert (response.status_code, response.json()) == (
+        400, expected_2_26 if old else expected_2_80)
+
+
+def test_a_long_password_is_refused_from_2_63(versioned_server):
+    body = {"username": "other", "password1": "Aa1!" * 65, "password2": "Aa1!" * 65}
+    response = httpx.post(f"{versioned_server.url}/api/auth/register", json=body)
+    if versioned_server.settings.cvat_version == "2.26.2":
+        assert response.status_code == 201
+    else:
+        too_long = ["Ensure this field has no more than 256 characters."]
+        assert (response.status_code, response.json()) == (
+            400, {"password1": too_long, "password2": too_long})
 
 
 def test_password_change(cvat_server, http, alice):
@@ -292,8 +323,10 @@ def test_password_reset_through_the_outbox(cvat_server, http, alice):
 
     assert confirm(uid="zzzz").json() == {"uid": ["Invalid value"]}
     assert confirm(token="1-abc").json() == {"token": ["Invalid value"]}
-    assert confirm(new_password2="x").json() == {
+    assert confirm(new_password2="Reset-Passw0rd?").json() == {
         "new_password2": ["The two password fields didn’t match."]}
+    assert confirm(new_password1="x", new_password2="x").json() == {  # 2.63+: 8..256
+        "new_password1": [SHORT], "new_password2": [SHORT]}
     done = confirm()
     assert (done.status_code, done.json()) == (
         200, {"detail": "Password has been reset with the new password."})

@@ -263,7 +263,9 @@ def test_download_per_version(versioned_server, versioned_admin):
         assert zipfile.ZipFile(io.BytesIO(download.content)).read("task.json")
     if not old:
         assert versioned_admin.get(f"/api/requests/{rq_id}").json()["status"] == "finished"
-        assert versioned_admin.get(f"/api/tasks/{task['id']}/backup").status_code == 404
+        legacy = versioned_admin.get(f"/api/tasks/{task['id']}/backup")
+        assert legacy.status_code == 410  # the legacy GET export is gone from 2.32
+        assert "use POST /api/tasks/id/backup/export." in legacy.text
 
 
 def test_filename_names_the_download(versioned_admin):

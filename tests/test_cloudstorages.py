@@ -12,7 +12,7 @@ from cvat_sdk.api_client.exceptions import ApiException
 from PIL import Image
 
 from tests.cloud_servers import unique_bucket
-from tests.conftest import STRONG_PASSWORD, token_client
+from tests.conftest import STRONG_PASSWORD, raw_task, token_client
 
 
 def jpeg(color: tuple[int, int, int] = (200, 30, 30), size: tuple[int, int] = (32, 24)) -> bytes:
@@ -318,6 +318,24 @@ def test_unknown_or_foreign_cloud_storage_ids_are_refused(cvat_server, admin, s3
         denied = paul.post(f"/api/tasks/{own['id']}/data/", json={
             "image_quality": 70, "cloud_storage_id": theirs["id"], "server_files": ["a.jpg"]})
         assert denied.status_code == 403
+
+
+def test_data_meta_links_and_unlinks_a_cloud_storage(admin, s3_server):
+    """2.44+: ``PATCH …/data/meta`` takes ``cloud_storage_id``; an unknown id is CVAT's 400."""
+    task = raw_task(admin)
+    url = f"/api/tasks/{task['id']}/data/meta"
+    storage = admin.post("/api/cloudstorages",
+                         json=s3_spec(s3_server, s3_server.make_bucket())).json()
+    linked = admin.patch(url, json={"deleted_frames": [], "cloud_storage_id": storage["id"]})
+    assert linked.status_code == 200, linked.text
+    assert linked.json()["cloud_storage_id"] == storage["id"]
+    assert admin.get(url).json()["cloud_storage_id"] == storage["id"]
+    assert admin.get(f"/api/tasks/{task['id']}").json()["data_cloud_storage_id"] == storage["id"]
+    unknown = admin.patch(url, json={"deleted_frames": [], "cloud_storage_id": 999})
+    assert unknown.status_code == 400
+    assert unknown.json() == ["CloudStorage matching query does not exist."]
+    unlinked = admin.patch(url, json={"deleted_frames": [], "cloud_storage_id": None})
+    assert unlinked.json()["cloud_storage_id"] is None
 
 
 # --- exports, imports and backups through a bucket ------------------------------------------

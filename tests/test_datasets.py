@@ -143,7 +143,8 @@ def test_export_result_per_version(versioned_server, versioned_admin):
     assert [(r["id"], r["status"]) for r in listed] == [(request["id"], "finished")]
     assert listed[0]["expiry_date"] is not None
     legacy = versioned_admin.get(f"/api/tasks/{task['id']}/dataset?format=COCO+1.0")
-    assert legacy.status_code == 404  # the legacy GET export is gone from 2.32
+    assert legacy.status_code == 410  # the legacy GET export is gone from 2.32
+    assert "use POST /api/tasks/id/dataset/export?save_images=True." in legacy.text
 
 
 def test_dataset_download_checks(versioned_server, versioned_admin, alice_on):
@@ -167,8 +168,10 @@ def test_import_needs_the_uploaded_file(versioned_server, versioned_admin):
                                   files={"annotation_file": ("a.json", b"{}", "application/json")})
     if versioned_server.settings.cvat_version == "2.26.2":
         assert unknown.json() == ["Unknown input format 'Nope'"]
-    else:  # PUT imports were removed in 2.38 (PR 9230)
-        assert unknown.status_code == 410 and "removed in CVAT 2.38" in unknown.json()[0]
+    else:  # PUT imports were removed in 2.38 (PR 9230): CVAT's plain-text 410
+        assert unknown.status_code == 410
+        assert unknown.text.startswith("This endpoint no longer supports checking the status "
+                                       "of the import process.\n")
 
 
 def test_cli_export_import_and_backup(task, tmp_path, cvat_server, cvat_client):

@@ -176,3 +176,41 @@ def test_sdk_auto_annotation_beside_a_server_function(cvat_client, cvat_server, 
     names = {label.id: label.name for label in task.get_labels()}
     found = sorted((s.frame, names[s.label_id]) for s in task.get_annotations().shapes)
     assert found == [(f, name) for f in range(3) for name in ("car", "person")]
+
+
+def test_a_request_region_of_interest_crops_the_frame(cvat_client, cvat_server, admin, task):
+    """2.70+: ``roi`` [xtl, ytl, xbr, ybr]: the detector sees the region only; its results are
+    moved back to the frame's coordinates."""
+    seen = []
+
+    def corner_box(image, request):
+        seen.append(image.size)
+        return [{"label": "car", "type": "rectangle", "points": [0, 0, 2, 3]}]
+
+    cvat_server.register_function("corner", corner_box, labels=FUNCTION_LABELS)
+    api = cvat_client.api_client.lambda_api
+    api.create_requests(models.FunctionCallRequest(function="corner", task=task.id,
+                                                   roi=[10, 4, 30, 14]))
+    assert seen == [(20, 10)] * 3
+    assert [s.points for s in task.get_annotations().shapes] == [[10.0, 4.0, 12.0, 7.0]] * 3
+    wrong = admin.post("/api/lambda/requests", json={
+        "function": "corner", "task": task.id, "roi": [1, 2, 3]})
+    assert wrong.status_code == 400
+    assert wrong.json() == {"roi": ["Ensure this field has at least 4 elements."]}
+
+
+def test_function_ids_in_urls_start_with_a_letter_or_digit_from_2_75(cvat_server, admin,
+                                                                     mockcvat_server_old):
+    """cvat-sdk 2.75's path pattern ``^[a-zA-Z0-9][a-zA-Z0-9_.-]*$``: ``_yolo`` matches no route
+    (Django's 404 page); 2.26 takes it."""
+    from tests.conftest import token_client
+
+    cvat_server.register_function("_yolo", detector, labels=FUNCTION_LABELS)
+    refused = admin.get("/api/lambda/functions/_yolo")
+    assert refused.status_code == 404 and "<title>Not Found</title>" in refused.text
+    mockcvat_server_old.register_function("_yolo", detector, labels=FUNCTION_LABELS)
+    try:
+        with token_client(mockcvat_server_old, *mockcvat_server_old.admin_credentials) as old:
+            assert old.get("/api/lambda/functions/_yolo").json()["id"] == "_yolo"
+    finally:
+        mockcvat_server_old.unregister_function("_yolo")

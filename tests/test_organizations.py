@@ -275,17 +275,33 @@ def test_deleting_an_invitation_keeps_the_pending_membership(cvat_server, acme):
         assert again.json() == ["The user is a member of the organization already."]
 
 
-def test_patch_invitation_changes_nothing_unless_accepted_flag(cvat_server, acme, admin):
-    with token_client(cvat_server, "alice", STRONG_PASSWORD) as alice:
+def test_patch_invitation_changes_nothing_unless_accepted_flag(mockcvat_server_old):
+    """PATCH /api/invitations/{key} exists until 2.70 (cvat-sdk 2.70 lacks it): checked on a
+    2.26 server."""
+    server = mockcvat_server_old
+    server.reset()
+    for name in ("alice", "bob"):
+        server.create_user(name, STRONG_PASSWORD, email=f"{name}@example.com")
+    server.create_organization("acme", "alice", {"bob": "worker"})
+    with token_client(server, "alice", STRONG_PASSWORD) as alice:
         created = alice.post("/api/invitations", headers=ACME,
                              json={"role": "worker", "email": "gina@example.com"}).json()
         key = created["key"]
         same = alice.patch(f"/api/invitations/{key}", json={"role": "maintainer"})
         assert same.status_code == 200 and same.json()["role"] == "worker"
         assert alice.patch(f"/api/invitations/{key}?accepted", json={}).status_code == 403
-    assert admin.patch(f"/api/invitations/{key}?accepted=1", json={}).status_code == 200
-    member = admin.get("/api/memberships?user=gina@example.com").json()["results"][0]
-    assert member["is_active"] is True
+    with token_client(server, *server.admin_credentials) as admin:
+        assert admin.patch(f"/api/invitations/{key}?accepted=1", json={}).status_code == 200
+        member = admin.get("/api/memberships?user=gina@example.com").json()["results"][0]
+        assert member["is_active"] is True
+
+
+def test_patch_invitation_is_gone_from_2_70(cvat_server, acme, admin):
+    key = admin.post("/api/invitations", headers=ACME,
+                     json={"role": "worker", "email": "gina@example.com"}).json()["key"]
+    response = admin.patch(f"/api/invitations/{key}", json={"role": "maintainer"})
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "GET, DELETE, HEAD, OPTIONS"
 
 
 def test_a_bad_org_context_fails_even_where_it_is_ignored(admin):

@@ -91,100 +91,15 @@ def sdk_280() -> dict:
     return schema_diff.read_sdk(sys.executable)  # the test extras pin cvat-sdk 2.80.0
 
 
-# Implemented operations whose 2.80 shape still differs from cvat-sdk 2.80 (new model fields
-# of 2.27-2.80 not emulated yet: see README "What is not implemented yet"). The list may only
-# shrink: a new difference, or a fixed one left here, fails the test.
-KNOWN_280_DIFFERENCES = {
-    "auth_create_access_tokens",
-    "auth_create_password_change",
-    "auth_create_password_reset_confirm",
-    "auth_create_register",
-    "auth_list_access_tokens",
-    "auth_partial_update_access_tokens",
-    "auth_retrieve_access_tokens",
-    "auth_retrieve_access_tokens_self",
-    "invitations_create",
-    "invitations_list",
-    "invitations_retrieve",
-    "jobs_create",
-    "jobs_create_annotations",
-    "jobs_list",
-    "jobs_partial_update",
-    "jobs_partial_update_annotations",
-    "jobs_partial_update_data_meta",
-    "jobs_retrieve",
-    "jobs_retrieve_annotations",
-    "jobs_retrieve_data",
-    "jobs_retrieve_data_meta",
-    "jobs_retrieve_preview",
-    "jobs_update_annotations",
-    "labels_list",
-    "labels_partial_update",
-    "organizations_create",
-    "organizations_list",
-    "organizations_partial_update",
-    "organizations_retrieve",
-    "projects_create",
-    "projects_create_backup",
-    "projects_create_backup_export",
-    "projects_create_dataset",
-    "projects_list",
-    "projects_partial_update",
-    "projects_retrieve",
-    "projects_retrieve_preview",
-    "requests_list",
-    "schema_retrieve",
-    "tasks_create",
-    "tasks_create_annotations",
-    "tasks_create_backup",
-    "tasks_create_backup_export",
-    "tasks_create_data",
-    "tasks_list",
-    "tasks_partial_update",
-    "tasks_partial_update_annotations",
-    "tasks_partial_update_data_meta",
-    "tasks_retrieve",
-    "tasks_retrieve_annotations",
-    "tasks_retrieve_data",
-    "tasks_retrieve_data_meta",
-    "tasks_retrieve_preview",
-    "tasks_update_annotations",
-    "users_list",
-    "users_partial_update",
-    "users_retrieve",
-    "users_retrieve_self",
-    # the quality/lambda merge (issue 15): model details the SDK reads differently
-    "lambda_create_functions",
-    "lambda_create_requests",
-    "lambda_retrieve_functions",
-    "quality_create_report",
-    "quality_create_settings_requirements",
-    "quality_create_settings_requirements_bulk",
-    "quality_list_reports",
-    "quality_list_settings",
-    "quality_list_settings_requirements",
-    "quality_partial_update_settings",
-    "quality_partial_update_settings_requirements",
-    "quality_retrieve_report",
-    "quality_retrieve_report_data",
-    "quality_retrieve_report_requirement_confusion",
-    "quality_retrieve_settings",
-    "quality_retrieve_settings_requirements",
-    "quality_update_settings",
-    "quality_update_settings_requirements",
-}
-
-
 def test_every_implemented_operation_matches_cvat_sdk_280(sdk_280):
+    """The issue's acceptance: 0 differences for every implemented operation and model, and
+    (since the other issues' resources) no operation of cvat-sdk 2.80 missing."""
     assert sdk_280["version"] == "2.80.0"
     results = schema_diff.diff_sdk(schema_diff.sdk_view(schema_document("2.80.0")), sdk_280)
-    # PATCH /api/invitations/{key} left CVAT in 2.70 (cvat-sdk 2.70 lacks it); the IAM table
-    # tests still drive it at 2.80, so it stays served until they move to 2.26
-    assert [r.operation_id for r in results if r.status == "extra"] == [
-        "invitations_partial_update"]
-    assert {r.operation_id for r in results if r.status == "different"} == \
-        KNOWN_280_DIFFERENCES
-    assert sum(r.status == "same" for r in results) >= 36
+    problems = {r.operation_id: r.differences or r.status for r in results
+                if r.status in ("different", "extra")}
+    assert problems == {}
+    assert [r.operation_id for r in results if r.status == "missing"] == []
 
 
 def test_the_sdk_view_reports_model_and_parameter_differences(sdk_280):

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from mockcvat import schema_diff
+from mockcvat import compat, schema_diff
 from mockcvat.errors import ValidationFailed
 from mockcvat.openapi import component_schemas, paginated
 from mockcvat.schemas import data, jobs, labels, projects, requests, storage, tasks
@@ -92,18 +92,24 @@ def errors(serializer: Any, body: Any, **kwargs: Any) -> Any:
     return caught.value.detail
 
 
-@pytest.mark.parametrize("quality", [0, 100])
-def test_image_quality_bounds_are_inclusive(quality: int) -> None:
-    assert data.Data.validate({"image_quality": quality})["image_quality"] == quality
+@pytest.mark.parametrize(("version", "quality"), [("2.26.2", 0), ("2.80.0", 1), ("2.80.0", 100)])
+def test_image_quality_bounds_are_inclusive(version: str, quality: int) -> None:
+    with compat.emulating(compat.Compat(version)):  # at least 1 from 2.65
+        assert data.Data.validate({"image_quality": quality})["image_quality"] == quality
 
 
 def test_data_request_rules() -> None:
-    assert errors(data.Data, {}) == {"image_quality": ["This field is required."]}
+    with compat.emulating(compat.Compat("2.26.2")):  # optional in the serializer from 2.65
+        assert errors(data.Data, {}) == {"image_quality": ["This field is required."]}
+        assert errors(data.Data, {"image_quality": -1}) == {
+            "image_quality": ["Ensure this value is greater than or equal to 0."]}
+    assert errors(data.Data, {"image_quality": 0}) == {
+        "image_quality": ["Ensure this value is greater than or equal to 1."]}
     assert errors(data.Data, {"image_quality": 101}) == {
         "image_quality": ["Ensure this value is less than or equal to 100."]}
     assert errors(data.Data, {"image_quality": -1, "frame_filter": "", "chunk_size": 0}) == {
         "chunk_size": ["Chunk size must be a positive integer"],
-        "image_quality": ["Ensure this value is greater than or equal to 0."],
+        "image_quality": ["Ensure this value is greater than or equal to 1."],
         "frame_filter": ["Invalid frame filter expression"],
     }
     assert errors(data.Data, {"image_quality": 70, "start_frame": 5, "stop_frame": 1}) == {
@@ -179,8 +185,10 @@ def test_task_write_rules() -> None:
 
 def test_job_write_rules() -> None:
     gt = {"type": "ground_truth", "task_id": 1, "frame_selection_method": "random_uniform"}
-    assert errors(jobs.JobWrite, {**gt, "frame_count": 2, "seed": 1, "random_seed": 1}) == {
-        "non_field_errors": ['Only 1 of the fields "seed", "random_seed" can be used']}
+    with compat.emulating(compat.Compat("2.26.2")):  # "seed" is gone from 2.44
+        assert errors(jobs.JobWrite, {**gt, "frame_count": 2, "seed": 1, "random_seed": 1}) == {
+            "non_field_errors": ['Only 1 of the fields "seed", "random_seed" can be used']}
+    assert "seed" not in jobs.JobWrite.validate({**gt, "frame_count": 2, "seed": 1})
     assert errors(jobs.JobWrite, {**gt, "frame_share": 0.5, "frames": [1]}) == {
         "non_field_errors": ['"frames" can only be used when "frame_selection_method" is '
                              '"manual"']}

@@ -252,8 +252,11 @@ def test_frame_and_chunk_numbers_are_checked(admin, task_id):
 
 
 def test_preview_of_a_task_without_data(admin, task_id):
+    """2.67+: a placeholder image, or 204 on request (2.26's 404: test_version_fields.py)."""
     response = admin.get(f"/api/tasks/{task_id}/preview")
-    assert (response.status_code, response.text) == (404, "Task image preview not found")
+    assert (response.status_code, response.headers["content-type"]) == (200, "image/jpeg")
+    empty = admin.get(f"/api/tasks/{task_id}/preview", headers={"Prefer": "handling=empty"})
+    assert empty.status_code == 204
 
 
 def test_job_file_mapping_orders_frames_and_makes_one_job_per_list(admin, task_id):

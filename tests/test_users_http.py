@@ -11,7 +11,11 @@ from tests.conftest import STRONG_PASSWORD
 
 BASIC_FIELDS = {"url", "id", "username", "first_name", "last_name"}
 FULL_FIELDS = BASIC_FIELDS | {"email", "groups", "is_staff", "is_superuser", "is_active",
-                              "last_login", "date_joined", "has_analytics_access"}
+                              "last_login", "date_joined", "has_analytics_access",
+                              # the profile of 2.75-2.79 (the 2.80 default)
+                              "created_via", "email_verified", "cvat_usage_reason",
+                              "primary_role", "planned_activities", "data_types",
+                              "discovery_source"}
 
 
 @pytest.fixture

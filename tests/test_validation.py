@@ -96,17 +96,16 @@ def test_random_uniform_gt_job(cvat_client, image_files, admin):
     assert other.frame_count == 4
 
 
-def test_frame_share_deprecated_seed_and_listing(cvat_client, image_files, admin):
+def test_frame_share_and_listing(cvat_client, image_files, admin):
     task = make_task(cvat_client, image_files)
     response = admin.post("/api/jobs", json={
         "type": "ground_truth", "task_id": task.id, "frame_selection_method": "random_uniform",
-        "frame_share": 0.35, "seed": 3})
+        "frame_share": 0.35, "seed": 3})  # no "seed" from 2.44 (cvat-sdk 2.44): ignored
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["frame_count"] == 3  # max(1, int(0.35 * 10))
     assert body["data_compressed_chunk_type"] == "imageset"
-    frames = layout(cvat_client, task.id)["validation_frames"]
-    assert SIZE - 1 not in frames  # the deprecated "seed" never draws the last frame
+    assert len(layout(cvat_client, task.id)["validation_frames"]) == 3
     listed = admin.get("/api/jobs", params={"task_id": task.id, "type": "ground_truth"}).json()
     assert [j["id"] for j in listed["results"]] == [body["id"]]
     assert admin.get("/api/tasks", params={"validation_mode": "gt"}).json()["count"] == 1
@@ -341,3 +340,25 @@ def test_layout_permissions(cvat_server, cvat_client, image_files, alice):
     assert alice.post("/api/jobs", json={
         "type": "ground_truth", "task_id": task.id, "frame_selection_method": "manual",
         "frames": [1]}).status_code == 403
+
+
+def test_the_deprecated_seed_of_2_26(mockcvat_server_old):
+    """Until 2.44 ``seed`` is the deprecated alias of ``random_seed`` whose draw never takes
+    the last frame."""
+    from tests.conftest import token_client
+    from tests.test_hardening import png
+
+    with token_client(mockcvat_server_old, *mockcvat_server_old.admin_credentials) as admin:
+        task = admin.post("/api/tasks", json={"name": "gt", "labels": LABELS}).json()
+        files = [(f"client_files[{i}]", (f"{i}.png", png((i * 20, 0, 0)), "image/png"))
+                 for i in range(SIZE)]
+        admin.post(f"/api/tasks/{task['id']}/data/", data={"image_quality": "70"}, files=files)
+        for seed in range(5):
+            job = admin.post("/api/jobs", json={
+                "type": "ground_truth", "task_id": task["id"],
+                "frame_selection_method": "random_uniform", "frame_count": SIZE - 1,
+                "seed": seed})
+            assert job.status_code == 201, job.text
+            frames = admin.get(f"/api/tasks/{task['id']}/validation_layout").json()
+            assert SIZE - 1 not in frames["validation_frames"]
+            admin.delete(f"/api/jobs/{job.json()['id']}")

@@ -57,6 +57,8 @@ class Manifest:
     related_images: dict[str, list[str]] = field(default_factory=dict)
     skipped_files: list[str] = field(default_factory=list)  # not media, ignored as CVAT does
     dimension: str = "2d"  # "3d": the frames are point clouds (PCD files)
+    # Video only: the container's chapters in source frame numbers (``video.chapters_in_frames``)
+    chapters: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def size(self) -> int:

@@ -242,4 +242,4 @@ def _index_video(upload_dir: Path, raw: Path, name: str, report: Callable[[float
         media_type="video", frames=[FrameInfo(name, info.width, info.height) for _ in frame_range],
         source_frames=list(frame_range), start_frame=start, stop_frame=frame_range[-1],
         frame_step=step, chunk_size=0, source_paths=[name],
-        video_frame_count=info.frame_count, keyframes=info.keyframes)
+        video_frame_count=info.frame_count, keyframes=info.keyframes, chapters=info.chapters)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from itertools import chain
 from pathlib import Path
+from typing import Any
 
 import av
 import av.codec
@@ -28,6 +29,25 @@ class VideoInfo:
     width: int
     height: int
     keyframes: list[list[int]]  # [frame index, pts] of each key frame
+    # the container's chapters in video frame numbers: {id, start, stop, metadata: {title}}
+    chapters: list[dict[str, Any]]
+
+
+def chapters_in_frames(chapters: Sequence[dict[str, Any]],
+                       times: Sequence[float]) -> list[dict[str, Any]]:
+    """Container chapters (times in their own time base) as frame ranges: from the first frame
+    shown at or after the start to the last one shown before the end. Chapters no frame falls
+    in are left out."""
+    out = []
+    for chapter in chapters:
+        base = chapter.get("time_base") or Fraction(1, 1)
+        start = bisect.bisect_left(times, float(chapter["start"] * base))
+        stop = bisect.bisect_left(times, float(chapter["end"] * base)) - 1
+        if start <= stop:
+            title = (chapter.get("metadata") or {}).get("title")
+            out.append({"id": int(chapter["id"]), "start": start, "stop": stop,
+                        "metadata": {"title": title} if title is not None else {}})
+    return out
 
 
 def _open(path: Path, name: str) -> av.container.InputContainer:
@@ -53,11 +73,12 @@ def upright(frame: av.VideoFrame) -> av.VideoFrame:
 def probe(path: Path, name: str, progress: Callable[[float], None] | None = None) -> VideoInfo:
     """Counts frames by decoding them all: container frame counts can be wrong (CVAT does the
     same), and the decode also finds the key frames used later for seeking."""
-    count, size, keyframes = 0, (0, 0), []
+    count, size, keyframes, times = 0, (0, 0), [], []
     with _open(path, name) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         expected = stream.frames or 0
+        chapters = container.chapters()
         try:
             for frame in container.decode(stream):
                 if count == 0:
@@ -65,6 +86,8 @@ def probe(path: Path, name: str, progress: Callable[[float], None] | None = None
                     size = (frame.height, frame.width) if swap else (frame.width, frame.height)
                 if frame.key_frame and frame.pts is not None:
                     keyframes.append([count, frame.pts])
+                times.append(frame.time if frame.time is not None else
+                             times[-1] if times else 0.0)
                 count += 1
                 if progress and expected and count % 25 == 0:
                     progress(min(count / expected, 1.0))
@@ -72,7 +95,7 @@ def probe(path: Path, name: str, progress: Callable[[float], None] | None = None
             raise MediaError(f"The video '{name}' is corrupted: {exc}") from None
     if count == 0:
         raise MediaError(f"No frames found in the video '{name}'")
-    return VideoInfo(count, size[0], size[1], keyframes)
+    return VideoInfo(count, size[0], size[1], keyframes, chapters_in_frames(chapters, times))
 
 
 class _SeekMissed(Exception):

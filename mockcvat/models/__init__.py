@@ -3,6 +3,7 @@
 from mockcvat.models.analytics import AnalyticsReport
 from mockcvat.models.annotations import (
     LabeledImage,
+    LabeledInterval,
     LabeledShape,
     LabeledTrack,
     TrackedShape,
@@ -48,6 +49,7 @@ __all__ = [
     "Issue",
     "UserGrowthData",
     "LabeledImage",
+    "LabeledInterval",
     "LabeledShape",
     "LabeledTrack",
     "TrackedShape",

@@ -1,6 +1,6 @@
 """Annotations, stored per job as CVAT stores them: tags (``LabeledImage``), shapes
 (``LabeledShape``, skeleton points as child shapes), tracks (``LabeledTrack``, their keyframes in
-``TrackedShape``, skeleton point tracks as child tracks).
+``TrackedShape``, skeleton point tracks as child tracks), intervals (``LabeledInterval``, 2.66+).
 
 Attribute values are kept with their item as JSON (``[{"spec_id", "value"}]``): CVAT has a table
 per kind, but nothing queries them separately.
@@ -47,6 +47,23 @@ class LabeledShape(SQLModel, table=True):
     z_order: int = 0
     rotation: float = 0.0
     points: Any = Field(default_factory=list, sa_column=Column(JSON))
+    attributes: Any = Field(default_factory=list, sa_column=Column(JSON))
+    score: float = 1.0  # a detector's confidence (shown from 2.56, written from 2.57)
+
+
+class LabeledInterval(SQLModel, table=True):
+    """A label over a range of frames (2.66+): ``stop`` null means up to the last frame."""
+
+    __tablename__ = "engine_labeledinterval"
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: int = Field(foreign_key=JOB_FK, index=True, ondelete="CASCADE")
+    label_id: int = Field(foreign_key=LABEL_FK, index=True, ondelete="CASCADE")
+    start: int
+    stop: int | None = None
+    group: int | None = None
+    source: str = "manual"
+    score: float = 1.0
     attributes: Any = Field(default_factory=list, sa_column=Column(JSON))
 
 

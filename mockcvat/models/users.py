@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from sqlmodel import Field, SQLModel
+from sqlmodel import JSON, Column, Field, SQLModel
 
 
 def utcnow() -> dt.datetime:
@@ -25,6 +26,16 @@ class User(SQLModel, table=True):
     is_active: bool = True
     last_login: dt.datetime | None = None
     date_joined: dt.datetime = Field(default_factory=utcnow)
+    # CVAT's user profile (its own table there), kept on the user row here:
+    # how the account came to be (2.75): registration, invitation, ...; None: made by an admin
+    created_via: str | None = Field(default=None, max_length=16)
+    email_verified: bool | None = None  # allauth's EmailAddress.verified (2.76); None: no row
+    # the onboarding questionnaire (2.79)
+    cvat_usage_reason: str = Field(default="", max_length=32)
+    primary_role: str = Field(default="", max_length=255)
+    planned_activities: Any = Field(default_factory=list, sa_column=Column(JSON))
+    data_types: Any = Field(default_factory=list, sa_column=Column(JSON))
+    discovery_source: str = Field(default="", max_length=255)
 
 
 class UserGroup(SQLModel, table=True):

@@ -12,8 +12,8 @@ from mockcvat.services import analytics
 
 api = Api("analytics")
 
-# in cvat-sdk 2.30, gone from 2.35 (estimate: the release in between is not dated)
-NO_ANALYTICS = "2.32.0"  # cvat-sdk 2.31 is the last with AnalyticsApi
+# in cvat-sdk 2.31, gone from cvat-sdk 2.32
+NO_ANALYTICS = "2.32.0"
 DATE_TIME = {"type": "string", "format": "date-time"}
 
 

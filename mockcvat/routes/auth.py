@@ -80,11 +80,11 @@ async def auth_create_register(ctx: Context) -> Response:
 
 @api.operation(
     "POST", "/api/auth/password/change", "auth_create_password_change",
-    body=Body(PasswordChange), responses={200: Reply(RestAuthDetail)},
+    body=Body(PasswordChange), responses={200: Reply(RestAuthDetail)}, access_tokens=False,
 )
 async def auth_create_password_change(ctx: Context) -> Any:
     if ctx.identity is not None and ctx.identity.method == "access_token":
-        raise NotAuthenticated()  # this view does not accept access tokens
+        raise NotAuthenticated()  # this view does not accept access tokens (access_tokens=False)
     auth.change_password(ctx, PasswordChange.validate(await ctx.json()))
     return _detail("New password has been saved.")
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from mockcvat.api import Api, Body, Context, Reply
+from mockcvat.background import NEW_REQUEST_IDS
 from mockcvat.compat import CONSENSUS_API
 from mockcvat.openapi import paginated
+from mockcvat.routes import params
 from mockcvat.schemas.data import RqId
 from mockcvat.schemas.quality import ConsensusMergeCreate, ConsensusSettings
 from mockcvat.services import consensus
@@ -15,14 +17,25 @@ api = Api("consensus")
 SETTINGS_ITEM = "/api/consensus/settings/{id:pk}"
 
 
+FAILED = Reply(description="Invalid or failed request, check the response data for details")
+
+
 @api.operation("POST", "/api/consensus/merges", "consensus_create_merge", since=CONSENSUS_API,
-               status=202, summary="Create a consensus merge",
+               until=NEW_REQUEST_IDS, status=202, summary="Create a consensus merge",
+               parameters=[params.query("rq_id", {"type": "string"},
+                                        "The consensus merge request id. Can be specified to "
+                                        "check operation status.")],
                body=Body(ConsensusMergeCreate, required=False),
-               responses={202: Reply(RqId),
-                          400: Reply(description="Invalid or failed request, check the "
-                                                 "response data for details")})
+               responses={201: Reply(description="No response body"), 202: Reply(RqId),
+                          400: FAILED})
 async def consensus_create_merge(ctx: Context) -> Any:
     return consensus.create_merge(ctx, await ctx.json())
+
+
+api.operation("POST", "/api/consensus/merges", "consensus_create_merge",
+              since=NEW_REQUEST_IDS, status=202, summary="Create a consensus merge",
+              body=Body(ConsensusMergeCreate, required=False),
+              responses={202: Reply(RqId), 400: FAILED})(consensus_create_merge)
 
 
 @api.operation("GET", "/api/consensus/settings", "consensus_list_settings",

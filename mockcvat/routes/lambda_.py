@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
+from mockcvat import compat
 from mockcvat.api import Api, Body, Context, Reply
 from mockcvat.listing import ORG_PARAMETERS
 from mockcvat.routes.requests import rq_id as path_rq_id
@@ -19,7 +21,12 @@ REQUEST = "/api/lambda/requests/{id:rqid}"
 
 
 def func_id(ctx: Context) -> str:
-    return str(ctx.request.path_params["func_id"])
+    """The id in the URL; from 2.75 one starting with ``_``, ``.`` or ``-`` matches no route
+    (Django's 404 page)."""
+    value = str(ctx.request.path_params["func_id"])
+    if ctx.mock.compat.has(since=compat.FUNCTION_ID_START) and not value[:1].isalnum():
+        raise HTTPException(404)
+    return value
 
 
 @api.operation("GET", "/api/lambda/functions", "lambda_list_functions",

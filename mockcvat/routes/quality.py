@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from mockcvat.api import Api, Body, Context, Reply
+from mockcvat.compat import PROJECT_QUALITY, QUALITY_REPORT_CSV
 from mockcvat.compat import QUALITY_REQUIREMENTS as NEW
 from mockcvat.openapi import paginated
 from mockcvat.routes import params
@@ -35,8 +36,8 @@ def _list_settings_op(parameters: list[dict[str, Any]], **bounds: Any) -> None:
         return quality.list_settings(ctx)
 
 
-_list_settings_op(_with(quality.SETTINGS_226), until=NEW)
-_list_settings_op(_with(quality.SETTINGS_280, PARENT_TYPE), since=NEW)
+_list_settings_op(_with(quality.SETTINGS_226), until=PROJECT_QUALITY)
+_list_settings_op(_with(quality.SETTINGS_280, PARENT_TYPE), since=PROJECT_QUALITY)
 SETTINGS_ITEM = "/api/quality/settings/{id:pk}"
 
 
@@ -77,7 +78,7 @@ async def quality_list_settings_requirements(ctx: Context) -> Any:
 
 @api.operation("POST", REQUIREMENTS, "quality_create_settings_requirements", since=NEW,
                status=201, summary="Create a quality requirement",
-               body=Body(schemas.QualityRequirementListItem, required=False),
+               body=Body(schemas.QualityRequirement, required=False),
                responses={201: Reply(schemas.QualityRequirement)})
 async def quality_create_settings_requirements(ctx: Context) -> Any:
     return quality.create_requirement(ctx, await ctx.json())
@@ -100,7 +101,7 @@ async def quality_retrieve_settings_requirements(ctx: Context) -> Any:
 
 @api.operation("PATCH", REQUIREMENT, "quality_partial_update_settings_requirements", since=NEW,
                summary="Update a quality requirement",
-               body=Body(schemas.QualityRequirementListItem, partial=True, required=False),
+               body=Body(schemas.QualityRequirement, partial=True, required=False),
                responses={200: Reply(schemas.QualityRequirement)})
 async def quality_partial_update_settings_requirements(ctx: Context) -> Any:
     return quality.update_requirement(ctx, ctx.pk(), await ctx.json(), partial=True)
@@ -108,7 +109,7 @@ async def quality_partial_update_settings_requirements(ctx: Context) -> Any:
 
 @api.operation("PUT", REQUIREMENT, "quality_update_settings_requirements", since=NEW,
                summary="Replace a quality requirement",
-               body=Body(schemas.QualityRequirementListItem, required=False),
+               body=Body(schemas.QualityRequirement, required=False),
                responses={200: Reply(schemas.QualityRequirement)})
 async def quality_update_settings_requirements(ctx: Context) -> Any:
     return quality.update_requirement(ctx, ctx.pk(), await ctx.json(), partial=False)
@@ -130,27 +131,20 @@ def _list_reports_op(parameters: list[dict[str, Any]], **bounds: Any) -> None:
         return quality.list_reports(ctx)
 
 
-_list_reports_op(_with(quality.REPORTS_226), until=NEW)
+_list_reports_op(_with(quality.REPORTS_226), until=PROJECT_QUALITY)
+_list_reports_op(_with(quality.REPORTS_280), since=PROJECT_QUALITY, until=NEW)
 _list_reports_op(_with(quality.REPORTS_280, INCLUDE_LEGACY), since=NEW)
 
 
-@api.operation("POST", "/api/quality/reports", "quality_create_report", until=NEW,
+# every release documents ``?rq_id=`` and the 201 report (deprecated from 2.38: see
+# ``quality.create_report``)
+@api.operation("POST", "/api/quality/reports", "quality_create_report",
                summary="Create a quality report", parameters=[params.RQ_ID],
                body=Body(schemas.QualityReportCreate, required=False),
                responses={201: Reply(schemas.QualityReport), 202: Reply(RqId),
                           400: Reply(description="Invalid or failed request, check the "
                                                  "response data for details")})
 async def quality_create_report(ctx: Context) -> Any:
-    return quality.create_report(ctx, await ctx.json())
-
-
-@api.operation("POST", "/api/quality/reports", "quality_create_report", since=NEW,
-               summary="Create a quality report", status=202,
-               body=Body(schemas.QualityReportCreate, required=False),
-               responses={202: Reply(RqId),
-                          400: Reply(description="Invalid or failed request, check the "
-                                                 "response data for details")})
-async def quality_create_report_280(ctx: Context) -> Any:
     return quality.create_report(ctx, await ctx.json())
 
 
@@ -163,16 +157,36 @@ async def quality_retrieve_report(ctx: Context) -> Any:
     return quality.retrieve_report(ctx, ctx.pk())
 
 
-def _report_data_op(parameters: list[dict[str, Any]], **bounds: Any) -> None:
+def _report_data_op(formats: tuple[str, ...], **bounds: Any) -> None:
+    """Until 2.55 the JSON; then a file: JSON or (until 2.74) the confusion matrix as CSV."""
+    parameters = [params.query("format", {"type": "string", "enum": list(formats)})
+                  ] if formats else []
+    reply = Reply(schema=BINARY) if formats else Reply(schema={"type": "object"})
+
     @api.operation("GET", REPORT + "/data", "quality_retrieve_report_data",
                    summary="Get quality report contents", parameters=parameters,
-                   responses={200: Reply(schema={"type": "object"})}, **bounds)
+                   negotiate=not formats, responses={200: reply}, **bounds)
     async def quality_retrieve_report_data(ctx: Context) -> Any:
-        return quality.report_data_of(ctx, ctx.pk())
+        import json
+
+        from starlette.responses import Response
+
+        from mockcvat.errors import ValidationFailed
+
+        data = quality.report_data_of(ctx, ctx.pk())
+        if not formats:
+            return data
+        chosen = ctx.params.get("format", "json")
+        if chosen not in formats:
+            raise ValidationFailed({"format": [f'"{chosen}" is not a valid choice.']})
+        if chosen == "csv":
+            return Response(quality.report_csv(data), media_type="text/csv")
+        return Response(json.dumps(data, indent=2) + "\n", media_type="application/json")
 
 
-_report_data_op([], until=NEW)
-_report_data_op([params.query("format", {"type": "string", "enum": ["json"]})], since=NEW)
+_report_data_op((), until=QUALITY_REPORT_CSV)
+_report_data_op(("csv", "json"), since=QUALITY_REPORT_CSV, until=NEW)
+_report_data_op(("json",), since=NEW)
 
 
 @api.operation("GET", REPORT + "/confusion", "quality_retrieve_report_confusion", since=NEW,
@@ -189,9 +203,9 @@ async def quality_retrieve_report_confusion(ctx: Context) -> Any:
                parameters=[params.query("requirement", {"type": "integer"}, required=True),
                            params.query("format", {"type": "string", "enum": ["csv", "json"]})],
                responses={200: Reply(schemas.QualityReportConfusionMatrix,
-                                     media_types=("application/vnd.cvat+json", "text/csv"))})
+                                     media_types=("application/json", "text/csv"))})
 async def quality_retrieve_report_requirement_confusion(ctx: Context) -> Any:
-    from starlette.responses import Response
+    from starlette.responses import JSONResponse, Response
 
     from mockcvat.errors import ValidationFailed
 
@@ -201,7 +215,8 @@ async def quality_retrieve_report_requirement_confusion(ctx: Context) -> Any:
     matrix = quality.report_confusion(ctx, ctx.pk(), int(raw))
     if ctx.params.get("format") == "csv":
         return Response(quality.confusion_csv(matrix), media_type="text/csv")
-    return schemas.QualityReportConfusionMatrix.dump(matrix)
+    # the view's renderers are plain JSON and CSV (cvat-sdk 2.80 accepts application/json)
+    return JSONResponse(schemas.QualityReportConfusionMatrix.dump(matrix))
 
 
 # --- conflicts ----------------------------------------------------------------------------------
@@ -217,5 +232,5 @@ def _list_conflicts_op(listing: Any, **bounds: Any) -> None:
         return quality.list_conflicts(ctx)
 
 
-_list_conflicts_op(quality.CONFLICTS_226, until=NEW)
-_list_conflicts_op(quality.CONFLICTS_280, since=NEW)
+_list_conflicts_op(quality.CONFLICTS_226, until=PROJECT_QUALITY)
+_list_conflicts_op(quality.CONFLICTS_280, since=PROJECT_QUALITY)

@@ -6,7 +6,8 @@ import json
 
 from starlette.responses import Response
 
-from mockcvat.api import Api, Context, Reply
+from mockcvat import compat
+from mockcvat.api import Api, Context, Reply, versioned
 from mockcvat.errors import NotAcceptable, NotFound
 
 api = Api("schema")
@@ -25,13 +26,19 @@ LANGUAGES = (
     "ta", "te", "tg", "th", "tk", "tr", "tt", "udm", "uk", "ur", "uz", "vi", "zh-hans",
     "zh-hant",
 )
+# cvat-sdk 2.65: Django's list gains Uyghur (a newer Django)
+LANGUAGES_2_65 = tuple(sorted((*LANGUAGES, "ug")))
 
 
 @api.operation(
     "GET", "/api/schema/", "schema_retrieve",
     parameters=[
-        {"in": "query", "name": "lang",
-         "schema": {"type": "string", "enum": list(LANGUAGES)}},
+        versioned({"in": "query", "name": "lang",
+                   "schema": {"type": "string", "enum": list(LANGUAGES)}},
+                  until=compat.RELEASE_2_65),
+        versioned({"in": "query", "name": "lang",
+                   "schema": {"type": "string", "enum": list(LANGUAGES_2_65)}},
+                  since=compat.RELEASE_2_65),
         {"in": "query", "name": "scheme", "schema": {"type": "string", "enum": ["json", "yaml"]}},
     ],
     responses={200: Reply(schema=_OBJECT, media_types=YAML_TYPES + JSON_TYPES)},

@@ -26,15 +26,14 @@ from mockcvat.services import frames, task_data, tasks, validation
 api = Api("tasks")
 
 DATA_PARAMETERS = [
-    {"name": name, "in": "query", "required": False, "description": text, "schema": schema}
-    for name, text, schema in (
-        ("number", "A unique number value identifying chunk or frame",
-         {"type": "integer"}),
-        ("quality", "Specifies the quality level of the requested data",
-         {"type": "string", "enum": ["compressed", "original"]}),
-        ("type", "Specifies the type of the requested data",
-         {"type": "string", "enum": ["chunk", "context_image", "frame"]}),
-    )
+    *({"name": name, "in": "query", "required": False, "description": text, "schema": schema}
+      for name, text, schema in (
+          ("number", "A unique number value identifying chunk or frame",
+           {"type": "integer"}),
+          ("quality", "Specifies the quality level of the requested data",
+           {"type": "string", "enum": ["compressed", "original"]}),
+      )),
+    *params.data_type(),
 ]
 UPLOAD_HEADERS = [
     {"name": name, "in": "header", "description": text, "schema": {"type": "boolean"}}
@@ -136,6 +135,7 @@ async def tasks_partial_update_data_meta(ctx: Context) -> Any:
 @api.operation(
     "GET", "/api/tasks/{id:pk}/preview", "tasks_retrieve_preview",
     summary="Get a preview image for a task",
+    parameters=[params.PREFER],
     responses={200: Reply(description="Task image preview"),
                404: Reply(description="Task image preview not found")},
 )

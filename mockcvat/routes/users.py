@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from mockcvat.api import Api, Body, Context, Reply
+from mockcvat import compat
+from mockcvat.api import Api, Body, Context, Reply, versioned
+from mockcvat.listing import ORG_PARAMETERS
 from mockcvat.openapi import paginated
 from mockcvat.schemas.users import MetaUser, User
 from mockcvat.services import users
@@ -32,6 +34,8 @@ async def users_retrieve_self(ctx: Context) -> Any:
 
 @api.operation(
     "GET", "/api/users/{id:pk}", "users_retrieve", summary="Get user details",
+    # cvat-sdk 2.80 documents the org context (which the view's permission check always read)
+    parameters=[versioned(p, since=compat.RELEASE_2_80) for p in ORG_PARAMETERS],
     responses={200: Reply(MetaUser)},
 )
 async def users_retrieve(ctx: Context) -> Any:

@@ -85,6 +85,8 @@ import os
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from mockcvat import compat
+from mockcvat.compat import ByVersion
 from mockcvat.errors import ValidationFailed
 from mockcvat.schemas.fields import (
     BooleanField,
@@ -182,16 +184,42 @@ class LabeledImage(Serializer):
     fields: ClassVar[dict[str, Field]] = {**_annotation_fields(), "attributes": _attributes()}
 
 
+def _score() -> ByVersion[Any]:
+    """A detector's confidence in [0, 1] (stored, default 1): shown from cvat-sdk 2.56,
+    writable from 2.57."""
+    return ByVersion(FloatField(read_only=True, min_value=0, max_value=1,
+                                since=compat.SHAPE_SCORES),
+                     (compat.SHAPE_SCORES_WRITABLE,
+                      FloatField(required=False, min_value=0, max_value=1)))
+
+
 class SubLabeledShape(Serializer):
-    fields: ClassVar[dict[str, Field]] = {
+    fields: ClassVar[dict[str, Any]] = {
         **_shape_fields(), **_annotation_fields(), "attributes": _attributes(),
+        "score": _score(),
     }
 
 
 class LabeledShape(Serializer):
-    fields: ClassVar[dict[str, Field]] = {
+    fields: ClassVar[dict[str, Any]] = {
         **_shape_fields(), **_annotation_fields(), "attributes": _attributes(),
         "elements": ListSerializerField(SubLabeledShape, required=False),
+        "score": _score(),
+    }
+
+
+class LabeledInterval(Serializer):
+    """A label over the frames ``start``..``stop`` (2.66+)."""
+
+    fields: ClassVar[dict[str, Field]] = {
+        "id": IntegerField(default=None, allow_null=True),
+        "label_id": IntegerField(min_value=0),
+        "group": IntegerField(min_value=0, allow_null=True, default=None),
+        "source": CharField(default="manual"),
+        "score": FloatField(required=False, min_value=0, max_value=1),
+        "start": IntegerField(min_value=0),
+        "stop": IntegerField(min_value=0, allow_null=True),
+        "attributes": _attributes(),
     }
 
 
@@ -227,6 +255,8 @@ class LabeledData(Serializer):
         "tags": ListSerializerField(LabeledImage, default=[]),
         "shapes": ListSerializerField(LabeledShape, default=[]),
         "tracks": ListSerializerField(LabeledTrack, default=[]),
+        "intervals": ListSerializerField(LabeledInterval, default=[],
+                                         since=compat.INTERVALS),
     }
 
 

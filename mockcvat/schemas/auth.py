@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from mockcvat import compat
+from mockcvat.compat import ByVersion
 from mockcvat.errors import ValidationFailed
 from mockcvat.schemas.fields import (
     BooleanField,
@@ -35,11 +37,21 @@ class RestAuthDetail(Serializer):
     fields: ClassVar[dict[str, Field]] = {"detail": CharField(read_only=True)}
 
 
+def new_password(max_length: int | None = 128, *, old: bool = False,
+                 **kwargs: Any) -> ByVersion[Any]:
+    """A password field: dj-rest-auth's (``max_length=128`` for a change or reset, none for
+    registration) until 2.63, then 8..256 for new passwords (the old one: no length)."""
+    kwargs.setdefault("trim_whitespace", max_length is None)  # DRF's default at registration
+    later = (CharField(**kwargs) if old else CharField(min_length=8, max_length=256, **kwargs))
+    return ByVersion(CharField(max_length=max_length, **kwargs),
+                     (compat.PASSWORD_LENGTHS, later))
+
+
 class PasswordChange(Serializer):
-    fields: ClassVar[dict[str, Field]] = {
-        "old_password": CharField(max_length=128, trim_whitespace=False),
-        "new_password1": CharField(max_length=128, trim_whitespace=False),
-        "new_password2": CharField(max_length=128, trim_whitespace=False),
+    fields: ClassVar[dict[str, Any]] = {
+        "old_password": new_password(old=True),
+        "new_password1": new_password(),
+        "new_password2": new_password(),
     }
 
 
@@ -50,23 +62,30 @@ class PasswordResetSerializerEx(Serializer):
 
 class PasswordResetConfirm(Serializer):
     description = "Serializer for confirming a password reset attempt."
-    fields: ClassVar[dict[str, Field]] = {
-        "new_password1": CharField(max_length=128, trim_whitespace=False),
-        "new_password2": CharField(max_length=128, trim_whitespace=False),
+    fields: ClassVar[dict[str, Any]] = {
+        "new_password1": new_password(),
+        "new_password2": new_password(),
         "uid": CharField(),
         "token": CharField(),
     }
 
 
+def _register_limited(field: type[CharField], max_length: int) -> ByVersion[Any]:
+    """A name or e-mail of the registration form: its column's length, in the schema from
+    cvat-sdk 2.44 (before, CVAT's database refused an over-long value with a 500)."""
+    return ByVersion(field(required=False, max_length=max_length, length_in_schema=False),
+                     (compat.REGISTER_LENGTHS, field(required=False, max_length=max_length)))
+
+
 class RegisterSerializerEx(Serializer):
-    fields: ClassVar[dict[str, Field]] = {
+    fields: ClassVar[dict[str, Any]] = {
         # Django's username validator runs, but this schema component does not show it
         "username": username_field(min_length=5, help_text=None, pattern_in_schema=False),
-        "email": EmailField(required=False),
-        "password1": CharField(write_only=True),
-        "password2": CharField(write_only=True),
-        "first_name": CharField(required=False),
-        "last_name": CharField(required=False),
+        "email": _register_limited(EmailField, 254),
+        "password1": new_password(None, write_only=True),
+        "password2": new_password(None, write_only=True),
+        "first_name": _register_limited(CharField, 150),
+        "last_name": _register_limited(CharField, 150),
         "email_verification_required": BooleanField(read_only=True),
         "key": CharField(read_only=True, allow_null=True),
     }
@@ -91,8 +110,10 @@ class AccessTokenRead(Serializer):
         "expiry_date": DateTimeField(read_only=True, allow_null=True),
         "last_used_date": DateTimeField(read_only=True, allow_null=True),
         "read_only": BooleanField(read_only=True),
-        "owner": NestedField(BasicUser, read_only=True),
-        "value": CharField(read_only=True),
+        # declared fields (CVAT's Meta.read_only_fields does not reach them): documented as
+        # writable, ``value`` as optional (only the creation answer carries it)
+        "owner": NestedField(BasicUser, required=False),
+        "value": CharField(required=False),
     }
 
 

@@ -44,6 +44,8 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar
 
+from mockcvat import compat
+from mockcvat.compat import ByVersion
 from mockcvat.errors import ValidationFailed
 from mockcvat.schemas.fields import (
     BooleanField,
@@ -224,7 +226,10 @@ By default, a random value is used.
 class ValidationParams(Serializer):
     fields: ClassVar[dict[str, Field]] = {
         "mode": ChoiceField(enum_choices(VALIDATION_MODES), enum_name="ValidationMode"),
-        "frame_selection_method": frame_selection_method_field(),
+        # cvat-sdk 2.65: optional in the field (validate() still asks for one per mode)
+        "frame_selection_method": ByVersion(frame_selection_method_field(),
+                                            (compat.RELEASE_2_65,
+                                             frame_selection_method_field(required=False))),
         "random_seed": IntegerField(min_value=0, required=False, help_text=RANDOM_SEED_HELP),
         "frames": ListField(
             _filename(), write_only=True, required=False,
@@ -282,8 +287,14 @@ class Data(Serializer):
         "chunk_size": IntegerField(min_value=0, max_value=MAX_INT, allow_null=True,
                                    required=False, checks=[_check_chunk_size],
                                    help_text="Maximum number of frames per chunk"),
-        "image_quality": IntegerField(min_value=0, max_value=100,
-                                      help_text="Image quality to use during annotation"),
+        # cvat-sdk 2.65: optional (audio tasks), at least 1
+        "image_quality": ByVersion(
+            IntegerField(min_value=0, max_value=100,
+                         help_text="Image quality to use during annotation"),
+            (compat.RELEASE_2_65,
+             IntegerField(min_value=1, max_value=100, required=False,
+                          help_text="Image quality to use during annotation, required for "
+                          "image and video-based tasks"))),
         "start_frame": IntegerField(min_value=0, max_value=MAX_INT, required=False,
                                     help_text="First frame index"),
         "stop_frame": IntegerField(min_value=0, max_value=MAX_INT, required=False,
@@ -327,8 +338,9 @@ class Data(Serializer):
             "the file share availability\n"),
         "storage_method": ChoiceField(enum_choices(STORAGE_METHODS), enum_name="StorageMethod",
                                       required=False),
+        # cvat-sdk 2.49: gone (the storage follows from the files and copy_data anyway)
         "storage": ChoiceField(enum_choices(STORAGE_TYPES), enum_name="StorageType",
-                               required=False),
+                               required=False, until="2.49.0"),
         "sorting_method": ChoiceField(enum_choices(SORTING_METHODS), enum_name="SortingMethod",
                                       required=False),
         "filename_pattern": CharField(
@@ -362,11 +374,16 @@ class Data(Serializer):
         return data
 
 
+def _frame_side() -> ByVersion[Any]:
+    """A frame's width or height: optional from cvat-sdk 2.65 (audio frames have none)."""
+    return ByVersion(IntegerField(), (compat.RELEASE_2_65, IntegerField(required=False)))
+
+
 class FrameMeta(Serializer):
     omit_missing = True
-    fields: ClassVar[dict[str, Field]] = {
-        "width": IntegerField(),
-        "height": IntegerField(),
+    fields: ClassVar[dict[str, Any]] = {
+        "width": _frame_side(),
+        "height": _frame_side(),
         "name": _filename(),
         "related_files": IntegerField(),
         # for compatibility with 2.3.0 (a SerializerMethodField)
@@ -379,6 +396,21 @@ def _get(obj: Any, key: str) -> Any:
     return obj.get(key) if isinstance(obj, dict) else getattr(obj, key, None)
 
 
+class ChapterMetadata(Serializer):
+    fields: ClassVar[dict[str, Field]] = {"title": CharField(required=False)}
+
+
+class Chapter(Serializer):
+    """A chapter of a video (2.52+): its frame range in the video's own numbering."""
+
+    fields: ClassVar[dict[str, Field]] = {
+        "id": IntegerField(),
+        "start": IntegerField(),
+        "stop": IntegerField(),
+        "metadata": NestedField(ChapterMetadata),
+    }
+
+
 class DataMetaRead(Serializer):
     """``included_frames`` is ``null`` for tasks and the frames of a ground-truth job."""
 
@@ -388,7 +420,9 @@ class DataMetaRead(Serializer):
         "chunk_size": IntegerField(read_only=True, allow_null=True),
         "size": IntegerField(read_only=True, help_text="The number of frames included. Deleted "
                              "frames do not affect this value.\n"),
-        "image_quality": IntegerField(min_value=0, max_value=100),
+        "image_quality": ByVersion(IntegerField(min_value=0, max_value=100),
+                                   (compat.RELEASE_2_65,
+                                    IntegerField(min_value=0, max_value=100, required=False))),
         "start_frame": IntegerField(read_only=True),
         "stop_frame": IntegerField(read_only=True),
         "frame_filter": CharField(read_only=True),
@@ -398,12 +432,24 @@ class DataMetaRead(Serializer):
             IntegerField(min_value=0), allow_null=True, required=False,
             help_text="A list of valid frame ids. The None value means all frames are "
             "included.\n"),
+        # cvat-sdk 2.44 (PR 9528): where the data lives and its cloud storage, if any
+        "storage": ChoiceField(enum_choices(STORAGE_TYPES), enum_name="StorageType",
+                               read_only=True, since=compat.TRANSFERS),
+        "cloud_storage_id": IntegerField(read_only=True, allow_null=True,
+                                         since=compat.TRANSFERS),
+        # cvat-sdk 2.52: the chapters of a video (``null`` for images)
+        "chapters": ListSerializerField(Chapter, allow_null=True, required=False,
+                                        since="2.52.0"),
     }
 
 
 class DataMetaWrite(Serializer):
     fields: ClassVar[dict[str, Field]] = {
         "deleted_frames": ListField(IntegerField(min_value=0)),
+        # cvat-sdk 2.44: re-link the data to a cloud storage, or unlink it (``null``), e.g.
+        # after a transfer to another organization reset it
+        "cloud_storage_id": IntegerField(allow_null=True, required=False,
+                                         since=compat.TRANSFERS),
     }
 
 

@@ -18,7 +18,9 @@ DRF features beyond plain fields, and how they are declared here:
 * ``Field(default=...)``: used when the key is absent (not on partial updates); a callable is
   called, and a non-callable, non-null default is shown in the schema as drf-spectacular does.
 * ``Field(write_once=True)``: CVAT's ``WriteOnceMixin``: read-only on updates, so ignored by
-  ``validate(partial=True)`` and left out of the ``PatchedXRequest`` component.
+  ``validate(partial=True)`` and left out of the ``PatchedXRequest`` component;
+  ``Field(update_only=True)``, the converse: only ``validate(partial=True)`` reads it and only
+  ``PatchedXRequest`` shows it (a field of CVAT's PATCH serializer alone).
 * ``NestedField(X, partial=True)``: a nested serializer built with ``partial=True`` (its request
   component is ``PatchedXRequest``). Nested validation follows the root serializer's ``partial``
   (DRF's ``self.root.partial``), whatever the nested flag.
@@ -101,6 +103,7 @@ class Field:
         since: str | None = None,
         until: str | None = None,
         write_once: bool = False,
+        update_only: bool = False,
         checks: Sequence[Callable[[Any], Any]] = (),
         schema_nullable: bool | None = None,
         nullable_since: str | None = None,
@@ -117,6 +120,7 @@ class Field:
         self.help_text = help_text
         self.since, self.until = since, until  # CVAT versions that have the field
         self.write_once = write_once
+        self.update_only = update_only  # only in PATCH bodies and ``PatchedXRequest``
         self.checks = tuple(checks)
         # drf-spectacular reads nullability from the model for ReadOnlyField(source="a.b");
         # DRF itself then still drops the key when ``a`` is None (see Serializer.omit_missing)
@@ -204,10 +208,14 @@ class CharField(Field):
         pattern: str | None = None,
         pattern_message: str | None = None,
         pattern_in_schema: bool = True,  # False: a model validator drf-spectacular omits
+        # False: a length the schema does not show (the database column's, checked here so
+        # that an over-long value is a 400, where CVAT's database answered a 500)
+        length_in_schema: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.pattern_in_schema = pattern_in_schema
+        self.length_in_schema = length_in_schema
         self.max_length = max_length
         self.min_length = min_length
         self.allow_blank = allow_blank
@@ -251,7 +259,7 @@ class CharField(Field):
         schema = super().base_schema(request)
         if self.pattern and self.pattern_in_schema:
             schema["pattern"] = self.pattern
-        if self.max_length is not None:
+        if self.max_length is not None and self.length_in_schema:
             schema["maxLength"] = self.max_length
         if self.min_length is not None:
             schema["minLength"] = self.min_length
@@ -492,19 +500,20 @@ class ChoiceField(Field):
     emulated version computes, e.g. the webhook event catalog).
     """
 
-    def __init__(self, choices: Iterable[str | tuple[str, str]] | Callable[[], Iterable[Any]],
-                 *, enum_name: str, allow_blank: bool = False,
+    def __init__(self, choices: Iterable[str | tuple[str, str]] | Callable[[], Iterable[Any]]
+                 | compat.ByVersion[Any], *, enum_name: str, allow_blank: bool = False,
                  choice_versions: Mapping[str, tuple[str | None, str | None]] | None = None,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._choices = choices if callable(choices) else list(choices)
+        self._choices = (choices if callable(choices) or isinstance(choices, compat.ByVersion)
+                         else list(choices))
         self.enum_name = enum_name
         self.allow_blank = allow_blank
         # value -> (since, until): choices only some CVAT versions have
         self.choice_versions = dict(choice_versions or {})
 
     def _pairs(self) -> list[tuple[str, str]]:
-        raw = self._choices() if callable(self._choices) else self._choices
+        raw = self._choices() if callable(self._choices) else compat.resolve(self._choices)
         return [c if isinstance(c, tuple) else (c, c) for c in raw]
 
     @property
@@ -567,28 +576,29 @@ def changed_choices(changed_in: str, *, added: Iterable[str] = (),
 
 
 class JSONField(Field):
-    """Any JSON value (DRF's JSONField); drf-spectacular documents it as an object, or from
-    CVAT release ``any_since`` on as a value of any type (the newer drf-spectacular)."""
+    """Any JSON value (DRF's JSONField); drf-spectacular documents it as an object, or (``any``)
+    as a schema without a type."""
 
     openapi_type = "object"
 
-    def __init__(self, *, any_since: str | None = None, **kwargs: Any) -> None:
+    def __init__(self, *, any_value: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.any_since = any_since
+        self.any_value = any_value
 
     def base_schema(self, request: bool) -> dict[str, Any]:
-        if self.any_since and compat.current().has(since=self.any_since):
-            return {}
-        return super().base_schema(request)
+        return {} if self.any_value else super().base_schema(request)
 
 
 class ListField(Field):
     openapi_type = "array"
 
-    def __init__(self, child: Field, *, allow_empty: bool = True, **kwargs: Any) -> None:
+    def __init__(self, child: Field, *, allow_empty: bool = True, max_length: int | None = None,
+                 min_length: int | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.child = child
         self.allow_empty = allow_empty
+        self.max_length = max_length
+        self.min_length = min_length
 
     def to_internal(self, value: Any) -> Any:
         if isinstance(value, str | Mapping) or not isinstance(value, list | tuple):
@@ -597,6 +607,12 @@ class ListField(Field):
             )
         if not self.allow_empty and not value:
             raise ValidationFailed([NOT_EMPTY_LIST])
+        if self.max_length is not None and len(value) > self.max_length:
+            raise ValidationFailed(
+                [f"Ensure this field has no more than {self.max_length} elements."])
+        if self.min_length is not None and len(value) < self.min_length:
+            raise ValidationFailed(
+                [f"Ensure this field has at least {self.min_length} elements."])
         result, errors = [], {}
         for index, item in enumerate(value):
             try:
@@ -613,6 +629,10 @@ class ListField(Field):
     def base_schema(self, request: bool) -> dict[str, Any]:
         schema = super().base_schema(request)
         schema["items"] = self.child.openapi(request)
+        if self.max_length is not None:
+            schema["maxItems"] = self.max_length
+        if self.min_length is not None:
+            schema["minItems"] = self.min_length
         return schema
 
 
@@ -720,7 +740,9 @@ class Serializer:
     (components that are only alternatives) are described in the module docstring.
     """
 
-    fields: ClassVar[dict[str, Field]] = {}
+    # a field whose declaration changed between CVAT releases is a ``compat.ByVersion`` of
+    # fields (each variant then its own ``since``/``until``-free declaration)
+    fields: ClassVar[dict[str, Any]] = {}
     component: ClassVar[str | None] = None  # defaults to the class name
     description: ClassVar[str | None] = None
     omit_missing: ClassVar[bool] = False
@@ -730,9 +752,23 @@ class Serializer:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        for name, field in cls.fields.items():
-            field.name = name
+        for name, declared in cls.fields.items():
+            variants = ([declared.initial, *(f for _, f in declared.steps)]
+                        if isinstance(declared, compat.ByVersion) else [declared])
+            for field in variants:
+                field.name = name
         cls._dump_plans: dict[tuple[int, ...], list[tuple[str, Any, Any, Field]]] = {}
+        cls._current: dict[tuple[int, ...], dict[str, Field]] = {}
+
+    @classmethod
+    def current_fields(cls) -> dict[str, Field]:
+        """The fields the emulated CVAT version declares (``ByVersion`` resolved)."""
+        version = compat.current().version
+        found = cls._current.get(version)
+        if found is None:
+            found = {name: compat.resolve(declared) for name, declared in cls.fields.items()}
+            cls._current[version] = found
+        return found
 
     @classmethod
     def _dump_plan(cls) -> list[tuple[str, Any, Any, Field]]:
@@ -745,7 +781,7 @@ class Serializer:
                  field.to_representation
                  if type(field).to_representation is not Field.to_representation else None,
                  field)
-                for name, field in cls.fields.items()
+                for name, field in cls.current_fields().items()
                 if not field.write_only and field.present()
             ]
             cls._dump_plans[version] = plan
@@ -792,8 +828,9 @@ class Serializer:
             )
         result: dict[str, Any] = {}
         errors: dict[str, Any] = {}
-        for name, field in cls.fields.items():
-            if field.read_only or not field.present() or (partial and field.write_once):
+        for name, field in cls.current_fields().items():
+            if field.read_only or not field.present() or (partial and field.write_once) or (
+                    not partial and field.update_only):
                 continue
             if name not in data:
                 if partial:
@@ -853,9 +890,10 @@ class Serializer:
     def schema_fields(cls, *, request: bool, partial: bool = False) -> list[tuple[str, Field]]:
         """The fields the ``X``/``XRequest``/``PatchedXRequest`` component shows."""
         return [
-            (name, field) for name, field in cls.fields.items()
+            (name, field) for name, field in cls.current_fields().items()
             if field.present()
-            and not (request and (field.read_only or (partial and field.write_once)))
+            and not (request and (field.read_only or (partial and field.write_once)
+                                  or (not partial and field.update_only)))
             and not (not request and field.write_only)
         ]
 
@@ -878,7 +916,7 @@ class Serializer:
     @classmethod
     def nested(cls) -> Iterator[Field]:
         """Every field, depth-first (list children too), for collecting referenced components."""
-        for field in cls.fields.values():
+        for field in cls.current_fields().values():
             yield from _walk(field)
 
 

@@ -49,11 +49,10 @@ user may view the task; ``issues`` and ``labels`` are ``{url, count}``/``{url}``
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from mockcvat import compat
-from mockcvat.compat import REPLICA_JOB_TYPE
+from mockcvat.compat import REPLICA_JOB_TYPE, ByVersion
 from mockcvat.schemas.data import (
     MANUAL,
     RANDOM_PER_JOB,
@@ -88,6 +87,13 @@ STATUSES = ("annotation", "validation", "completed")
 STAGES = ("annotation", "validation", "acceptance")
 STATES = ("new", "in progress", "completed", "rejected")
 JOB_TYPES = ("annotation", "ground_truth", "consensus_replica", "replica")
+# the job types a version knows (its list filter's choices)
+JOB_TYPE_NAMES = ByVersion(("annotation", "ground_truth", "consensus_replica"),
+                           (REPLICA_JOB_TYPE, ("annotation", "ground_truth", "replica")))
+# a task's dimension -> its ``media_type`` (the kind of its frames)
+MEDIA_TYPE_OF = {"2d": "image", "3d": "point_cloud", "1d": "audio"}
+DIMENSIONS = ByVersion(("3d", "2d"), (compat.MEDIA_TYPES, ("1d", "2d", "3d")))
+MODES = ("annotation", "interpolation")  # a task's mode: images or video
 
 
 def replica_type(emulated: compat.Compat | None = None) -> str:
@@ -97,17 +103,12 @@ def replica_type(emulated: compat.Compat | None = None) -> str:
     return "replica" if has else "consensus_replica"
 
 
-class CurrentJobTypes(Sequence[str]):
-    """The job types of the emulated version (the list filter's choices)."""
+def job_type(stored: str) -> str:
+    """The name a client of the emulated version sees for a stored job type (a data dir made
+    under another version may hold the other name of a replica)."""
+    return replica_type() if stored in ("consensus_replica", "replica") else stored
 
-    def _values(self) -> list[str]:
-        return ["annotation", "ground_truth", replica_type()]
 
-    def __getitem__(self, index: Any) -> Any:
-        return self._values()[index]
-
-    def __len__(self) -> int:
-        return 3
 MAX_INT, MIN_INT = 2147483647, -2147483648
 
 
@@ -146,7 +147,8 @@ class JobRead(Serializer):
         "project_id": IntegerField(read_only=True, allow_null=True),
         "assignee": NestedField(BasicUser, read_only=True, allow_null=True),
         "guide_id": IntegerField(read_only=True, allow_null=True),
-        "dimension": CharField(max_length=2, read_only=True),
+        "dimension": ByVersion(CharField(max_length=2, read_only=True),
+                               (compat.MEDIA_TYPES, CharField(read_only=True))),
         "bug_tracker": CharField(max_length=2000, read_only=True, allow_null=True),
         "status": status_field(read_only=True),
         "stage": stage_field(read_only=True),
@@ -169,7 +171,11 @@ class JobRead(Serializer):
         "source_storage": NestedField(Storage, required=False, allow_null=True),
         "assignee_updated_date": DateTimeField(read_only=True, allow_null=True),
         "parent_job_id": IntegerField(read_only=True, allow_null=True),
-        "consensus_replicas": IntegerField(read_only=True),
+        "consensus_replicas": IntegerField(read_only=True, until=REPLICA_JOB_TYPE),
+        "task_name": CharField(read_only=True, allow_null=True, since=compat.RESOURCE_NAMES),
+        "project_name": CharField(read_only=True, allow_null=True, since=compat.RESOURCE_NAMES),
+        "replicas_count": IntegerField(read_only=True, since=compat.RESOURCE_NAMES),
+        "media_type": CharField(read_only=True, since=compat.MEDIA_TYPES),
     }
 
 
@@ -210,7 +216,8 @@ class JobWrite(Serializer):
         "random_seed": IntegerField(min_value=0, required=False, write_once=True,
                                     help_text=_RANDOM_SEED_HELP),
         "seed": IntegerField(min_value=0, required=False, write_once=True,
-                             help_text="Deprecated. Use random_seed instead."),
+                             help_text="Deprecated. Use random_seed instead.",
+                             until="2.44.0"),  # cvat-sdk 2.44
         "frames": ListField(
             IntegerField(min_value=0), required=False, allow_empty=False, write_once=True,
             help_text='The list of frame ids. Applicable only to the "manual" frame selection '

@@ -41,6 +41,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from mockcvat import compat
+from mockcvat.compat import ByVersion
 from mockcvat.errors import ValidationFailed
 from mockcvat.schemas.fields import (
     BooleanField,
@@ -55,8 +57,12 @@ from mockcvat.schemas.fields import (
     enum_choices,
 )
 
-LABEL_TYPES = ("any", "cuboid", "ellipse", "mask", "points", "polygon", "polyline", "rectangle",
-               "skeleton", "tag")
+LABEL_TYPES = ByVersion(
+    ("any", "cuboid", "ellipse", "mask", "points", "polygon", "polyline", "rectangle", "skeleton",
+     "tag"),
+    # cvat-sdk 2.66: labels for intervals
+    (compat.INTERVALS, ("any", "cuboid", "ellipse", "interval", "mask", "points", "polygon",
+                        "polyline", "rectangle", "skeleton", "tag")))
 INPUT_TYPES = ("checkbox", "radio", "number", "text", "select")
 
 COLOR_HELP = ("The hex value for the RGB color. Will be generated automatically, unless "
@@ -89,11 +95,13 @@ class Attribute(Serializer):
         "input_type": ChoiceField(enum_choices(INPUT_TYPES), enum_name="InputTypeEnum"),
         "default_value": CharField(max_length=128, allow_blank=True, required=False),
         "values": DelimitedStringListField(CharField(allow_blank=True, max_length=200)),
+        # cvat-sdk 2.65: an attribute of a PATCHed label can be removed
+        "deleted": BooleanField(write_only=True, required=False, since=compat.RELEASE_2_65),
     }
 
 
 def _label_type_field() -> ChoiceField:
-    return ChoiceField(enum_choices(LABEL_TYPES), enum_name="LabelType", required=False,
+    return ChoiceField(LABEL_TYPES.map(enum_choices), enum_name="LabelType", required=False,
                        help_text="Associated annotation type for this label")
 
 

@@ -17,7 +17,9 @@ from mockcvat.schemas.fields import (
     Serializer,
 )
 
-ROI = "2.30.0"  # an estimate: ``roi`` is in cvat-sdk 2.80's FunctionCallRequest, not in 2.26
+# ``roi`` (cvat-sdk 2.70; PR 10794 "Introduce region of interest for detectors and
+# interactors": the server crops the frame before the function and moves the results back)
+ROI = "2.70.0"
 
 
 class SublabelMappingEntry(Serializer):
@@ -56,7 +58,8 @@ class FunctionCallRequest(Serializer):
                                           help_text="Convert mask shapes to polygons"),
         "mapping": DictField(LabelMappingEntry, required=False,
                              help_text="Label mapping from the model to the task labels"),
-        "roi": ListField(IntegerField(), required=False, since=ROI),
+        "roi": ListField(IntegerField(), required=False, min_length=4, max_length=4, since=ROI,
+                         help_text="Region of interest as [xtl, ytl, xbr, ybr]"),
     }
 
 

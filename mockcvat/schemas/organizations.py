@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
+from mockcvat import compat
+from mockcvat.compat import ByVersion
 from mockcvat.schemas.fields import (
     BooleanField,
     CharField,
@@ -36,24 +38,29 @@ class BasicOrganization(Serializer):
 
 
 class OrganizationRead(Serializer):
-    fields: ClassVar[dict[str, Field]] = {
+    fields: ClassVar[dict[str, Any]] = {
         "id": IntegerField(read_only=True),
         "slug": CharField(read_only=True, pattern=SLUG_PATTERN),
         "name": CharField(read_only=True),
         "description": CharField(read_only=True),
         "created_date": DateTimeField(read_only=True),
         "updated_date": DateTimeField(read_only=True),
-        "contact": JSONField(read_only=True),
+        "contact": ByVersion(JSONField(read_only=True),
+                             (compat.PREVIEW_PREFERENCES,
+                              JSONField(read_only=True, any_value=True, allow_null=True))),
         "owner": NestedField(BasicUser, allow_null=True),
     }
 
 
 class OrganizationWrite(Serializer):
-    fields: ClassVar[dict[str, Field]] = {
+    fields: ClassVar[dict[str, Any]] = {
         "slug": CharField(max_length=16, pattern=SLUG_PATTERN, pattern_message=SLUG_INVALID),
         "name": CharField(max_length=64, allow_blank=True, required=False),
         "description": CharField(allow_blank=True, required=False),
-        "contact": JSONField(required=False),
+        # cvat-sdk 2.67: any JSON value, or null
+        "contact": ByVersion(JSONField(required=False),
+                             (compat.PREVIEW_PREFERENCES,
+                              JSONField(required=False, any_value=True, allow_null=True))),
     }
 
 
@@ -83,6 +90,7 @@ class InvitationRead(Serializer):
         "organization": IntegerField(),
         "expired": BooleanField(read_only=True, allow_null=True),
         "organization_info": NestedField(BasicOrganization),
+        "accepted": BooleanField(read_only=True, since=compat.RELEASE_2_65),
     }
 
 

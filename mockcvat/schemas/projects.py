@@ -20,8 +20,10 @@ dimension, or ``null``; ``tasks`` is ``{count, url}``; ``guide_id`` is ``null`` 
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
+from mockcvat import compat
+from mockcvat.compat import ByVersion
 from mockcvat.schemas.fields import (
     CharField,
     DateTimeField,
@@ -49,7 +51,7 @@ class TasksSummary(Serializer):
 
 class ProjectRead(Serializer):
     omit_missing = True
-    fields: ClassVar[dict[str, Field]] = {
+    fields: ClassVar[dict[str, Any]] = {
         "url": URLField(read_only=True),
         "id": IntegerField(read_only=True),
         "name": CharField(read_only=True),
@@ -61,8 +63,11 @@ class ProjectRead(Serializer):
         "created_date": DateTimeField(read_only=True),
         "updated_date": DateTimeField(read_only=True),
         "status": status_field(read_only=True),
-        "dimension": CharField(max_length=16, read_only=True, allow_null=True),
+        "dimension": ByVersion(CharField(max_length=16, read_only=True, allow_null=True),
+                               (compat.MEDIA_TYPES, CharField(read_only=True, allow_null=True))),
         "organization": IntegerField(read_only=True, allow_null=True),
+        "organization_id": IntegerField(read_only=True, allow_null=True,
+                                        since=compat.TRANSFERS),
         "target_storage": NestedField(Storage, read_only=True, allow_null=True),
         "source_storage": NestedField(Storage, read_only=True, allow_null=True),
         "tasks": NestedField(TasksSummary),
@@ -80,4 +85,6 @@ class ProjectWrite(Serializer):
         "bug_tracker": CharField(max_length=2000, allow_blank=True, required=False),
         "target_storage": NestedField(Storage, write_only=True, required=False),
         "source_storage": NestedField(Storage, write_only=True, required=False),
+        "organization_id": IntegerField(allow_null=True, required=False, update_only=True,
+                                        since=compat.TRANSFERS),
     }

@@ -1,13 +1,22 @@
 """Serializers of quality control and consensus (CVAT's ``quality_control/serializers.py`` and
-``consensus/serializers.py``), per emulated version: the 2.26.2 schema, and cvat-sdk 2.80's
-models from ``compat.QUALITY_REQUIREMENTS`` on (settings hold *requirements*; report summaries
-count frames and jobs; conflicts have no warnings).
+``consensus/serializers.py``), per emulated version, each step read from the cvat-sdk package
+of its release: the 2.26.2 schema; thresholds documented in [0, 1] (``QUALITY_BOUNDS``);
+project settings and reports, job/task counts in summaries (``PROJECT_QUALITY``); settings
+holding *requirements*, conflicts without warnings (``QUALITY_REQUIREMENTS``); more metrics
+(``QUALITY_METRICS``).
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from mockcvat import compat
+from mockcvat.compat import (
+    CONSENSUS_QUORUM_GONE,
+    PROJECT_QUALITY,
+    QUALITY_BOUNDS,
+    QUALITY_METRICS,
+)
 from mockcvat.compat import QUALITY_REQUIREMENTS as NEW
 from mockcvat.errors import ValidationFailed
 from mockcvat.schemas.fields import (
@@ -15,6 +24,7 @@ from mockcvat.schemas.fields import (
     CharField,
     ChoiceField,
     DateTimeField,
+    DictField,
     Field,
     FloatField,
     IntegerField,
@@ -30,7 +40,7 @@ from mockcvat.schemas.users import BasicUser
 
 TARGET_METRICS = ("accuracy", "precision", "recall")
 POINT_SIZE_BASES = ("image_size", "group_bbox_size")
-QUALITY_METRICS = ("accuracy", "precision", "recall", "jaccard_index", "dice",
+QUALITY_METRICS_ALL = ("accuracy", "precision", "recall", "jaccard_index", "dice",
                    "mean_accuracy", "mean_precision", "mean_recall", "mean_jaccard_index",
                    "mean_dice", "label_accuracy", "label_precision", "label_recall",
                    "label_jaccard_index", "label_dice")
@@ -46,6 +56,19 @@ SHAPE_TYPES = ("rectangle", "polygon", "polyline", "points", "ellipse", "cuboid"
 UNIT_MESSAGE = "{} must be in the range [0; 1]"
 
 
+class ParentIdField(IntegerField):
+    """The settings' ``task_id``/``project_id`` from 2.37: never written, yet documented without
+    ``readOnly`` (as cvat-sdk 2.37+ types them)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(read_only=True, allow_null=True, **kwargs)
+
+    def openapi(self, request: bool) -> dict[str, Any]:
+        schema = super().openapi(request)
+        schema.pop("readOnly", None)
+        return schema
+
+
 def unit_check(name: str) -> Any:
     """2.26's ``QualitySettingsSerializer.validate``: thresholds and sizes within [0; 1]."""
     def check(value: float) -> float:
@@ -55,8 +78,47 @@ def unit_check(name: str) -> Any:
     return check
 
 
-def _unit(name: str, **kwargs: Any) -> FloatField:
-    return FloatField(required=False, checks=[unit_check(name)], until=NEW, **kwargs)
+def _unit(name: str) -> compat.ByVersion[Any]:
+    """A 2.26 threshold: checked by the serializer's ``validate``; from 2.31 a bounded field
+    (DRF's messages)."""
+    return compat.ByVersion(
+        FloatField(required=False, checks=[unit_check(name)], until=NEW),
+        (QUALITY_BOUNDS, FloatField(required=False, min_value=0, max_value=1, until=NEW)))
+
+
+def metric_field(**kwargs: Any) -> ChoiceField:
+    """``QualityTargetMetric``: accuracy, precision, recall; from 2.75 also Jaccard index, Dice
+    and their ``mean_``/``label_`` aggregations."""
+    return ChoiceField(QUALITY_METRICS_ALL, enum_name="QualityTargetMetric", choice_versions={
+        m: (QUALITY_METRICS, None) for m in QUALITY_METRICS_ALL if m not in TARGET_METRICS},
+        **kwargs)
+
+
+class AttributeComparisonDefaultRule(Serializer):
+    fields: ClassVar[dict[str, Field]] = {
+        "comparator": ChoiceField(("exact", "levenshtein"), enum_name="ComparatorEnum",
+                                  required=False, allow_null=True),
+        "enabled": BooleanField(required=False, allow_null=True),
+        "threshold": UnitFloatField(required=False, allow_null=True, min_value=0, max_value=1),
+    }
+
+
+class AttributeComparisonRule(Serializer):
+    fields: ClassVar[dict[str, Field]] = {
+        "spec_id": IntegerField(),
+        "enabled": BooleanField(),
+        **{k: v for k, v in AttributeComparisonDefaultRule.fields.items() if k != "enabled"},
+    }
+
+
+class AttributeComparison(Serializer):
+    """A requirement's attribute comparison (stored; mockcvat's engine compares attribute
+    values exactly)."""
+
+    fields: ClassVar[dict[str, Field]] = {
+        "default": NestedField(AttributeComparisonDefaultRule, required=False, allow_null=True),
+        "rules": ListSerializerField(AttributeComparisonRule, required=False),
+    }
 
 
 # --- settings (2.26) --------------------------------------------------------------------------
@@ -76,12 +138,11 @@ def _requirement_fields() -> dict[str, Field]:
         "name": CharField(max_length=250, required=False),
         "sort_order": IntegerField(required=False, min_value=-2147483648,
                                    max_value=2147483647),
-        "filter": CharField(required=False, allow_blank=True, max_length=1024),
+        "filter": CharField(required=False, allow_blank=True),
         "enabled": BooleanField(required=False),
         "annotation_type": ChoiceField(REQUIREMENT_TYPES, enum_name="AnnotationTypeEnum",
                                        required=False, allow_null=True, allow_blank=True),
-        "metric": ChoiceField(QUALITY_METRICS, enum_name="QualityTargetMetric", required=False,
-                              allow_null=True),
+        "metric": metric_field(required=False, allow_null=True),
         "required_score": unit(),
         "parent_requirement": IntegerField(required=False, allow_null=True),
         "iou_threshold": unit(),
@@ -96,7 +157,8 @@ def _requirement_fields() -> dict[str, Field]:
         "check_covered_annotations": BooleanField(required=False, allow_null=True),
         "object_visibility_threshold": unit(),
         "panoptic_comparison": BooleanField(required=False, allow_null=True),
-        "attribute_comparison": JSONField(required=False, allow_null=True),
+        "attribute_comparison": NestedField(AttributeComparison, required=False,
+                                            allow_null=True),
     }
 
 
@@ -160,10 +222,12 @@ class QualityRequirementBulkCreate(Serializer):
 class QualitySettings(Serializer):
     fields: ClassVar[dict[str, Field]] = {
         "id": IntegerField(read_only=True),
-        "task_id": IntegerField(read_only=True, allow_null=True, nullable_since=NEW),
-        "project_id": IntegerField(read_only=True, allow_null=True, since=NEW),
-        "job_filter": CharField(required=False, allow_blank=True, max_length=1024, since=NEW),
-        "inherit": BooleanField(required=False, since=NEW),
+        "task_id": compat.ByVersion(IntegerField(read_only=True),
+                                    (PROJECT_QUALITY, ParentIdField())),
+        "project_id": ParentIdField(since=PROJECT_QUALITY),
+        "job_filter": CharField(required=False, allow_blank=True, max_length=1024,
+                                since=PROJECT_QUALITY),
+        "inherit": BooleanField(required=False, since=PROJECT_QUALITY),
         "target_metric": ChoiceField(TARGET_METRICS, enum_name="TargetMetricEnum",
                                      required=False, until=NEW,
                                      help_text="The primary metric used for quality estimation"),
@@ -188,8 +252,8 @@ class QualitySettings(Serializer):
         "empty_is_annotated": BooleanField(required=False, default=False, until=NEW),
         "requirements": ListSerializerField(QualityRequirementListItem, required=False,
                                             since=NEW),
-        "created_date": DateTimeField(read_only=True, since=NEW),
-        "updated_date": DateTimeField(read_only=True, since=NEW),
+        "created_date": DateTimeField(read_only=True, since=PROJECT_QUALITY),
+        "updated_date": DateTimeField(read_only=True, since=PROJECT_QUALITY),
     }
 
 
@@ -209,22 +273,23 @@ class QualityReportCreate(Serializer):
     component = "QualityReportCreate"
     fields: ClassVar[dict[str, Field]] = {
         "task_id": IntegerField(write_only=True, required=False),
-        "project_id": IntegerField(write_only=True, required=False, since=NEW),
+        "project_id": IntegerField(write_only=True, required=False, since=PROJECT_QUALITY),
     }
 
 
 class JobsSummary(Serializer):
     component = "QualityReportJobsSummary"
     fields: ClassVar[dict[str, Field]] = {
-        name: IntegerField() for name in ("total", "excluded", "not_checkable", "included",
-                                          "completed")}
+        **{name: IntegerField() for name in ("total", "excluded", "not_checkable", "included")},
+        "completed": IntegerField(since=NEW)}
 
 
 class TasksSummary(Serializer):
     component = "QualityReportTasksSummary"
     fields: ClassVar[dict[str, Field]] = {
-        name: IntegerField() for name in ("total", "custom", "not_configured", "excluded",
-                                          "included", "completed")}
+        **{name: IntegerField() for name in ("total", "custom", "not_configured", "excluded",
+                                             "included")},
+        "completed": IntegerField(since=NEW)}
 
 
 class ScoreComponents(Serializer):
@@ -249,7 +314,7 @@ class RequirementSummaryItem(Serializer):
     fields: ClassVar[dict[str, Field]] = {
         "requirement_id": IntegerField(allow_null=True),
         "name": CharField(),
-        "metric": ChoiceField(QUALITY_METRICS, enum_name="QualityTargetMetric"),
+        "metric": compat.ByVersion(CharField(), (QUALITY_METRICS, metric_field())),
         "score": FloatField(allow_null=True),
         "score_components": NestedField(ScoreComponents),
         "calculation": NestedField(RequirementCalculation),
@@ -268,15 +333,17 @@ class RequirementsSummary(Serializer):
 class QualityReportSummary(Serializer):
     omit_missing = True  # ``tasks``/``jobs`` only where the report has them
     fields: ClassVar[dict[str, Field]] = {
-        "frame_count": IntegerField(until=NEW),
-        "frame_share": FloatField(until=NEW),
-        "total_frames": IntegerField(since=NEW),
-        "validation_frames": IntegerField(since=NEW),
-        "validation_frame_share": FloatField(since=NEW),
+        "frame_count": compat.ByVersion(IntegerField(), (
+            PROJECT_QUALITY, IntegerField(required=False, until=NEW))),
+        "frame_share": compat.ByVersion(FloatField(), (
+            PROJECT_QUALITY, FloatField(required=False, until=NEW))),
+        "total_frames": IntegerField(since=PROJECT_QUALITY),
+        "validation_frames": IntegerField(since=PROJECT_QUALITY),
+        "validation_frame_share": FloatField(since=PROJECT_QUALITY),
         "conflict_count": IntegerField(),
         "warning_count": IntegerField(until=NEW),
         "error_count": IntegerField(),
-        "conflicts_by_type": JSONField(),
+        "conflicts_by_type": DictField(IntegerField()),
         "valid_count": IntegerField(until=NEW),
         "ds_count": IntegerField(until=NEW),
         "gt_count": IntegerField(until=NEW),
@@ -284,8 +351,8 @@ class QualityReportSummary(Serializer):
         "accuracy": FloatField(until=NEW),
         "precision": FloatField(until=NEW),
         "recall": FloatField(until=NEW),
-        "tasks": NestedField(TasksSummary, required=False, since=NEW),
-        "jobs": NestedField(JobsSummary, required=False, since=NEW),
+        "tasks": NestedField(TasksSummary, read_only=True, since=PROJECT_QUALITY),
+        "jobs": NestedField(JobsSummary, read_only=True, since=PROJECT_QUALITY),
         "requirements": NestedField(RequirementsSummary, required=False, since=NEW),
     }
 
@@ -295,14 +362,16 @@ class QualityReport(Serializer):
         "id": IntegerField(read_only=True),
         "job_id": IntegerField(read_only=True, allow_null=True),
         "task_id": IntegerField(read_only=True, allow_null=True),
-        "project_id": IntegerField(read_only=True, allow_null=True, since=NEW),
+        "project_id": IntegerField(read_only=True, allow_null=True, since=PROJECT_QUALITY),
         "parent_id": IntegerField(read_only=True, allow_null=True),
         "target": ChoiceField(("job", "task", "project"), enum_name="QualityReportTarget",
-                              choice_versions=changed_choices(NEW, added=("project",))),
+                              choice_versions=changed_choices(PROJECT_QUALITY,
+                                                              added=("project",))),
         "summary": NestedField(QualityReportSummary),
         "created_date": DateTimeField(read_only=True),
         "target_last_updated": DateTimeField(read_only=True),
-        "gt_last_updated": DateTimeField(read_only=True),
+        "gt_last_updated": compat.ByVersion(DateTimeField(read_only=True), (
+            PROJECT_QUALITY, DateTimeField(read_only=True, allow_null=True))),
         "assignee": NestedField(BasicUser, read_only=True, allow_null=True),
     }
 
@@ -335,8 +404,9 @@ class QualityReportConfusionMatrix(Serializer):
         "rows": ListField(ListField(IntegerField())),
         "axes": NestedField(ConfusionMatrixAxes),
         **{name: ListField(FloatField(), allow_null=True)
-           for name in ("precision", "recall", "accuracy", "jaccard_index", "dice")},
-        "target_metric_summary": NestedField(TargetMetricSummary),
+           for name in ("precision", "recall", "accuracy", "jaccard_index")},
+        "dice": ListField(FloatField(), allow_null=True, since=QUALITY_METRICS),
+        "target_metric_summary": NestedField(TargetMetricSummary, since=QUALITY_METRICS),
     }
 
 
@@ -372,6 +442,9 @@ class ConsensusSettings(Serializer):
         "id": IntegerField(read_only=True),
         "task_id": IntegerField(read_only=True),
         "iou_threshold": UnitFloatField(required=False, min_value=0, max_value=1),
+        # 2.31-2.55: the share of replicas an annotation needs to be kept
+        "quorum": UnitFloatField(required=False, min_value=0, max_value=1,
+                                 until=CONSENSUS_QUORUM_GONE),
     }
 
 

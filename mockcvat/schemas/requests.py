@@ -64,10 +64,11 @@ class RequestDataOperation(Serializer):
         "project_id": IntegerField(required=False, allow_null=True),
         "task_id": IntegerField(required=False, allow_null=True),
         "job_id": IntegerField(required=False, allow_null=True),
-        "org_id": IntegerField(required=False, allow_null=True, since=NEW_REQUEST_IDS),
+        "org_id": IntegerField(required=False, allow_null=True, since=compat.RELEASE_2_65),
         "format": CharField(required=False, allow_null=True),
         "function_id": CharField(required=False, allow_null=True),
-        "lightweight": BooleanField(required=False, allow_null=True, since=NEW_REQUEST_IDS),
+        "lightweight": BooleanField(required=False, allow_null=True,
+                                    since=compat.LIGHTWEIGHT_BACKUPS),
     }
 
 

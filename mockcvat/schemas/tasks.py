@@ -51,7 +51,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from mockcvat.compat import REPLICA_JOB_TYPE
+from mockcvat import compat
+from mockcvat.compat import REPLICA_JOB_TYPE, ByVersion
 from mockcvat.errors import ValidationFailed
 from mockcvat.schemas.data import (
     MANUAL,
@@ -125,10 +126,20 @@ class TaskRead(Serializer):
         "data_original_chunk_type": chunk_type_field(read_only=True),
         "size": IntegerField(read_only=True, min_value=0, max_value=MAX_INT),
         "image_quality": IntegerField(read_only=True, min_value=0, max_value=32767),
-        "data": IntegerField(read_only=True),
-        "dimension": CharField(allow_blank=True, required=False),
+        # cvat-sdk 2.59: documented as nullable (the key is still left out without data)
+        "data": ByVersion(IntegerField(read_only=True),
+                          (compat.RESOURCE_NAMES,
+                           IntegerField(read_only=True, schema_nullable=True))),
+        "dimension": ByVersion(CharField(allow_blank=True, required=False),
+                               (compat.MEDIA_TYPES, CharField(read_only=True))),
         "subset": CharField(read_only=True),
         "organization": IntegerField(read_only=True, allow_null=True),
+        "organization_id": IntegerField(read_only=True, allow_null=True,
+                                        since=compat.TRANSFERS),
+        "data_cloud_storage_id": IntegerField(read_only=True, allow_null=True,
+                                              since=compat.TRANSFERS),
+        "project_name": CharField(read_only=True, allow_null=True, since=compat.RESOURCE_NAMES),
+        "media_type": CharField(read_only=True, since=compat.MEDIA_TYPES),
         "target_storage": NestedField(Storage, required=False, allow_null=True),
         "source_storage": NestedField(Storage, required=False, allow_null=True),
         "jobs": NestedField(JobsSummary),
@@ -138,9 +149,15 @@ class TaskRead(Serializer):
             required=False, allow_null=True,
             help_text="Describes how the task validation is performed. Configured at task "
             "creation"),
-        "consensus_enabled": BooleanField(read_only=True),
+        "consensus_enabled": BooleanField(read_only=True, until=REPLICA_JOB_TYPE),
         "initial_replicas": IntegerField(read_only=True, since=REPLICA_JOB_TYPE),
     }
+
+
+def _storage() -> ByVersion[Any]:
+    """A task's source/target storage: ``null`` was accepted until cvat-sdk 2.44."""
+    return ByVersion(NestedField(Storage, required=False, allow_null=True),
+                     (compat.TRANSFERS, NestedField(Storage, required=False)))
 
 
 class TaskWrite(Serializer):
@@ -156,18 +173,21 @@ class TaskWrite(Serializer):
                                      write_once=True),
         "labels": ListSerializerField(Label, partial=True, required=False),
         "subset": CharField(max_length=64, allow_blank=True, required=False),
-        "target_storage": NestedField(Storage, required=False, allow_null=True),
-        "source_storage": NestedField(Storage, required=False, allow_null=True),
+        "target_storage": _storage(),
+        "source_storage": _storage(),
         "consensus_replicas": IntegerField(
             min_value=0, default=0, required=False, write_once=True,
             checks=[_check_consensus_replicas],
             help_text="The number of consensus replica jobs for each annotation job.\n"
             "Configured at task creation\n"),
+        # cvat-sdk 2.80: the new name of consensus_replicas (which stays, as an alias)
         "initial_replicas": IntegerField(
-            min_value=0, max_value=2147483647, required=False, write_once=True,
+            min_value=0, max_value=MAX_INT, required=False, write_once=True,
             checks=[_check_consensus_replicas], since=REPLICA_JOB_TYPE,
             help_text="The number of replica jobs for each annotation job. Configured at task "
             "creation."),
+        "organization_id": IntegerField(allow_null=True, required=False, update_only=True,
+                                        since=compat.TRANSFERS),
     }
 
 

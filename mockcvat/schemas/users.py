@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from mockcvat import compat
+from mockcvat.compat import ByVersion
 from mockcvat.schemas.fields import (
     BooleanField,
     CharField,
+    ChoiceField,
     DateTimeField,
     EmailField,
     Field,
@@ -14,7 +17,14 @@ from mockcvat.schemas.fields import (
     ListField,
     Serializer,
     URLField,
+    enum_choices,
 )
+
+CREATED_VIA = ("invitation", "ldap", "registration", "social", "sso")
+CVAT_USAGE_REASONS = ("academic_research", "personal_project", "teaching_or_coursework",
+                      "work_project")
+PLANNED_ACTIVITIES = ("annotate_data", "connect_models", "evaluate_for_organization",
+                      "manage_annotators", "review_quality", "set_up_projects")
 
 USERNAME_PATTERN = r"^[\w.@+-]+$"
 USERNAME_HELP = "Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only."
@@ -45,7 +55,7 @@ class BasicUser(Serializer):
 
 
 class User(Serializer):
-    fields: ClassVar[dict[str, Field]] = {
+    fields: ClassVar[dict[str, Any]] = {
         **_basic_fields(),
         "email": EmailField(
             max_length=254, allow_blank=True, required=False, title="Email address"
@@ -70,7 +80,33 @@ class User(Serializer):
         ),
         "last_login": DateTimeField(read_only=True, allow_null=True),
         "date_joined": DateTimeField(read_only=True),
-        "has_analytics_access": BooleanField(read_only=True),
+        "has_analytics_access": ByVersion(
+            BooleanField(read_only=True),
+            (compat.USER_EMAIL_VERIFIED, BooleanField(read_only=True, allow_null=True))),
+        "created_via": ChoiceField(enum_choices(CREATED_VIA), enum_name="CreatedViaEnum",
+                                   read_only=True, allow_null=True,
+                                   since=compat.USER_CREATED_VIA),
+        "email_verified": BooleanField(read_only=True, allow_null=True,
+                                       since=compat.USER_EMAIL_VERIFIED),
+        "cvat_usage_reason": ChoiceField(
+            enum_choices(CVAT_USAGE_REASONS), enum_name="CvatUsageReasonEnum", allow_blank=True,
+            required=False, since=compat.USER_QUESTIONNAIRE),
+        "primary_role": CharField(max_length=255, allow_blank=True, required=False,
+                                  help_text="A predefined role code or custom role text.",
+                                  since=compat.USER_QUESTIONNAIRE),
+        "planned_activities": ListField(
+            ChoiceField(enum_choices(PLANNED_ACTIVITIES), enum_name="PlannedActivitiesEnum"),
+            max_length=6, required=False,
+            help_text="Predefined activity codes selected by the user.",
+            since=compat.USER_QUESTIONNAIRE),
+        "data_types": ListField(
+            CharField(), max_length=6, required=False,
+            help_text="Predefined data type codes and optionally one custom value.",
+            since=compat.USER_QUESTIONNAIRE),
+        "discovery_source": CharField(
+            max_length=255, allow_blank=True, required=False,
+            help_text="A predefined discovery source code or custom text.",
+            since=compat.USER_QUESTIONNAIRE),
     }
 
 

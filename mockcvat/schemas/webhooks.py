@@ -27,14 +27,15 @@ from mockcvat.schemas.fields import (
 )
 from mockcvat.schemas.users import BasicUser
 
-# First releases with a change to webhooks (the first cvat-sdk package whose models show it;
-# every release from 2.26.1 to 2.80.0 was compared, and there is no 2.72 package)
+# First releases with a change to webhooks (each the first cvat-sdk package that shows it:
+# tests/test_sdk_releases.py)
 EXPORT_EVENTS = "2.65.0"  # create:export, create:backup
-DELIVERY_ANY_JSON = "2.67.0"  # a delivery's request/response: any JSON value, nullable
+DELIVERY_ANY_JSON = "2.67.0"  # a delivery's request/response: any JSON value or null
 DELIVERY_ATTEMPTS = "2.68.0"  # deliveries gain attempt and request_duration
 REQUEST_EVENTS = "2.73.0"  # completed:request[...] replace them; delete:organization goes;
 #                            GET /api/webhooks/events answers {key, group} objects
-SERVER_WEBHOOKS = "2.76.0"  # type "server": user events, create/delete:organization
+SERVER_WEBHOOKS = "2.76.0"  # type "server": user events, create/delete:organization; the
+#                             events' webhook_type (and ?type=) may be "all" (AllWebhookType)
 
 CRUD = ("create", "update", "delete")
 # (resource, group display name, actions) in CVAT's order (event_type.py: Events)
@@ -182,6 +183,11 @@ class WebhookWrite(Serializer):
     }
 
 
+def _delivery_json() -> compat.ByVersion[Any]:
+    return compat.ByVersion(JSONField(read_only=True), (DELIVERY_ANY_JSON, JSONField(
+        read_only=True, allow_null=True, any_value=True)))
+
+
 class WebhookDeliveryRead(Serializer):
     fields: ClassVar[dict[str, Field]] = {
         "id": IntegerField(read_only=True),
@@ -195,10 +201,8 @@ class WebhookDeliveryRead(Serializer):
         "created_date": DateTimeField(read_only=True),
         "updated_date": DateTimeField(read_only=True),
         "changed_fields": CharField(read_only=True),
-        "request": JSONField(read_only=True, allow_null=True, any_since=DELIVERY_ANY_JSON,
-                             nullable_since=DELIVERY_ANY_JSON),
-        "response": JSONField(read_only=True, allow_null=True, any_since=DELIVERY_ANY_JSON,
-                              nullable_since=DELIVERY_ANY_JSON),
+        "request": _delivery_json(),
+        "response": _delivery_json(),
     }
 
 
@@ -224,12 +228,12 @@ class EventsPlain(Serializer):
 
 
 class EventsGrouped(Serializer):
-    """``GET /api/webhooks/events`` from 2.73: ``{key, group}`` objects; ``type=all`` is a
-    value of the enum now."""
+    """``GET /api/webhooks/events`` from 2.73: ``{key, group}`` objects; from 2.76 ``all`` is
+    a value of the type's enum."""
 
     component = "Events"
     fields: ClassVar[dict[str, Field]] = {
-        "webhook_type": ChoiceField(_upper_labels(lambda: (*webhook_types(), "all")),
-                                    enum_name="AllWebhookType"),
+        "webhook_type": compat.ByVersion(webhook_type_field(), (SERVER_WEBHOOKS, ChoiceField(
+            _upper_labels(lambda: (*webhook_types(), "all")), enum_name="AllWebhookType"))),
         "events": ListField(NestedField(WebhooksEvent), read_only=True),
     }

@@ -5,7 +5,9 @@ annotation jobs: writes are sliced by segment (a tag or shape goes to every job 
 hold it, so overlap frames are stored twice, as in CVAT), reads concatenate the jobs and fold the
 overlap duplicates CVAT's merge folds (tags of a label; rectangles and polygons with IoU ≥ 0.75).
 A track goes, whole, to the job that holds its first frame (CVAT cuts it per segment). ``version``
-is always 0, as in CVAT.
+is always 0, as in CVAT. Intervals (2.66+) go, like tracks, whole to the job holding their
+start frame. The kinds and fields a payload carries follow the emulated version (``kinds()``;
+shapes' ``score`` from 2.56).
 """
 
 from __future__ import annotations
@@ -16,9 +18,16 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select
 
-from mockcvat.errors import ValidationFailed
+from mockcvat import compat
+from mockcvat.errors import APIError, ValidationFailed
 from mockcvat.models import AttributeSpec, Job, Label, Segment, Task
-from mockcvat.models.annotations import LabeledImage, LabeledShape, LabeledTrack, TrackedShape
+from mockcvat.models.annotations import (
+    LabeledImage,
+    LabeledInterval,
+    LabeledShape,
+    LabeledTrack,
+    TrackedShape,
+)
 from mockcvat.models.users import utcnow
 from mockcvat.schemas.fields import FloatField, IntegerField
 from mockcvat.services import event_log
@@ -26,12 +35,17 @@ from mockcvat.services import event_log
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-KINDS = ("tags", "shapes", "tracks")
+KINDS = ("tags", "shapes", "tracks", "intervals")  # every kind mockcvat stores
 SHAPE_FIELDS = ("type", "occluded", "outside", "z_order", "rotation", "points")
 
 
+def kinds() -> tuple[str, ...]:
+    """The kinds of annotations the emulated version has (``intervals`` from 2.66)."""
+    return KINDS if compat.current().has(since=compat.INTERVALS) else KINDS[:3]
+
+
 def empty() -> dict[str, Any]:
-    return {"version": 0, "tags": [], "shapes": [], "tracks": []}
+    return {"version": 0, **{kind: [] for kind in kinds()}}
 
 
 # --- the labels an annotation may use ---------------------------------------------------------
@@ -125,17 +139,30 @@ def read_job(db: Session, job_id: int, book: LabelBook) -> dict[str, Any]:
                                    for t in sub_tracks.get(track.id or 0, [])
                                    if keyframes.get(t.id or 0)]
             data["tracks"].append(payload)
+    if "intervals" in data:
+        for interval in db.execute(select(LabeledInterval).where(
+                LabeledInterval.job_id == job_id).order_by(LabeledInterval.start,
+                                                           LabeledInterval.id)).scalars():
+            data["intervals"].append({
+                "id": interval.id, "label_id": interval.label_id, "start": interval.start,
+                "stop": interval.stop, "group": interval.group, "source": interval.source,
+                "score": interval.score,
+                "attributes": book.filled(interval.label_id, interval.attributes or [],
+                                          mutable=None)})
     return data
 
 
 def _shape(shape: LabeledShape, book: LabelBook) -> dict[str, Any]:
-    return {
+    payload = {
         "id": shape.id, "label_id": shape.label_id, "type": shape.type, "frame": shape.frame,
         "group": shape.group, "source": shape.source, "occluded": shape.occluded,
         "outside": shape.outside, "z_order": shape.z_order, "rotation": shape.rotation,
         "points": [] if shape.type == "skeleton" else list(shape.points or []),
         "attributes": book.filled(shape.label_id, shape.attributes or [], mutable=None),
     }
+    if compat.current().has(since=compat.SHAPE_SCORES):
+        payload["score"] = shape.score
+    return payload
 
 
 def _track(track: LabeledTrack, keyframes: dict[int, list[TrackedShape]],
@@ -176,13 +203,16 @@ def check(data: dict[str, Any], book: LabelBook) -> None:
                 book.check_attributes(one["label_id"], tracked.get("attributes") or [],
                                       mutable=True)
                 _check_storable(tracked)
+    for interval in data.get("intervals", []):
+        book.check(interval, mutable=None)
+        _check_storable(interval)
 
 
 def _check_storable(item: dict[str, Any]) -> None:
     """What a request's serializer already refuses, for imported files: integers beyond the
     column behind them (CVAT's 500) and non-finite coordinates (CVAT stores them, then every
     read of the job fails)."""
-    for key in ("frame", "group", "z_order", "rotation"):
+    for key in ("frame", "group", "z_order", "rotation", "start", "stop", "score"):
         if item.get(key) is not None:
             try:
                 _STORABLE[key].validate(item[key])
@@ -193,7 +223,8 @@ def _check_storable(item: dict[str, Any]) -> None:
 
 
 _STORABLE = {"frame": IntegerField(), "group": IntegerField(), "z_order": IntegerField(),
-             "rotation": FloatField()}
+             "rotation": FloatField(), "start": IntegerField(), "stop": IntegerField(),
+             "score": FloatField()}
 
 
 def insert(db: Session, job_id: int, data: dict[str, Any]) -> dict[str, Any]:
@@ -205,8 +236,16 @@ def insert(db: Session, job_id: int, data: dict[str, Any]) -> dict[str, Any]:
                          source=tag.get("source", "manual"), attributes=_attributes(tag))
             for tag in data.get("tags", [])]
     shapes = [_shape_row(job_id, shape, parent_id=None) for shape in data.get("shapes", [])]
-    db.add_all([*tags, *shapes])
+    intervals = [LabeledInterval(
+        id=item.get("id"), job_id=job_id, label_id=item["label_id"], start=item["start"],
+        stop=item.get("stop"), group=item.get("group"), source=item.get("source", "manual"),
+        score=item.get("score", 1.0), attributes=_attributes(item))
+        for item in data.get("intervals", [])]
+    db.add_all([*tags, *shapes, *intervals])
     db.flush()
+    if "intervals" in out:
+        out["intervals"] = [{**item, "id": row.id, "score": row.score} for item, row in zip(
+            data.get("intervals", []), intervals, strict=True)]
     elements = [[_shape_row(job_id, element, parent_id=row.id)
                  for element in shape.get("elements") or []]
                 for shape, row in zip(data.get("shapes", []), shapes, strict=True)]
@@ -214,9 +253,11 @@ def insert(db: Session, job_id: int, data: dict[str, Any]) -> dict[str, Any]:
     db.flush()
     out["tags"] = [{**tag, "id": row.id} for tag, row in zip(data.get("tags", []), tags,
                                                              strict=True)]
+    scored = compat.current().has(since=compat.SHAPE_SCORES)
     for shape, row, rows in zip(data.get("shapes", []), shapes, elements, strict=True):
-        out["shapes"].append({**shape, "id": row.id, "elements": [
-            {**element, "id": element_row.id}
+        out["shapes"].append({**shape, "id": row.id, **({"score": row.score} if scored else {}),
+                              "elements": [
+            {**element, "id": element_row.id, **({"score": element_row.score} if scored else {})}
             for element, element_row in zip(shape.get("elements") or [], rows, strict=True)]})
     for track in data.get("tracks", []):
         stored = _insert_track(db, job_id, track, parent_id=None)
@@ -236,7 +277,7 @@ def _shape_row(job_id: int, shape: dict[str, Any], parent_id: int | None) -> Lab
     return LabeledShape(
         id=shape.get("id"), job_id=job_id, label_id=shape["label_id"], parent_id=parent_id,
         frame=shape["frame"], group=shape.get("group"), source=shape.get("source", "manual"),
-        attributes=_attributes(shape),
+        attributes=_attributes(shape), score=shape.get("score", 1.0),
         **{key: shape[key] for key in SHAPE_FIELDS if key in shape})
 
 
@@ -267,7 +308,8 @@ def _insert_track(db: Session, job_id: int, track: dict[str, Any],
 
 def remove(db: Session, job_id: int, data: dict[str, Any] | None = None) -> None:
     """Deletes the job's objects with the given ids (all of them without ``data``)."""
-    tables = {"tags": LabeledImage, "shapes": LabeledShape, "tracks": LabeledTrack}
+    tables = {"tags": LabeledImage, "shapes": LabeledShape, "tracks": LabeledTrack,
+              "intervals": LabeledInterval}
     for kind, table in tables.items():
         condition = table.job_id == job_id
         if data is not None:
@@ -293,7 +335,7 @@ def write_job(db: Session, job_id: int, data: dict[str, Any], action: str,
     """PUT (``action`` "put") or PATCH create/update/delete of one job's annotations."""
     if action == "delete":
         remove(db, job_id, data)
-        return {"version": 0, **{kind: data.get(kind, []) for kind in KINDS}}
+        return {"version": 0, **{kind: data.get(kind, []) for kind in kinds()}}
     check(data, book)
     if action == "put":
         remove(db, job_id)
@@ -326,6 +368,8 @@ def slice_for(data: dict[str, Any], start: int, stop: int, first_job: bool
         "shapes": [s for s in data.get("shapes", []) if start <= s["frame"] <= stop],
         "tracks": [t for t in data.get("tracks", []) if start <= _track_start(t) <= stop
                    or (first_job and _track_start(t) < start)],
+        "intervals": [i for i in data.get("intervals", []) if start <= i["start"] <= stop
+                      or (first_job and i["start"] < start)],
     }
 
 
@@ -360,9 +404,9 @@ def merge(parts: list[dict[str, Any]], overlap: int, starts: list[int]) -> dict[
     out = empty()
     for part, start in zip(parts, starts, strict=True):
         zone_end = start + overlap
-        for kind in KINDS:
+        for kind in kinds():
             for item in part.get(kind, []):
-                if kind != "tracks" and overlap and item["frame"] < zone_end and any(
+                if kind in ("tags", "shapes") and overlap and item["frame"] < zone_end and any(
                         _same(kind, item, seen) for seen in out[kind]
                         if seen["frame"] == item["frame"]):
                     continue
@@ -405,6 +449,20 @@ def touch(db: Session, job: Job) -> None:
         db.add(task)
 
 
+def drop_attribute_values(db: Session, label_id: int, spec_id: int) -> None:
+    """An attribute spec goes: its values go from the label's annotations (CVAT's cascade)."""
+    tracks = select(LabeledTrack.id).where(LabeledTrack.label_id == label_id)
+    queries = [select(table).where(table.label_id == label_id) for table in (
+        LabeledImage, LabeledShape, LabeledTrack, LabeledInterval)]
+    queries.append(select(TrackedShape).where(TrackedShape.track_id.in_(tracks)))
+    for query in queries:
+        for row in db.execute(query).scalars():
+            kept = [a for a in row.attributes or [] if a.get("spec_id") != spec_id]
+            if len(kept) != len(row.attributes or []):
+                row.attributes = kept
+                db.add(row)
+
+
 def has_any(data: dict[str, Any]) -> bool:
     return any(data.get(kind) for kind in KINDS)
 
@@ -428,17 +486,27 @@ def _target(ctx: Any, db: Session, kind: str, pk: int, scope: str) -> tuple[Task
     return tasks.load(ctx, db, pk, scope), None
 
 
-def retrieve(ctx: Any, kind: str, pk: int) -> Any:
-    from mockcvat.services.frames import PlainBadRequest
+def load_for(ctx: Any, kind: str, pk: int, scope: str) -> None:
+    """The view's ``get_object()``: 404 or 403 as CVAT, nothing else."""
+    with ctx.mock.db.session() as db:
+        _target(ctx, db, kind, pk, scope)
+
+
+def retrieve(ctx: Any, kind: str, pk: int, *, gone: APIError | None = None) -> Any:
+    """``GET …/annotations/``; ``gone``: the 410 a legacy export query gets (2.32+) once the
+    object is found (and, for a task, has data)."""
+    from mockcvat.http import PlainResponse
 
     with ctx.mock.db.session() as db:
         task, job = _target(ctx, db, kind, pk, "view:annotations")
+        if job is None and not task.data_id:
+            return PlainResponse("Exporting annotations from a task without data is not "
+                                 "allowed", 400)
+        if gone is not None:
+            raise gone
         book = LabelBook(db, task)
         if job is not None:
             return read_job(db, job.id or 0, book)
-        if not task.data_id:
-            return PlainBadRequest("Exporting annotations from a task without data is not "
-                                   "allowed")
         return read_task(db, task, book)
 
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, func, select
 from sqlmodel import Session as DBSession
 
-from mockcvat import auth, listing
+from mockcvat import auth, compat, listing
 from mockcvat.errors import NotFound, PermissionDenied, ValidationFailed
 from mockcvat.jsonlogic import FilterField
 from mockcvat.models import AccessToken, AuthToken, OutboxMessage, Session, User
@@ -139,11 +139,13 @@ def register(ctx: Context, raw: Any) -> tuple[dict[str, Any], LoginResult]:
             user = users.create_user(
                 ctx.mock, db, username=data["username"], password=data["password1"],
                 email=email, first_name=candidate.first_name, last_name=candidate.last_name,
+                created_via="registration",
             )
         else:  # keeps the id, so the invitations' pending memberships stay
             user.username, user.first_name, user.last_name = (
                 data["username"], candidate.first_name, candidate.last_name)
             user.password = make_password(data["password1"], ctx.mock.settings.password_iterations)
+            user.email_verified = False  # registering records the e-mail (created_via stays)
         user.last_login = _now()
         db.flush()
         ctx.mock.events.emit(ctx, db, "create:user", users.user_event_payload(ctx, user),
@@ -284,6 +286,8 @@ ACCESS_TOKEN_LISTING = listing.Listing(
         "id": FilterField("id", AccessToken.id, "int"),
         "name": FilterField("name", AccessToken.name),
         "read_only": FilterField("read_only", AccessToken.read_only, "bool"),
+        # cvat-sdk 2.48 only: the owner's id (every listed token is the caller's own)
+        "owner": FilterField("owner", AccessToken.owner_id, "int", until="2.49.0"),
         "created_date": FilterField("created_date", AccessToken.created_date, "datetime"),
         "updated_date": FilterField("updated_date", AccessToken.updated_date, "datetime"),
         "expiry_date": FilterField("expiry_date", AccessToken.expiry_date, "datetime", True),
@@ -293,7 +297,8 @@ ACCESS_TOKEN_LISTING = listing.Listing(
     filter_fields=ACCESS_TOKEN_FIELDS,
     search_fields=("name",),
     ordering_fields=ACCESS_TOKEN_FIELDS,
-    simple_filters=("name", "read_only"),
+    simple_filters=("name", "owner", "read_only"),
+    simple_filter_since={"read_only": compat.RELEASE_2_65},  # cvat-sdk 2.65
     default_ordering=("-id",),
     org_scoped=False,
 )

@@ -43,8 +43,13 @@ from starlette.datastructures import UploadFile
 from starlette.responses import FileResponse, Response
 
 from mockcvat import background, compat, iam, uploads
-from mockcvat.errors import APIError, BadRequestBody, Gone, ValidationFailed
-from mockcvat.http import CvatJSONResponse, content_disposition
+from mockcvat.errors import (
+    APIError,
+    BadRequestBody,
+    ValidationFailed,
+    gone_when_checking_process_status,
+)
+from mockcvat.http import CvatJSONResponse, PlainResponse, content_disposition
 from mockcvat.models import AnnotationGuide, Data, Job, Label, Project, Segment, Task
 from mockcvat.models.users import utcnow
 from mockcvat.services import (
@@ -82,13 +87,6 @@ NO_SUCH_EXPORT = ("Unknown export request id. Please request export first by sen
                   "without the action=download parameter.")
 EXPORT_CONFLICT = "Export request is being processed"  # _handle_rq_job_v2 (2.26)
 NO_DATA = "Backup of a task without data is not allowed"
-
-
-class PlainResponse(Response):
-    """CVAT's plain Django responses (``HttpResponseBadRequest``)."""
-
-    def __init__(self, text: str, status: int) -> None:
-        super().__init__(text, status_code=status, media_type="text/html; charset=utf-8")
 
 
 class UnsupportedByMock(APIError):
@@ -160,8 +158,10 @@ def _export(mock: MockCVAT, reporter: background.Reporter, ctx: dict[str, Any], 
 
 
 def _lightweight(ctx: Context) -> bool | None:
+    """``?lightweight=`` (2.44+; unknown before): no media of tasks whose data is in a cloud
+    storage. mockcvat has no such tasks, so it changes the request, not the archive."""
     raw = ctx.params.get("lightweight")
-    if raw is None:
+    if raw is None or not ctx.mock.compat.has(since=compat.LIGHTWEIGHT_BACKUPS):
         return None
     return raw.strip().lower() in ("true", "yes", "on", "1", "t", "y")
 
@@ -380,7 +380,8 @@ def _names(db: Session, book: annotations.LabelBook) -> dict[str, dict[int, str]
 
 
 KEPT = ("type", "occluded", "outside", "z_order", "rotation", "points", "frame", "group",
-        "source", "attributes", "shapes", "elements")
+        "source", "attributes", "shapes", "elements",
+        "score", "start", "stop")  # shapes' score (2.56+), intervals (2.66+)
 
 
 def _named(data: dict[str, Any], names: dict[str, dict[int, str]]) -> dict[str, Any]:
@@ -404,7 +405,7 @@ def _named(data: dict[str, Any], names: dict[str, dict[int, str]]) -> dict[str, 
         return out
 
     return {"version": 0, **{kind: [item(obj) for obj in data.get(kind, [])]
-                             for kind in annotations.KINDS}}
+                             for kind in annotations.kinds()}}
 
 
 def _write_project(mock: MockCVAT, archive: zipfile.ZipFile, project_id: int) -> None:
@@ -514,8 +515,13 @@ async def _from_form(ctx: Context, kind: str, area: uploads.UploadArea) -> Any:
 async def _legacy_poll(ctx: Context, kind: str) -> Any | None:
     """Re-POSTing with the ``rq_id`` (query or body) polls the request (CVAT's ``_import``):
     running → 202 ``{rq_id}``, finished → 201 ``{"id": <new id>}`` and the request goes,
-    failed → 400 with its message; someone else's request → 403."""
+    failed → 400 with its message; someone else's request → 403. From 2.38 (PR 9230) an
+    ``rq_id`` in the query is a 410 and one in the body is not read."""
     rq_id = ctx.params.get("rq_id")
+    if rq_id is not None and ctx.mock.compat.has(since=compat.NO_LEGACY_IMPORTS):
+        raise gone_when_checking_process_status("import")
+    if ctx.mock.compat.has(since=compat.NO_LEGACY_IMPORTS):
+        return None
     if rq_id is None and ctx.request.headers.get("content-type", "").startswith(
             "application/json"):
         body = await ctx.json()
@@ -523,9 +529,6 @@ async def _legacy_poll(ctx: Context, kind: str) -> Any | None:
             rq_id = body["rq_id"]
     if not rq_id:
         return None
-    if ctx.mock.compat.has(since=compat.NO_LEGACY_IMPORTS):  # PR 9230
-        raise Gone([f"POST /api/{kind}s/backup/?rq_id= no longer checks the status of an "
-                    "import: poll /api/requests/{rq_id}"])
     engine = ctx.mock.background
     view = engine.get(rq_id, poll=True)
     if view is None:
@@ -948,7 +951,7 @@ def _restore_annotations(db: Session, task: Task, rows: list[Job],
         if not isinstance(raw, dict):
             raise _drf_failure("Invalid data. Expected a dictionary, but got list.")
         data = {kind: [_with_ids(obj, label_ids, spec_ids, "") for obj in raw.get(kind) or []]
-                for kind in annotations.KINDS}
+                for kind in annotations.kinds()}
         try:
             validated = LabeledData.validate({"version": 0, **data})
             annotations.write_job(db, job.id or 0, validated, "put", book)

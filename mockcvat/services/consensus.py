@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from mockcvat import background, iam, listing
-from mockcvat.errors import NotFound, ValidationFailed
+from mockcvat.compat import CONSENSUS_QUORUM_GONE
+from mockcvat.errors import NotFound, ValidationFailed, gone_when_checking_process_status
 from mockcvat.jsonlogic import FilterField
 from mockcvat.models import ConsensusSettings, Data, Job, Segment, Task
 from mockcvat.quality.consensus import merge_frame
@@ -57,7 +58,7 @@ LISTING = listing.Listing(
 
 def _payload(row: Any) -> dict[str, Any]:
     return Schema.dump({"id": row.id, "task_id": row.task_id,
-                        "iou_threshold": row.iou_threshold}) or {}
+                        "iou_threshold": row.iou_threshold, "quorum": row.quorum}) or {}
 
 
 def list_settings(ctx: Context) -> dict[str, Any]:
@@ -91,8 +92,9 @@ def update_settings(ctx: Context, pk: int, raw: Any) -> dict[str, Any]:
     with ctx.mock.db.session() as db:
         row = _load(ctx, db, pk, "update:desc")
         data = Schema.validate(raw, partial=True)
-        if "iou_threshold" in data:
-            row.iou_threshold = data["iou_threshold"]
+        for name in ("iou_threshold", "quorum"):  # quorum: 2.31-2.55
+            if name in data:
+                setattr(row, name, data[name])
         db.add(row)
         db.flush()
         return _payload(row)
@@ -132,8 +134,15 @@ def check_available(db: Session, task: Task, parent_job_id: int | None,
 
 
 def create_merge(ctx: Context, raw: Any) -> Any:
+    """``POST /api/consensus/merges``: 202 ``{"rq_id"}``. ``?rq_id=`` checks a merge: until 2.38
+    here (202 running, 201 done, 400 not mergeable), then a 410 (the requests API)."""
     from mockcvat.http import CvatJSONResponse
 
+    rq_id = ctx.params.get("rq_id")
+    if rq_id and ctx.mock.compat.has(since=background.NEW_REQUEST_IDS):
+        raise gone_when_checking_process_status("merge")
+    if rq_id is not None and not ctx.mock.compat.has(since=background.NEW_REQUEST_IDS):
+        return _status_check(ctx, rq_id)
     body = ConsensusMergeCreate.validate(raw if raw is not None else {})
     task_id, job_id = body.get("task_id"), body.get("job_id")
     if (task_id is None) == (job_id is None):
@@ -142,13 +151,13 @@ def create_merge(ctx: Context, raw: Any) -> Any:
         if job_id is not None:
             job = db.get(Job, job_id)
             if job is None:
-                raise NotFound("Not found.")
+                raise NotFound(f"Jobs {job_id} do not exist")
             task = db.get(Task, job.task_id)
             target, target_id = "job", job_id
         else:
             task = db.get(Task, task_id)
             if task is None:
-                raise NotFound("Not found.")
+                raise NotFound(f"Task {task_id} does not exist")
             target, target_id = "task", task_id
         iam.quality(ctx).check_task("update:desc", resources.standing_for_task(ctx, db, task))
         check_available(db, task, job_id)
@@ -170,6 +179,29 @@ def _merge_job(mock: MockCVAT, reporter: background.Reporter, task_id: int,
     merge(mock, task_id, parent_job_id)
 
 
+def _status_check(ctx: Context, rq_id: str) -> Any:
+    """2.31-2.37's ``?rq_id=``: an unknown or foreign merge is a 404, a merge CVAT found
+    impossible a 400 with its reason, another failure a 500; 202 while running; 201 (no body)
+    once done, and the request is forgotten."""
+    from starlette.responses import Response
+
+    from mockcvat.http import CvatJSONResponse
+
+    view = ctx.mock.background.get(rq_id, poll=True)
+    if view is None or view.owner_id != ctx.user.id or view.action != "merge":
+        raise NotFound("Unknown request id")
+    if view.status == "failed":
+        message = view.message.strip()
+        prefix = "rest_framework.exceptions.ValidationError: "
+        if message.startswith(prefix):  # MergingNotAvailable
+            return CvatJSONResponse(message[len(prefix):].strip(), status_code=400)
+        return CvatJSONResponse(message, status_code=500)
+    if view.status != "finished":
+        return CvatJSONResponse({"rq_id": rq_id}, status_code=202)
+    ctx.mock.background.forget(rq_id)
+    return Response(status_code=201)
+
+
 def merge(mock: MockCVAT, task_id: int, parent_job_id: int | None) -> None:
     """Merge the replicas of one parent job, or of every mergeable parent of the task: read in
     one transaction, vote outside any, write in another."""
@@ -188,6 +220,9 @@ def merge(mock: MockCVAT, task_id: int, parent_job_id: int | None) -> None:
         settings = db.execute(select(ConsensusSettings).where(
             ConsensusSettings.task_id == task_id)).scalars().first()
         iou_threshold = settings.iou_threshold if settings else ConsensusSettings().iou_threshold
+        # 2.31-2.55: the share of replicas an annotation needs; later CVAT keeps every cluster
+        quorum = (settings.quorum if settings else ConsensusSettings().quorum) \
+            if mock.compat.has(until=CONSENSUS_QUORUM_GONE) else 0.0
         data = db.get(Data, task.data_id) if task.data_id else None
         store = task_data.frame_store(mock, data.id or 0) if data is not None else None
         sizes = {i: (f.width, f.height) for i, f in enumerate(store.manifest.frames)
@@ -211,7 +246,8 @@ def merge(mock: MockCVAT, task_id: int, parent_job_id: int | None) -> None:
         for frame in frames:
             width, height = sizes.get(frame, (1, 1))
             for item in merge_frame([r[frame] for r in replicas], frame=frame, width=width,
-                                    height=height, labels=labels, iou_threshold=iou_threshold):
+                                    height=height, labels=labels, iou_threshold=iou_threshold,
+                                    quorum=quorum):
                 kind = item.pop("type")
                 merged["tags" if kind == "tag" else "shapes"].append(
                     item if kind == "tag" else {**item, "type": kind})

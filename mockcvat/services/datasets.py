@@ -26,10 +26,15 @@ from urllib.parse import urlencode
 from sqlalchemy import select
 from starlette.responses import FileResponse, Response
 
-from mockcvat import background, formats, media, uploads
-from mockcvat.errors import APIError, ValidationFailed
+from mockcvat import background, compat, formats, media, uploads
+from mockcvat.errors import (
+    APIError,
+    ValidationFailed,
+    gone_for_export_api,
+    gone_when_checking_process_status,
+)
 from mockcvat.formats import base
-from mockcvat.http import CvatJSONResponse, content_disposition
+from mockcvat.http import CvatJSONResponse, PlainResponse, content_disposition
 from mockcvat.models import Data, Job, Label, Project, Segment, Task, User
 from mockcvat.models.users import utcnow
 from mockcvat.services import (
@@ -51,13 +56,6 @@ if TYPE_CHECKING:
 
 TRUE = {"true", "yes", "on", "1", "t", "y"}
 FALSE = {"false", "no", "off", "0", "f", "n"}
-
-
-class PlainResponse(Response):
-    """CVAT's plain Django responses (``HttpResponseBadRequest`` & co.)."""
-
-    def __init__(self, text: str, status: int) -> None:
-        super().__init__(text, status_code=status, media_type="text/html; charset=utf-8")
 
 
 class UnsupportedByMock(APIError):
@@ -152,7 +150,7 @@ def build(mock: MockCVAT, db: Session, kind: str, obj: Any) -> base.Dataset:
             stores[task.id or 0] = (store, offset)
             all_frames += task_frames
             data = annotations.read_task(db, task, annotations.LabelBook(db, task))
-            for key in annotations.KINDS:
+            for key in annotations.kinds():
                 merged[key] += [_shifted(item, offset) for item in data[key]]
         return base.Dataset(kind="project", id=obj.id, name=obj.name, mode=mode,
                             labels=labels, frames=all_frames, annotations=merged,
@@ -172,7 +170,7 @@ def build(mock: MockCVAT, db: Session, kind: str, obj: Any) -> base.Dataset:
     return base.Dataset(
         kind=kind, id=obj.id, name=task.name if kind == "task" else str(obj.id),
         mode=task.mode or "annotation", labels=_labels(db, task), frames=all_frames,
-        annotations={key: data[key] for key in annotations.KINDS},
+        annotations={key: data[key] for key in annotations.kinds()},
         image=_image_reader(stores), dimension=_dimension(stores, task.dimension),
         related=_related_reader(stores),
         meta={**_meta(db, task), "task_id": task.id, "overlap": task.overlap or 0,
@@ -424,6 +422,7 @@ async def receive_import(ctx: Context, kind: str, pk: int) -> Any:
         bucket = None if uploads.wants(ctx.request, "upload-length") else \
             cloudstorages.location(ctx, db, *_storages_of(db, kind, obj, "source_storage"),
                                    source=True)
+    import_mode(ctx)
     area = import_area(ctx.mock, kind, pk)
     if bucket is not None:  # the file is the bucket's key ``filename``
         return _start_import(ctx, kind, obj, _from_bucket(ctx, bucket, area))
@@ -478,6 +477,20 @@ def _masks_as_asked(data: dict[str, Any], dataset: base.Dataset, format_name: st
                                             for f in dataset.frames})
 
 
+IMPORT_MODES = ("append", "replace")
+
+
+def import_mode(ctx: Context) -> str:
+    """``?import_mode=`` (2.65+; unknown before): ``append`` adds the file's annotations to the
+    existing ones, ``replace`` (the default) replaces them."""
+    mode = ctx.params.get("import_mode") if ctx.mock.compat.has(since=compat.RELEASE_2_65) else None
+    if mode is None:
+        return "replace"
+    if mode not in IMPORT_MODES:
+        raise ValidationFailed({"import_mode": [f'"{mode}" is not a valid choice.']})
+    return mode
+
+
 def _start_import(ctx: Context, kind: str, obj: Any, path: Path) -> Any:
     format_name = ctx.params.get("format") or ""
     importer_for(format_name)
@@ -488,13 +501,16 @@ def _start_import(ctx: Context, kind: str, obj: Any, path: Path) -> Any:
         project_id=getattr(obj, "project_id", None), task_id=task_id,
         job_id=obj.id if kind == "job" else None, job="datasets.import", args={
             "kind": kind, "pk": obj.id, "task_id": task_id, "path": str(path),
-            "format_name": format_name, "conv_mask_to_poly": conv_mask_to_poly_of(ctx)})
+            "format_name": format_name, "conv_mask_to_poly": conv_mask_to_poly_of(ctx),
+            "action": "create" if import_mode(ctx) == "append" else "put"})
     return CvatJSONResponse({"rq_id": ctx.mock.background.submit(work)}, status_code=202)
 
 
 @background.job("datasets.import")
 def _import(mock: MockCVAT, reporter: background.Reporter, kind: str, pk: int, task_id: int,
-            path: str, format_name: str, conv_mask_to_poly: bool = True) -> None:
+            path: str, format_name: str, conv_mask_to_poly: bool = True,
+            action: str = "put") -> None:
+    """``action``: "put" replaces the annotations, "create" adds to them (``import_mode``)."""
     module = importer_for(format_name)
     with mock.temp_dir() as tmp:
         source = _unpack(Path(path), Path(tmp))
@@ -513,14 +529,14 @@ def _import(mock: MockCVAT, reporter: background.Reporter, kind: str, pk: int, t
         if task is None:
             raise background.RequestFailed("The task was deleted.")
         book = annotations.LabelBook(db, task)
-        payload = {"version": 0, **{k: data.get(k, []) for k in annotations.KINDS}}
+        payload = {"version": 0, **{k: data.get(k, []) for k in annotations.kinds()}}
         if kind == "job":
             job = db.get(Job, pk)
-            annotations.write_job(db, pk, payload, "put", book)
+            annotations.write_job(db, pk, payload, action, book)
             if job is not None:
                 annotations.touch(db, job)
         else:
-            annotations.write_task(db, task, payload, "put", book)
+            annotations.write_task(db, task, payload, action, book)
 
 
 MAX_MEMBERS, MAX_UNPACKED = 100_000, 4 << 30
@@ -745,7 +761,7 @@ def _import_into_task(mock: MockCVAT, task_id: int, module: Any, source: Path,
     data = _masks_as_asked(data, dataset, format_name, conv_mask_to_poly)
     with mock.db.session() as db:
         task = db.get(Task, task_id)
-        payload = {"version": 0, **{k: data.get(k, []) for k in annotations.KINDS}}
+        payload = {"version": 0, **{k: data.get(k, []) for k in annotations.kinds()}}
         annotations.write_task(db, task, payload, "put", annotations.LabelBook(db, task))
 
 
@@ -759,10 +775,16 @@ def _drop_tasks(mock: MockCVAT, task_ids: list[int]) -> None:
 
 
 def project_dataset(ctx: Context, pk: int) -> Any:
-    """``GET /api/projects/{id}/dataset/``: the legacy export, or an import's status."""
-    if ctx.params.get("action") == "import_status":
-        with ctx.mock.db.session() as db:
-            projects.load(ctx, db, pk, "import:dataset")
+    """``GET /api/projects/{id}/dataset/``: the legacy export, or an import's status. From 2.32
+    the export answers 410 (PR 9075), from 2.38 the status check too (PR 9230)."""
+    checking = ctx.params.get("action") == "import_status"
+    with ctx.mock.db.session() as db:
+        projects.load(ctx, db, pk, "import:dataset" if checking else "export:dataset")
+    if checking and ctx.mock.compat.has(since=compat.NO_LEGACY_IMPORTS):
+        raise gone_when_checking_process_status("import")
+    if not checking and exports.has_download_endpoint():
+        raise gone_for_export_api("/api/projects/id/dataset/export?save_images=True")
+    if checking:
         rq_id = ctx.params.get("rq_id") or ""
         view = ctx.mock.background.get(rq_id, poll=True)
         if view is None or view.target != "project" or view.target_id != pk:

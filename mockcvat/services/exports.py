@@ -21,7 +21,7 @@ from starlette.responses import FileResponse, Response
 
 from mockcvat import compat
 from mockcvat.errors import PermissionDenied, ValidationFailed
-from mockcvat.http import CvatJSONResponse
+from mockcvat.http import CvatJSONResponse, PlainResponse
 
 if TYPE_CHECKING:
     from mockcvat.api import Context
@@ -55,21 +55,17 @@ def download(ctx: Context, what: str, matches: Callable[[RequestView], bool],
     if view is not None and not matches(view):
         raise ValidationFailed(["Invalid export request id"])
     if view is None:
-        return _plain("Unknown export request id", 400)
+        return PlainResponse("Unknown export request id", 400)
     if view.owner_id != ctx.user.id:  # requests.rego: only the owner downloads
         raise PermissionDenied()
     if view.status != "finished":
-        return _plain("The export process is not finished", 400)
+        return PlainResponse("The export process is not finished", 400)
     path, disposition = locate(view)
     if not path.exists():
         return CvatJSONResponse("The exported file has expired, please retry exporting",
                                 status_code=404)
     return FileResponse(path, media_type="application/zip",
                         headers={"Content-Disposition": disposition})
-
-
-def _plain(text: str, status: int) -> Response:
-    return Response(text, status_code=status, media_type="text/html; charset=utf-8")
 
 
 def is_export_of(kind: str, pk: int, subresources: tuple[str, ...]) -> Callable[[Any], bool]:

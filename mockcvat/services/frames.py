@@ -9,6 +9,7 @@ deprecated task chunk ``number``.
 
 from __future__ import annotations
 
+import functools
 import math
 import zlib
 from typing import TYPE_CHECKING, Any
@@ -16,13 +17,14 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from starlette.responses import Response
 
-from mockcvat import media
+from mockcvat import compat, media
 from mockcvat.errors import BadRequestBody, ValidationFailed
+from mockcvat.http import PlainResponse
 from mockcvat.models import Data, Segment, Task
 from mockcvat.models.users import utcnow
 from mockcvat.schemas.data import DataMetaRead
 from mockcvat.schemas.fields import format_datetime
-from mockcvat.services import jobs, task_data, tasks
+from mockcvat.services import cloudstorages, jobs, task_data, tasks
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -33,18 +35,26 @@ TYPES = ("chunk", "frame", "preview", "context_image")
 QUALITIES = ("compressed", "original")
 
 
-class PlainNotFound(Response):
-    """CVAT's ``HttpResponseNotFound``: a plain-text 404."""
+def _no_preview(ctx: Context, text: str) -> Response:
+    """A preview with no media behind it. Until 2.67 Django's plain-text 404 ``text``; from
+    2.67 (cvat-sdk: the ``Prefer`` header, RFC 7240) a default placeholder image, or a 204
+    for ``Prefer: handling=empty``."""
+    if not ctx.mock.compat.has(since=compat.PREVIEW_PREFERENCES):
+        return PlainResponse(text, 404)
+    preferences = {p.strip().lower() for item in ctx.request.headers.getlist("prefer")
+                   for p in item.split(",")}
+    if "handling=empty" in preferences:
+        return Response(status_code=204)
+    return _image(_placeholder(), "image/jpeg")
 
-    def __init__(self, text: str) -> None:
-        super().__init__(text, status_code=404, media_type="text/html; charset=utf-8")
 
+@functools.cache
+def _placeholder() -> bytes:
+    from PIL import Image
 
-class PlainBadRequest(Response):
-    """CVAT's ``HttpResponseBadRequest``: a plain-text 400."""
+    from mockcvat.media import images
 
-    def __init__(self, text: str) -> None:
-        super().__init__(text, status_code=400, media_type="text/html; charset=utf-8")
+    return images.preview_jpeg(Image.new("RGB", (256, 256), (224, 224, 224)))
 
 
 def _data(db: Session, task: Task) -> Data | None:
@@ -150,7 +160,9 @@ def _meta(ctx: Context, db: Session, task: Task, data: Data | None,
             "start_frame": data.start_frame if data else 0,
             "stop_frame": data.stop_frame if data else 0,
             "frame_filter": data.frame_filter if data else "", "frames": [],
-            "deleted_frames": [], "included_frames": None}
+            "deleted_frames": [], "included_frames": None,
+            "storage": data.storage if data else None,
+            "cloud_storage_id": data.cloud_storage_id if data else None, "chapters": None}
         return DataMetaRead.dump(base) or {}
     manifest = _store(ctx, data).manifest
     frames = [{"width": f.width, "height": f.height, "name": f.name,
@@ -160,8 +172,11 @@ def _meta(ctx: Context, db: Session, task: Task, data: Data | None,
         "chunks_updated_date": data.chunks_updated_date, "chunk_size": data.chunk_size,
         "size": data.size, "image_quality": data.image_quality,
         "start_frame": data.start_frame, "stop_frame": data.stop_frame,
-        "frame_filter": data.frame_filter, "deleted_frames": deleted, "included_frames": None}
+        "frame_filter": data.frame_filter, "deleted_frames": deleted, "included_frames": None,
+        "storage": data.storage, "cloud_storage_id": data.cloud_storage_id}
     video = manifest.media_type == "video"
+    # 2.52+: a video's chapters (source frame numbers); images have none
+    payload["chapters"] = manifest.chapters if video else None
     if segment is None:
         payload["frames"] = frames[:1] if video else frames
         if video:
@@ -182,6 +197,10 @@ def _meta(ctx: Context, db: Session, task: Task, data: Data | None,
     )
     if video:
         payload["frames"] = [{**frames[0], "name": manifest.source_paths[0]}]
+        # a job: the chapters its segment's frames touch (CVAT: get_video_chapters(segment=))
+        payload["chapters"] = [c for c in manifest.chapters
+                               if c["start"] <= payload["stop_frame"]
+                               and c["stop"] >= payload["start_frame"]]
     else:
         chosen = set(own)
         payload["frames"] = [
@@ -200,10 +219,15 @@ def patch_task_meta(ctx: Context, task_id: int, raw: Any) -> dict[str, Any]:
     with ctx.mock.db.session() as db:
         task = tasks.load(ctx, db, task_id, "update:metadata")
         data = _data(db, task)
-        values = DataMetaWrite.validate(raw, partial=False)["deleted_frames"]
+        written = DataMetaWrite.validate(raw, partial=False)
+        values = written["deleted_frames"]
         size = data.size if data else 0
         _check_deleted(values, range(size), "Unknown frames {} requested for removal")
+        if written.get("cloud_storage_id") is not None:  # re-link: one the task's workspace uses
+            cloudstorages.for_use(ctx, db, written["cloud_storage_id"], task.organization_id)
         if data is not None:
+            if "cloud_storage_id" in written:  # null: the data no longer names a storage
+                data.cloud_storage_id = written["cloud_storage_id"]
             data.deleted_frames = sorted(values)
             db.add(data)
             task.updated_date = utcnow()
@@ -312,7 +336,7 @@ def task_preview(ctx: Context, task_id: int) -> Response:
         task = tasks.load(ctx, db, task_id, "view")
         data = _data(db, task)
     if data is None or data.size == 0:
-        return PlainNotFound("Task image preview not found")
+        return _no_preview(ctx, "Task image preview not found")
     return _image(_store(ctx, data).preview(data.image_quality,
                                             as_zip=_zipped(data, "compressed")), "image/jpeg")
 
@@ -323,7 +347,7 @@ def job_preview(ctx: Context, job_id: int) -> Response:
         data = _data(db, task)
         segment = db.get(Segment, job.segment_id)
     if data is None or data.size == 0 or segment is None:
-        return PlainNotFound("Job image preview not found")
+        return _no_preview(ctx, "Job image preview not found")
     body, _ = _store(ctx, data).frame(jobs.frames_of(segment)[0], "compressed",
                                       data.image_quality, as_zip=_zipped(data, "compressed"))
     return _image(_thumbnail(body), "image/jpeg")
@@ -338,6 +362,6 @@ def project_preview(ctx: Context, project_id: int) -> Response:
                             .order_by(Task.id.desc())).scalars().first()
         data = _data(db, latest) if latest else None
     if data is None or data.size == 0:
-        return PlainNotFound("Project image preview not found")
+        return _no_preview(ctx, "Project image preview not found")
     return _image(_store(ctx, data).preview(data.image_quality,
                                             as_zip=_zipped(data, "compressed")), "image/jpeg")

@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from mockcvat import iam, listing
+from mockcvat import compat, iam, listing
 from mockcvat.errors import BadRequestBody, NotFound, ValidationFailed
 from mockcvat.jsonlogic import FilterField
 from mockcvat.models import Invitation, Membership, Organization, OutboxMessage, User
@@ -45,7 +45,9 @@ INVITATIONS = listing.Listing(
     filter_fields=("owner", "user_id", "accepted"),
     search_fields=("owner",),
     ordering_fields=("owner", "created_date"),
-    simple_filters=("owner",),
+    simple_filters=("owner", "accepted", "user_id"),
+    # cvat-sdk 2.65: simple filters too
+    simple_filter_since={"accepted": compat.RELEASE_2_65, "user_id": compat.RELEASE_2_65},
     default_ordering=("-created_date",),
 )
 
@@ -89,6 +91,7 @@ def _represent(ctx: Context, connection: Any, rows: Iterable[Any]) -> list[dict[
             "user": people.get(row.user_id),
             "organization": row.organization_id,
             "expired": expired(row.sent_date),
+            "accepted": row.is_active,
             "organization_info": {"id": row.organization_id, "slug": row.slug},
         }) or {}
         for row in rows
@@ -135,7 +138,8 @@ def create_invitation(ctx: Context, raw: Any) -> dict[str, Any]:
             select(User).where(func.lower(User.email) == email.lower())
         ).scalars().first()
         if invitee is None:
-            invitee = users.create_user(ctx.mock, db, username=email, email=email, password=None)
+            invitee = users.create_user(ctx.mock, db, username=email, email=email, password=None,
+                                        created_via="invitation")
         stand_in = users.dummy_user(db, email) is not None
         taken = db.execute(select(Membership.id).where(
             Membership.user_id == invitee.id, Membership.organization_id == organization.id,

@@ -5,14 +5,22 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 
-from mockcvat import iam, listing
+from mockcvat import compat, iam, listing
 from mockcvat.errors import ValidationFailed
 from mockcvat.jsonlogic import FilterField
 from mockcvat.models import Data, Job, Project, Segment, Task
 from mockcvat.models.users import utcnow
-from mockcvat.schemas.jobs import CurrentJobTypes, JobRead, JobWrite
+from mockcvat.schemas.jobs import (
+    DIMENSIONS,
+    JOB_TYPE_NAMES,
+    MEDIA_TYPE_OF,
+    MODES,
+    JobRead,
+    JobWrite,
+    job_type,
+)
 from mockcvat.services import guides, issues, resources
 from mockcvat.services.organizations import username_of
 from mockcvat.services.users import basic_users
@@ -24,11 +32,15 @@ if TYPE_CHECKING:
 
 STAGES = ("annotation", "validation", "acceptance")
 STATES = ("new", "in progress", "completed", "rejected")
-TYPES = CurrentJobTypes()
 
 
 def _of_task(column: Any) -> Any:
     return select(column).where(Task.id == Job.task_id).scalar_subquery()
+
+
+# a stored job type under the emulated version's name (2.80: ``replica``)
+_REPLICA = Job.type.in_(("consensus_replica", "replica"))
+_JOB_TYPE = JOB_TYPE_NAMES.map(lambda names: case((_REPLICA, names[2]), else_=Job.type))
 
 
 LISTING = listing.Listing(
@@ -46,18 +58,26 @@ LISTING = listing.Listing(
         "stage": FilterField("stage", Job.stage),
         "updated_date": FilterField("updated_date", Job.updated_date, "datetime"),
         "dimension": FilterField("dimension", _of_task(Task.dimension)),
-        "type": FilterField("type", Job.type),
+        "type": FilterField("type", _JOB_TYPE),
         "parent_job_id": FilterField("parent_job_id", Job.parent_job_id, "int", nullable=True),
+        # cvat-sdk 2.65: the job's media type and its task's mode
+        "media_type": FilterField("media_type",
+                                  resources.media_type_of(_of_task(Task.dimension)),
+                                  since=compat.MEDIA_TYPES),
+        "mode": FilterField("mode", _of_task(Task.mode), since=compat.MEDIA_TYPES),
     },
     filter_fields=("task_name", "project_name", "assignee", "state", "stage", "id", "task_id",
-                   "project_id", "updated_date", "dimension", "type", "parent_job_id"),
+                   "project_id", "updated_date", "dimension", "type", "parent_job_id",
+                   "media_type", "mode"),
     search_fields=("task_name", "project_name", "assignee", "state", "stage"),
     ordering_fields=("task_name", "project_name", "assignee", "state", "stage", "id", "task_id",
-                     "project_id", "updated_date", "dimension", "type", "parent_job_id"),
+                     "project_id", "updated_date", "dimension", "type", "parent_job_id",
+                     "media_type", "mode"),
     simple_filters=("task_name", "project_name", "assignee", "state", "stage", "task_id",
-                    "project_id", "dimension", "type", "parent_job_id"),
-    simple_filter_choices={"stage": STAGES, "state": STATES, "type": TYPES,
-                           "dimension": ("3d", "2d")},
+                    "project_id", "dimension", "type", "parent_job_id", "media_type", "mode"),
+    simple_filter_choices={"stage": STAGES, "state": STATES, "type": JOB_TYPE_NAMES,
+                           "dimension": DIMENSIONS, "media_type": tuple(MEDIA_TYPE_OF.values()),
+                           "mode": MODES},
 )
 
 SCOPES = {"stage": "update:stage", "state": "update:state", "assignee": "update:assignee"}
@@ -85,11 +105,14 @@ def payloads(ctx: Context, db: Any, jobs: Iterable[Any]) -> list[dict[str, Any]]
     segments = {s.id: s for s in db.execute(select(*Segment.__table__.columns).where(
         Segment.id.in_(segment_ids)))} if segment_ids else {}
     people = basic_users(ctx, db, [j.assignee_id for j in jobs])
+    job_ids = [j.id for j in jobs]
+    replicas = dict(db.execute(select(Job.parent_job_id, func.count()).where(
+        Job.parent_job_id.in_(job_ids)).group_by(Job.parent_job_id)).all()) if job_ids else {}
     # a job's guide is its project's, else its task's (``Job.get_guide_id``)
     task_guides, project_guides = guides.guide_ids(
         db, task_ids=[t.id for t in tasks.values() if not t.project_id],
         project_ids=project_ids)
-    issue_counts = issues.issue_counts(db, [j.id for j in jobs])
+    issue_counts = issues.issue_counts(db, job_ids)
     stores = resources.storages(db, [t.source_storage_id for t in tasks.values()]
                                 + [t.target_storage_id for t in tasks.values()])
     out = []
@@ -117,12 +140,15 @@ def payloads(ctx: Context, db: Any, jobs: Iterable[Any]) -> list[dict[str, Any]]
             "issues": {"url": ctx.absolute(f"/api/issues?job_id={j.id}"),
                        "count": issue_counts.get(j.id, 0)},
             "labels": {"url": ctx.absolute(f"/api/labels?job_id={j.id}")},
-            "type": j.type, "organization": task.organization_id,
+            "type": job_type(j.type), "organization": task.organization_id,
             "target_storage": stores.get(task.target_storage_id),
             "source_storage": stores.get(task.source_storage_id),
             "assignee_updated_date": j.assignee_updated_date,
             "parent_job_id": j.parent_job_id,
             "consensus_replicas": task.consensus_replicas if j.type == "annotation" else 0,
+            "task_name": task.name, "project_name": project.name if project else None,
+            "replicas_count": replicas.get(j.id, 0),
+            "media_type": MEDIA_TYPE_OF.get(task.dimension),
         }))
     return out
 

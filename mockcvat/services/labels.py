@@ -253,7 +253,8 @@ def _update_label(db: Session, spec: dict[str, Any], owner: Owner,
 
 def _merge_attributes(db: Session, label: Label, specs: list[dict[str, Any]]) -> None:
     """With ``id``: that attribute of the label (404 otherwise); without: the one with that name,
-    else a new one. Each given field replaces the stored one; unmentioned attributes stay."""
+    else a new one. Each given field replaces the stored one; unmentioned attributes stay.
+    ``deleted`` (2.65+) removes the attribute, and its values from the annotations."""
     for spec in specs:
         if spec.get("id") is not None:
             attribute = db.execute(select(AttributeSpec).where(
@@ -266,9 +267,17 @@ def _merge_attributes(db: Session, label: Label, specs: list[dict[str, Any]]) ->
                 AttributeSpec.label_id == label.id, AttributeSpec.name == spec.get("name"))
             ).scalars().first()
             if attribute is None:
-                db.add(_new_attribute(label, spec))
-                db.flush()
+                if not spec.get("deleted"):
+                    db.add(_new_attribute(label, spec))
+                    db.flush()
                 continue
+        if spec.get("deleted"):
+            from mockcvat.services.annotations import drop_attribute_values
+
+            drop_attribute_values(db, label.id or 0, attribute.id or 0)
+            db.delete(attribute)
+            db.flush()
+            continue
         if spec.get("name", attribute.name) != attribute.name and db.execute(
                 select(AttributeSpec.id).where(AttributeSpec.label_id == label.id,
                                                AttributeSpec.name == spec["name"])).first():

@@ -218,10 +218,12 @@ class Call:
     image: Any
     request: dict[str, Any]
     resolved: dict[str, Any]
+    offset: tuple[int, int] = (0, 0)  # a region of interest's top left corner (2.70+)
 
 
 def prepare(mock: MockCVAT, db: Session, function: Function, task: Task,
-            data: Mapping[str, Any], *, job: Job | None = None) -> Call:
+            data: Mapping[str, Any], *, job: Job | None = None,
+            roi: list[int] | None = None) -> Call:
     """Validate the call as CVAT's ``LambdaFunction.invoke`` does and read its frame(s)."""
     if job is not None and job.task_id != task.id:
         raise ValidationFailed(["Job task id does not match task id"])
@@ -247,7 +249,33 @@ def prepare(mock: MockCVAT, db: Session, function: Function, task: Task,
     image = _image(mock, db, task, data[frame_key])
     if function.kind == "reid":
         request["image1"] = _image(mock, db, task, data["frame1"])
-    return Call(function, image, request, resolved)
+    offset = (0, 0)
+    if roi:  # a request's region of interest: the detector sees it only (PR 10794)
+        image, offset = _crop(image, roi)
+    return Call(function, image, request, resolved, offset)
+
+
+def _crop(image: Any, roi: list[int]) -> tuple[Any, tuple[int, int]]:
+    """The frame cut to ``[xtl, ytl, xbr, ybr]`` (clamped to the frame) and its corner."""
+    width, height = image.size
+    xtl, ytl = min(max(roi[0], 0), width), min(max(roi[1], 0), height)
+    xbr, ybr = min(max(roi[2], xtl), width), min(max(roi[3], ytl), height)
+    if xbr - xtl < 1 or ybr - ytl < 1:
+        raise ValidationFailed(["The region of interest is empty"])
+    return image.crop((xtl, ytl, xbr, ybr)), (xtl, ytl)
+
+
+def _moved(item: dict[str, Any], dx: int, dy: int) -> dict[str, Any]:
+    """A detection made on a region of interest, in the frame's coordinates."""
+    item = dict(item)
+    if item.get("points"):
+        item["points"] = [v + (dx if i % 2 == 0 else dy) for i, v in enumerate(item["points"])]
+    if item.get("mask"):  # RLE bits then the box [left, top, right, bottom]
+        *bits, left, top, right, bottom = item["mask"]
+        item["mask"] = [*bits, left + dx, top + dy, right + dx, bottom + dy]
+    if item.get("elements"):
+        item["elements"] = [_moved(e, dx, dy) for e in item["elements"]]
+    return item
 
 
 def run(call: Call) -> Any:
@@ -258,6 +286,8 @@ def run(call: Call) -> Any:
         return result
     out = []
     for item in result or []:
+        if call.offset != (0, 0):
+            item = _moved(item, *call.offset)
         target = call.resolved.get(item.get("label"))
         if target is None:
             continue
@@ -327,7 +357,8 @@ def create_request(ctx: Context, raw: Any) -> Any:
         organization_id = task.organization_id
     conv = body.get("conv_mask_to_poly", body.get("convMaskToPoly", False))
     params = {"mapping": body.get("mapping"), "threshold": body.get("threshold"),
-              "cleanup": body.get("cleanup", False), "conv_mask_to_poly": conv}
+              "cleanup": body.get("cleanup", False), "conv_mask_to_poly": conv,
+              "roi": body.get("roi")}
     mock = ctx.mock
 
     def run(reporter: background.Reporter) -> None:
@@ -380,7 +411,7 @@ def annotate(mock: MockCVAT, reporter: background.Reporter, function: Function, 
             with mock.db.session() as db:
                 call = prepare(mock, db, function, task, {
                     "frame": frame, "mapping": params.get("mapping"),
-                    "threshold": params.get("threshold")}, job=job)
+                    "threshold": params.get("threshold")}, job=job, roi=params.get("roi"))
             detections = run(call)
         except ValidationFailed as exc:
             detail = exc.detail[0] if isinstance(exc.detail, list) else exc.detail

@@ -79,7 +79,7 @@ def payloads(ctx: Context, db: Any, projects: Iterable[Any]) -> list[dict[str, A
             "task_subsets": subsets.get(p.id, []),
             "created_date": p.created_date, "updated_date": p.updated_date,
             "status": p.status, "dimension": dimensions.get(p.id),
-            "organization": p.organization_id,
+            "organization": p.organization_id, "organization_id": p.organization_id,
             "target_storage": stores.get(p.target_storage_id),
             "source_storage": stores.get(p.source_storage_id),
             "tasks": {"count": counts.get(p.id, 0), "url": f"{tasks_url}?project_id={p.id}"},
@@ -141,13 +141,22 @@ def retrieve(ctx: Context, project_id: int) -> dict[str, Any]:
 def update(ctx: Context, project_id: int, raw: Any) -> dict[str, Any]:
     with ctx.mock.db.session() as db:
         project = resources.get(db, Project, project_id, "Project")
+        moving, organization_id = resources.transfer_target(ctx, db, raw)
         policy = iam.engine(ctx)
         standing = resources.standing_for_project(ctx, db, project)
         for scope in resources.scopes(raw, SCOPES):
             policy.check(policy.allow_project(scope, standing))
-        cloudstorages.check_references(ctx, db, raw, project.organization_id)
+        # storages name cloud storages of the workspace the project ends up in
+        cloudstorages.check_references(ctx, db, raw,
+                                       organization_id if moving else project.organization_id)
         data = ProjectWrite.validate(raw, partial=True)
         before = payloads(ctx, db, [project])[0]
+        if moving and organization_id != project.organization_id:
+            # the project's tasks go with it (CVAT moves the whole tree), their own storages
+            # unlinked from cloud storages of the old workspace (PR 9912)
+            project.organization_id = organization_id
+            tasks = list(db.scalars(select(Task).where(Task.project_id == project.id)))
+            resources.move_tasks(db, tasks, organization_id, unlink_storages=True)
         if "name" in data:
             project.name = data["name"]
         if "bug_tracker" in data:

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import false, insert, or_, select
 
-from mockcvat import background, iam, listing
-from mockcvat.compat import QUALITY_REQUIREMENTS
+from mockcvat import background, compat, iam, listing
+from mockcvat.compat import PROJECT_QUALITY, QUALITY_REQUIREMENTS
 from mockcvat.errors import NotFound, ValidationFailed
 from mockcvat.formats.tracks import tracks_to_shapes
 from mockcvat.jsonlogic import FilterField
@@ -61,8 +61,15 @@ FILTERS_UNSUPPORTED = ("Requirement filters are not supported by mockcvat; leave
 
 
 def new_api(ctx: Context | MockCVAT) -> bool:
+    """Settings hold requirements (2.74+)."""
     mock = getattr(ctx, "mock", ctx)
     return mock.compat.has(since=QUALITY_REQUIREMENTS)
+
+
+def projects_api(ctx: Context | MockCVAT) -> bool:
+    """Project settings and reports, ``inherit``/``job_filter``, job and task counts (2.37+)."""
+    mock = getattr(ctx, "mock", ctx)
+    return mock.compat.has(since=PROJECT_QUALITY)
 
 
 # --- settings: made on first use, one per task (and project) ---------------------------------
@@ -107,7 +114,7 @@ def _owner_standing(ctx: Context, db: Session, settings: QualitySettings) -> iam
 def _load_settings(ctx: Context, db: Session, pk: int, scope: str) -> QualitySettings:
     ensure_settings(db)
     settings = db.get(QualitySettings, pk)
-    if settings is None or (settings.project_id is not None and not new_api(ctx)):
+    if settings is None or (settings.project_id is not None and not projects_api(ctx)):
         raise NotFound()
     policy = iam.quality(ctx)
     standing = _owner_standing(ctx, db, settings)
@@ -189,7 +196,7 @@ def _visible_settings(ctx: Context) -> Any:
 
     visible_projects = select(P.id).where(policy.engine.visible_projects())
     return or_(_S.task_id.in_(policy.visible_tasks()),
-               _S.project_id.in_(visible_projects) if new_api(ctx) else false())
+               _S.project_id.in_(visible_projects) if projects_api(ctx) else false())
 
 
 def list_settings(ctx: Context) -> dict[str, Any]:
@@ -197,11 +204,11 @@ def list_settings(ctx: Context) -> dict[str, Any]:
         ensure_settings(db)
     query = select(*_S.__table__.columns).where(_visible_settings(ctx))
     parent_type = ctx.params.get("parent_type")
-    if new_api(ctx) and parent_type in ("task", "project"):
+    if projects_api(ctx) and parent_type in ("task", "project"):
         column = _S.task_id if parent_type == "task" else _S.project_id
         query = query.where(column.is_not(None))
     with ctx.mock.db.session() as db:
-        page = listing.paginate(db, query, SETTINGS_280 if new_api(ctx) else
+        page = listing.paginate(db, query, SETTINGS_280 if projects_api(ctx) else
                                 SETTINGS_226, ctx.params, ctx.url, pk=_S.id)
         return page.body(settings_payloads(db, list(page.rows)))
 
@@ -502,6 +509,10 @@ def compute(mock: MockCVAT, task_id: int, owner_id: int) -> int:
         ensure_settings(db)
         settings = db.execute(select(QualitySettings).where(
             QualitySettings.task_id == task_id)).scalars().one()
+        if projects_api(mock) and settings.inherit and task.project_id is not None:
+            # QualitySettingsManager.get_task_settings(inherit=True): the project's settings
+            settings = db.execute(select(QualitySettings).where(
+                QualitySettings.project_id == task.project_id)).scalars().one()
         params = parameters(db, settings, new=new)
         requirements = [(req, requirement_types(req), _effective(db, req))
                         for req in _requirements(db, [settings.id or 0]).get(settings.id or 0, [])]
@@ -536,8 +547,11 @@ def compute(mock: MockCVAT, task_id: int, owner_id: int) -> int:
         total = compare([], labels, params)
     base = params["rectangle"]
 
+    projects = projects_api(mock)
+
     def summary_of(summary: Summary, size: int, jobs: Any) -> dict[str, Any]:
-        return _summary(summary, requirements, total_frames=size, jobs=jobs, new=new)
+        return _summary(summary, requirements, total_frames=size, jobs=jobs, new=new,
+                        projects=projects)
 
     now = utcnow()
     with mock.db.session() as db:
@@ -576,28 +590,34 @@ Requirements = list[tuple[QualityRequirement, set[str] | None, dict[str, Any]]]
 
 
 def _summary(summary: Summary, requirements: Requirements, *, total_frames: int,
-             jobs: list[tuple[Job, Summary, int]] | None, new: bool) -> dict[str, Any]:
-    """The stored summary, in the emulated version's shape."""
+             jobs: list[tuple[Job, Summary, int]] | None, new: bool,
+             projects: bool) -> dict[str, Any]:
+    """The stored summary, in the emulated version's shape: 2.26's counts; from 2.37 also the
+    frames and (a task's report) its jobs; from 2.74 requirements instead of the counts."""
     frames = len(set(summary.frames))
-    common = {"conflict_count": len(summary.conflicts),
-              "conflicts_by_type": summary.conflicts_by_type()}
+    out: dict[str, Any] = {"conflict_count": len(summary.conflicts),
+                           "conflicts_by_type": summary.conflicts_by_type()}
     if not new:
-        return {**common, "frame_count": frames, "frame_share": frames / (total_frames or 1),
-                "warning_count": summary.count("warning"), "error_count": summary.count(ERROR),
-                "valid_count": summary.valid_count, "ds_count": summary.ds_count,
-                "gt_count": summary.gt_count, "total_count": summary.total_count,
-                "accuracy": summary.accuracy, "precision": summary.precision,
-                "recall": summary.recall}
-    out = {**common, "total_frames": total_frames, "validation_frames": frames,
-           "validation_frame_share": frames / (total_frames or 1),
-           "error_count": len(summary.conflicts),
-           "requirements": requirement_scores(requirements, summary)}
-    if jobs is not None:
+        out.update({
+            "frame_count": frames, "frame_share": frames / (total_frames or 1),
+            "warning_count": summary.count("warning"), "error_count": summary.count(ERROR),
+            "valid_count": summary.valid_count, "ds_count": summary.ds_count,
+            "gt_count": summary.gt_count, "total_count": summary.total_count,
+            "accuracy": summary.accuracy, "precision": summary.precision,
+            "recall": summary.recall})
+    else:
+        out.update({"error_count": len(summary.conflicts),
+                    "requirements": requirement_scores(requirements, summary)})
+    if projects:
+        out.update({"total_frames": total_frames, "validation_frames": frames,
+                    "validation_frame_share": frames / (total_frames or 1)})
+    if projects and jobs is not None:
         checkable = sum(1 for _, s, _ in jobs if s.frames)
         out["jobs"] = {"total": len(jobs), "excluded": 0,
-                       "not_checkable": len(jobs) - checkable, "included": checkable,
-                       "completed": sum(1 for j, s, _ in jobs if s.frames
-                                        and j.state == "completed")}
+                       "not_checkable": len(jobs) - checkable, "included": checkable}
+        if new:
+            out["jobs"]["completed"] = sum(1 for j, s, _ in jobs
+                                           if s.frames and j.state == "completed")
     return out
 
 
@@ -674,7 +694,8 @@ def requirement_scores(requirements: Requirements, summary: Summary) -> dict[str
 # --- reports: the operations ------------------------------------------------------------------
 def _rq_work(ctx: Context, task: Task) -> background.Work:
     owner = ctx.user.id or 0
-    legacy = None if new_api(ctx) else f"quality-check-task-{task.id}-user-{owner}"
+    legacy = None if ctx.mock.compat.has(since=background.NEW_REQUEST_IDS) else \
+        f"quality-check-task-{task.id}-user-{owner}"
     return background.Work(action="calculate", target="task", target_id=task.id or 0,
                            owner_id=owner, organization_id=task.organization_id,
                            job="quality.compute", args={"task_id": task.id or 0,
@@ -691,12 +712,14 @@ def _compute_job(mock: MockCVAT, reporter: background.Reporter, task_id: int,
 
 
 def create_report(ctx: Context, raw: Any) -> Any:
-    """``POST /api/quality/reports``: 202 ``{"rq_id"}``; in 2.26 ``?rq_id=`` then polls it
-    (202 while running, 201 with the report, 500-free 400 with the failure)."""
+    """``POST /api/quality/reports``: 202 ``{"rq_id"}``; ``?rq_id=`` polls it (202 while
+    running, 201 with the report; until 2.38 a failure is a 400)."""
     from mockcvat.http import CvatJSONResponse
 
     rq_id = ctx.params.get("rq_id")
-    if rq_id is not None and not new_api(ctx):
+    if rq_id is not None and ctx.mock.compat.has(since=background.NEW_REQUEST_IDS):
+        return _deprecated_status_check(ctx, rq_id)
+    if rq_id is not None:
         view = ctx.mock.background.get(rq_id, poll=True)
         if view is None or view.owner_id != ctx.user.id:
             raise ValidationFailed(["Unknown quality report request"])
@@ -708,7 +731,7 @@ def create_report(ctx: Context, raw: Any) -> Any:
         ctx.mock.background.forget(rq_id)
         return CvatJSONResponse(retrieve_report(ctx, view.result_id or 0), status_code=201)
     data = schemas.QualityReportCreate.validate(raw if raw is not None else {})
-    if new_api(ctx) and data.get("project_id") is not None:
+    if projects_api(ctx) and data.get("project_id") is not None:
         raise ValidationFailed({"project_id": [
             "Project quality reports are not supported by mockcvat yet"]})
     if data.get("task_id") is None:
@@ -723,6 +746,33 @@ def create_report(ctx: Context, raw: Any) -> Any:
         work = _rq_work(ctx, task)
     rq_id = ctx.mock.background.submit(work)
     return CvatJSONResponse({"rq_id": rq_id}, status_code=202)
+
+
+# RFC 9745's header on the status checks CVAT deprecated (``view_utils.deprecate_response``
+# with ``deprecation_date=datetime(2025, 3, 17, tzinfo=timezone.utc)``)
+DEPRECATION = {"Deprecation": "@1742169600"}
+
+
+def _deprecated_status_check(ctx: Context, rq_id: str) -> Any:
+    """``POST /api/quality/reports?rq_id=`` from 2.38 (the requests API's release): still
+    served, marked deprecated; an unknown or foreign request is a 404, a failed one a 500 with
+    its error, a finished one 201 with the report (the request is then forgotten)."""
+    from mockcvat.http import CvatJSONResponse
+
+    view = ctx.mock.background.get(rq_id, poll=True)
+    if view is None or view.owner_id != ctx.user.id or view.action != "calculate":
+        return CvatJSONResponse("Unknown request id", status_code=404, headers=DEPRECATION)
+    if view.status == "failed":
+        ctx.mock.background.forget(rq_id)
+        return CvatJSONResponse(view.message, status_code=500, headers=DEPRECATION)
+    if view.status != "finished":
+        return CvatJSONResponse({"rq_id": rq_id}, status_code=202, headers=DEPRECATION)
+    ctx.mock.background.forget(rq_id)
+    if not view.result_id:
+        return CvatJSONResponse("No report has been computed", status_code=500,
+                                headers=DEPRECATION)
+    return CvatJSONResponse(retrieve_report(ctx, view.result_id), status_code=201,
+                            headers=DEPRECATION)
 
 
 _Q = QualityReport
@@ -748,6 +798,7 @@ REPORTS_280 = listing.Listing(
     filter_fields=(*REPORTS_226.filter_fields, "project_id"),
     ordering_fields=REPORTS_226.ordering_fields,
     simple_filters=(*REPORTS_226.simple_filters, "project_id"),
+    simple_filter_choices={"target": ("job", "project", "task")},
 )
 
 
@@ -770,7 +821,7 @@ def _visible_reports(ctx: Context) -> Any:
 def list_reports(ctx: Context) -> dict[str, Any]:
     query = select(*_Q.__table__.columns).where(_visible_reports(ctx))
     with ctx.mock.db.read() as connection:
-        page = listing.paginate(connection, query, REPORTS_280 if new_api(ctx) else
+        page = listing.paginate(connection, query, REPORTS_280 if projects_api(ctx) else
                                 REPORTS_226, ctx.params, ctx.url, pk=_Q.id)
         return page.body(report_payloads(ctx, connection, list(page.rows)))
 
@@ -792,6 +843,43 @@ def retrieve_report(ctx: Context, pk: int) -> dict[str, Any]:
 def report_data_of(ctx: Context, pk: int) -> dict[str, Any]:
     with ctx.mock.db.session() as db:
         return dict(_load_report(ctx, db, pk).data or {})
+
+
+def report_csv(data: Mapping[str, Any]) -> str:
+    """``?format=csv`` (2.55-2.73): the confusion matrix in the layout of CVAT's
+    ``prepare_csv_report_for_downloading`` (a row per DS label with its precision; then recall,
+    Dice and Jaccard rows; micro accuracy and macro Dice without the unmatched class); empty
+    for a report without a matrix."""
+    import csv
+    import io
+
+    matrix = ((data.get("comparison_summary") or {}).get("annotations") or {}).get(
+        "confusion_matrix")
+    if not matrix:
+        return ""
+    labels, rows = list(matrix["labels"]), [list(r) for r in matrix["rows"]]
+    size = len(labels)
+    ds = [sum(r) for r in rows]
+    gt = [sum(r[c] for r in rows) for c in range(size)]
+    diag = [rows[i][i] for i in range(size)]
+    dice = [2 * diag[i] / ((ds[i] + gt[i]) or 1) for i in range(size)]
+    jaccard: list[Any] = [diag[i] / ((ds[i] + gt[i] - diag[i]) or 1) for i in range(size)]
+    jaccard[-1] = "nan"
+    known = range(size - 1)  # the last class is "unmatched"
+    accuracy = sum(diag[i] for i in known) / (sum(ds) or 1)
+    dice_macro = sum(dice[i] for i in known) / (len(known) or 1)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["label", *labels, "precision"])
+    for label, row, precision in zip(labels, rows, matrix["precision"], strict=True):
+        writer.writerow([label, *row, precision])
+    writer.writerow(["recall", *matrix["recall"]])
+    writer.writerow(["dice coefficient", *dice])
+    writer.writerow(["jaccard index", *jaccard])
+    writer.writerow([""])
+    writer.writerow(["avg. accuracy (micro)", accuracy])
+    writer.writerow(["avg. dice coefficient (macro)", dice_macro])
+    return out.getvalue()
 
 
 def report_confusion(ctx: Context, pk: int, requirement_id: int | None = None) -> Any:
@@ -868,7 +956,10 @@ CONFLICTS_280 = listing.Listing(
     filter_fields=CONFLICTS_226.filter_fields,
     ordering_fields=CONFLICTS_226.ordering_fields,
     simple_filters=(*CONFLICTS_226.simple_filters, "project_id"),
-    simple_filter_choices={"type": schemas.CONFLICT_TYPES, "severity": ("error",)},
+    simple_filter_choices={
+        "type": compat.ByVersion(schemas.CONFLICT_TYPES_226,
+                                 (QUALITY_REQUIREMENTS, schemas.CONFLICT_TYPES)),
+        "severity": compat.ByVersion(schemas.SEVERITIES_226, (QUALITY_REQUIREMENTS, ("error",)))},
 )
 
 
@@ -887,7 +978,7 @@ def list_conflicts(ctx: Context) -> dict[str, Any]:
         query = query.where(_C.report_id.in_(select(_Q.id).where(
             or_(_Q.id == report_id, _Q.parent_id == report_id))))
     with ctx.mock.db.read() as connection:
-        page = listing.paginate(connection, query, CONFLICTS_280 if new_api(ctx) else
+        page = listing.paginate(connection, query, CONFLICTS_280 if projects_api(ctx) else
                                 CONFLICTS_226, ctx.params, ctx.url, pk=_C.id)
         rows = list(page.rows)
         return page.body([schemas.AnnotationConflict.dump({

@@ -26,8 +26,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Select, false, select
 from starlette.responses import Response
 
-from mockcvat import background, iam, jsonlogic, listing
-from mockcvat.background import RequestView, view_of, visible_status
+from mockcvat import background, compat, iam, jsonlogic, listing
+from mockcvat.background import NEW_REQUEST_IDS, RequestView, view_of, visible_status
+from mockcvat.compat import ByVersion
 from mockcvat.http import CVAT_JSON, CvatJSONResponse
 from mockcvat.jsonlogic import FilterField
 from mockcvat.models import BackgroundRequest
@@ -54,12 +55,12 @@ class NonModelListing(listing.Listing):
 
     def apply_filters(self, query: Select[Any], params: Mapping[str, str]) -> Select[Any]:
         for name in self.simple_filters:
-            if name in params:
+            if name in params and self.has_simple_filter(name):
                 query = query.where(self._equals(name, params[name]))
         raw_filter = params.get("filter")
         if raw_filter:
             rules = _rewrite_not_equal(jsonlogic.parse(raw_filter))
-            allowed = {name: self.fields[name] for name in self.filter_fields}
+            allowed = {name: self.fields[name] for name in self.filter_fields if self.has(name)}
             query = query.where(jsonlogic.compile_filter(rules, allowed))
         return query
 
@@ -111,15 +112,21 @@ REQUESTS = NonModelListing(
         "subresource": FilterField("subresource", _R.subresource, nullable=True),
         "format": FilterField("format", _R.format, nullable=True),
         "org": FilterField("org", _R.org_slug, nullable=True),
+        # cvat-sdk 2.65: requests filtered by organization id
+        "org_id": FilterField("org_id", _R.organization_id, "int", nullable=True,
+                              since=compat.RELEASE_2_65),
         "created_date": FilterField("created_date", _R.created_date, "datetime"),
     },
     filter_fields=FILTERS,
-    simple_filters=(*FILTERS, "org"),
+    simple_filters=(*FILTERS, "org", "org_id"),
     ordering_fields=("created_date", "status", "action"),
     default_ordering=("-created_date",),
+    # PR 9230 (cvat-sdk 2.38): action, target and subresource are free strings
     simple_filter_choices={
-        "status": REQUEST_STATUSES, "action": REQUEST_ACTIONS, "target": REQUEST_TARGETS,
-        "subresource": REQUEST_SUBRESOURCES,
+        "status": REQUEST_STATUSES,
+        "action": ByVersion(REQUEST_ACTIONS, (NEW_REQUEST_IDS, None)),
+        "target": ByVersion(REQUEST_TARGETS, (NEW_REQUEST_IDS, None)),
+        "subresource": ByVersion(REQUEST_SUBRESOURCES, (NEW_REQUEST_IDS, None)),
     },
     org_scoped=False,
 )

@@ -7,11 +7,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import case, select
 
-from mockcvat import iam
+from mockcvat import compat, iam
 from mockcvat.errors import NotFound, PermissionDenied, ValidationFailed
-from mockcvat.models import Job, Project, Storage, Task, User
+from mockcvat.models import Data, Job, Organization, Project, Storage, Task, User
 from mockcvat.models.users import utcnow
 
 if TYPE_CHECKING:
@@ -25,6 +25,13 @@ def get(db: Session, model: Any, pk: int, name: str) -> Any:
     if row is None:
         raise NotFound(f"No {name} matches the given query.")
     return row
+
+
+def media_type_of(dimension: Any) -> Any:
+    """A task's ``media_type`` from its dimension, in SQL (for the list filters)."""
+    from mockcvat.schemas.jobs import MEDIA_TYPE_OF
+
+    return case(*((dimension == d, kind) for d, kind in MEDIA_TYPE_OF.items()), else_=None)
 
 
 def referenced(db: Session, raw: Any, key: str, model: Any, serializer: Any, *,
@@ -76,13 +83,59 @@ def standing_for_job(ctx: Context, db: Session, job: Job) -> tuple[iam.Standing,
 
 def scopes(raw: Any, scope_of: Mapping[str, str]) -> list[str]:
     """The permission scopes a PATCH body needs (CVAT's ``get_per_field_update_scopes``):
-    ``view``, plus each field's scope; a field with none is refused before validation."""
+    ``view``, plus each field's scope; a field with none is refused before validation. The
+    transfer field is ``organization`` until 2.44 (a scope without a serializer field), then
+    ``organization_id``."""
+    scope_of = {("organization_id" if key == "organization"
+                 and compat.current().has(since=compat.TRANSFERS) else key): scope
+                for key, scope in scope_of.items()}
     needed = ["view"]
     for key in raw if isinstance(raw, Mapping) else ():
         if key not in scope_of:
             raise PermissionDenied("Attempted to update an unknown field")
         needed.append(scope_of[key])
     return list(dict.fromkeys(needed))
+
+
+# --- transfers between workspaces (PR 9528, 2.44) ----------------------------------------------
+def transfer_target(ctx: Context, db: Session, raw: Any) -> tuple[bool, int | None]:
+    """``(moving, organization_id)`` of a PATCH body. Before the object's own permissions CVAT
+    checks the destination (``TaskPermission.create_scope_create``): an unknown organization is
+    a 400, and the caller must be allowed to create there (else 403)."""
+    if not (compat.current().has(since=compat.TRANSFERS) and isinstance(raw, Mapping)
+            and "organization_id" in raw):
+        return False, None
+    target = raw["organization_id"]
+    if target is not None and (isinstance(target, bool) or not isinstance(target, int)):
+        return False, None  # not an id: the serializer refuses it
+    if target is not None and db.get(Organization, target) is None:
+        raise ValidationFailed(["Organization matching query does not exist."])
+    policy = iam.engine(ctx)
+    role = iam.role_in(db, ctx.user.id, target) if target is not None else None
+    policy.check(policy.allow_create(target, role))
+    return True, target
+
+
+def move_tasks(db: Session, tasks: Iterable[Task], organization_id: int | None, *,
+               unlink_storages: bool = False) -> None:
+    """Tasks change workspace; their data's link to a cloud storage is reset (CVAT: "Data-linked
+    storage will only be reset during the transfer and must be updated manually afterward").
+    ``unlink_storages``: their source/target storages that name a cloud storage become local
+    (the tasks of a moved project, PR 9912)."""
+    for task in tasks:
+        task.organization_id = organization_id
+        for storage_id in (task.source_storage_id, task.target_storage_id) if unlink_storages \
+                else ():
+            storage = db.get(Storage, storage_id) if storage_id else None
+            if storage is not None and storage.cloud_storage_id is not None:
+                storage.location, storage.cloud_storage_id = "local", None
+                db.add(storage)
+        data = db.get(Data, task.data_id) if task.data_id else None
+        if data is not None and data.cloud_storage_id is not None:
+            data.cloud_storage_id = None
+            db.add(data)
+        task.updated_date = utcnow()
+        db.add(task)
 
 
 # --- users ---------------------------------------------------------------------------------------

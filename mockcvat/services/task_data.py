@@ -534,6 +534,10 @@ def validate(raw: Any) -> dict[str, Any]:
     from mockcvat.schemas.data import Data as DataSerializer
 
     params = DataSerializer.validate(raw)
+    if "image_quality" not in params:
+        # optional from 2.65 (audio tasks need none); every task mockcvat takes is images or
+        # video, for which CVAT still requires it
+        raise ValidationFailed({"image_quality": ["This field is required."]})
     validation.check_supported(params)
     return params
 

@@ -9,11 +9,13 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import case, func, select
 
-from mockcvat import iam, listing
+from mockcvat import compat, iam, listing
+from mockcvat.compat import ByVersion
 from mockcvat.errors import ValidationFailed
 from mockcvat.jsonlogic import FilterField
 from mockcvat.models import AnnotationGuide, Data, Job, Label, Project, Task
 from mockcvat.models.users import utcnow
+from mockcvat.schemas.jobs import DIMENSIONS, MEDIA_TYPE_OF, MODES
 from mockcvat.schemas.tasks import TaskRead, TaskWrite
 from mockcvat.services import cloudstorages, guides, labels, resources, task_data
 from mockcvat.services.organizations import username_of
@@ -49,19 +51,26 @@ LISTING = listing.Listing(
         "tracker_link": FilterField("tracker_link", Task.bug_tracker),
         "validation_mode": FilterField("validation_mode", VALIDATION_MODE, nullable=True),
         "updated_date": FilterField("updated_date", Task.updated_date, "datetime"),
+        # cvat-sdk 2.65
+        "media_type": FilterField("media_type", resources.media_type_of(Task.dimension),
+                                  since=compat.MEDIA_TYPES),
     },
     filter_fields=("project_name", "name", "owner", "status", "assignee", "subset", "mode",
                    "dimension", "tracker_link", "validation_mode", "id", "project_id",
-                   "updated_date"),
+                   "updated_date", "media_type"),
     search_fields=("project_name", "name", "owner", "status", "assignee", "subset", "mode",
                    "dimension", "tracker_link", "validation_mode"),
     ordering_fields=("project_name", "name", "owner", "status", "assignee", "subset", "mode",
                      "dimension", "tracker_link", "validation_mode", "id", "project_id",
-                     "updated_date"),
+                     "updated_date", "media_type"),
     simple_filters=("project_name", "name", "owner", "status", "assignee", "subset", "mode",
-                    "dimension", "tracker_link", "validation_mode", "project_id"),
-    simple_filter_choices={"status": STATUSES, "dimension": ("3d", "2d"),
-                           "validation_mode": ("gt", "gt_pool")},
+                    "dimension", "tracker_link", "validation_mode", "project_id",
+                    "media_type"),
+    # cvat-sdk 2.64: the mode filter lists its values
+    simple_filter_choices={"status": STATUSES, "dimension": DIMENSIONS,
+                           "validation_mode": ("gt", "gt_pool"),
+                           "media_type": tuple(MEDIA_TYPE_OF.values()),
+                           "mode": ByVersion(None, ("2.64.0", MODES))},
 )
 
 # PATCHed field -> the scope it needs (TaskPermission.get_scopes, tasks.rego); the write-once
@@ -82,6 +91,9 @@ def payloads(ctx: Context, db: Any, tasks: Iterable[Any]) -> list[dict[str, Any]
     people = basic_users(ctx, db, [t.owner_id for t in tasks] + [t.assignee_id for t in tasks])
     stores = resources.storages(db, [t.source_storage_id for t in tasks]
                                 + [t.target_storage_id for t in tasks])
+    project_ids = {t.project_id for t in tasks if t.project_id}
+    projects = dict(db.execute(select(Project.id, Project.name).where(
+        Project.id.in_(project_ids))).all()) if project_ids else {}
     data_ids = [t.data_id for t in tasks if t.data_id]
     datas = {row.id: row for row in db.execute(
         select(*Data.__table__.columns).where(Data.id.in_(data_ids)))} if data_ids else {}
@@ -118,6 +130,10 @@ def payloads(ctx: Context, db: Any, tasks: Iterable[Any]) -> list[dict[str, Any]
             "consensus_enabled": t.consensus_replicas > 0,
             "initial_replicas": t.consensus_replicas,
             "data_chunk_size": data.chunk_size if data else None,
+            "organization_id": t.organization_id,
+            "data_cloud_storage_id": data.cloud_storage_id if data else None,
+            "project_name": projects.get(t.project_id),
+            "media_type": MEDIA_TYPE_OF.get(t.dimension),
         }
         if data is not None:  # CVAT leaves these out while the task has no data
             payload.update(
@@ -178,7 +194,7 @@ def create(ctx: Context, raw: Any) -> dict[str, Any]:
             owner_id=ctx.user.id, bug_tracker=data.get("bug_tracker", ""),
             overlap=data.get("overlap"), segment_size=data.get("segment_size") or 0,
             subset=data.get("subset", ""), organization_id=org_id,
-            consensus_replicas=data.get("initial_replicas") or data.get("consensus_replicas") or 0,
+            consensus_replicas=data.get("initial_replicas", data.get("consensus_replicas")) or 0,
             source_storage_id=resources.new_storage(
                 db, data.get("source_storage"), project.source_storage_id if project else None),
             target_storage_id=resources.new_storage(
@@ -217,10 +233,20 @@ def retrieve(ctx: Context, task_id: int) -> dict[str, Any]:
 
 def update(ctx: Context, task_id: int, raw: Any) -> dict[str, Any]:
     with ctx.mock.db.session() as db:
+        task = resources.get(db, Task, task_id, "Task")
+        if (isinstance(raw, Mapping) and "organization_id" in raw and task.project_id
+                and ctx.mock.compat.has(since=compat.TRANSFERS)):
+            raise ValidationFailed(
+                ["Cannot change the organization for a task inside a project"])
+        moving, organization_id = resources.transfer_target(ctx, db, raw)
         task = load(ctx, db, task_id, *resources.scopes(raw, SCOPES))
-        cloudstorages.check_references(ctx, db, raw, task.organization_id)
+        # storages name cloud storages of the workspace the task ends up in
+        cloudstorages.check_references(ctx, db, raw,
+                                       organization_id if moving else task.organization_id)
         data = TaskWrite.validate(raw, partial=True)
         before = payload(ctx, db, task)
+        if moving and organization_id != task.organization_id:
+            resources.move_tasks(db, [task], organization_id)
         for key in ("name", "bug_tracker", "subset"):
             if key in data:
                 setattr(task, key, data[key])

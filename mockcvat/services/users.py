@@ -52,8 +52,11 @@ def create_user(
     is_superuser: bool = False,
     is_staff: bool = False,
     is_active: bool = True,
+    created_via: str | None = None,
 ) -> User:
-    """Create a user (tests, seeds, registration); ``password=None`` makes it unusable."""
+    """Create a user (tests, seeds, registration); ``password=None`` makes it unusable.
+    ``created_via``: ``registration`` or ``invitation``; ``None`` (an admin's doing) for the
+    rest."""
     groups = list(groups)
     unknown = [g for g in groups if g not in GROUPS]
     if unknown:
@@ -70,6 +73,9 @@ def create_user(
         is_superuser=is_superuser,
         is_staff=is_staff,
         is_active=is_active,
+        created_via=created_via,
+        # allauth records a registered e-mail as unverified (CVAT does not make users verify)
+        email_verified=False if created_via == "registration" and email else None,
     )
     session.add(user)
     session.flush()
