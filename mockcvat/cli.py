@@ -26,7 +26,8 @@ REFERENCE_SCHEMA = Path("openapi/cvat-openapi-2.26.2.yml")
 REFERENCE_VERSION = "2.26.2"
 USAGE_ERROR = 2
 # the settings `mockcvat dump` reads: where the state is and how to render it
-STATE_OPTIONS = ("data_dir", "database_url", "cvat_version", "host", "port")
+STATE_OPTIONS = ("data_dir", "database_url", "media_url", "media_endpoint", "cvat_version",
+                 "host", "port")
 
 
 def version() -> str:

@@ -164,7 +164,9 @@ class Database:
         with self.lock:
             snapshot = sqlite3.connect(":memory:", check_same_thread=False)
             self._raw_backup(source=None, target=snapshot)
-            self._snapshot = snapshot
+            previous, self._snapshot = self._snapshot, snapshot
+            if previous is not None:
+                previous.close()
 
     def keep_snapshot(self, reseed: Callable[[], None]) -> None:
         """Another process took the snapshot of this shared state: reset returns to it."""

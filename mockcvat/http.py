@@ -7,8 +7,9 @@ import json
 import math
 import re
 import unicodedata
+from collections.abc import Callable
 from email.header import Header, decode_header, make_header
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from starlette.convertors import Convertor, register_url_convertor
@@ -16,6 +17,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from mockcvat.errors import NotAcceptable, ParseError, UnsupportedMediaType
+
+if TYPE_CHECKING:
+    from mockcvat.storage import ByteStore
 
 CVAT_JSON = "application/vnd.cvat+json"
 API_VERSION = "2.0"
@@ -186,3 +190,21 @@ def decode_header_value(value: str) -> str:
         return str(make_header(decode_header(value)))
     except (ValueError, LookupError):
         return value
+
+
+def stored_file(store: ByteStore, key: str, *, media_type: str,
+                headers: dict[str, str] | None = None,
+                then: Callable[[], Any] | None = None) -> Response:
+    """A download of an object of the media store: the file itself where the store is a
+    directory, else streamed from the store in pieces with its length. ``then`` runs once the
+    answer is sent (a served-once export removes its file)."""
+    from starlette.background import BackgroundTask
+    from starlette.responses import FileResponse, StreamingResponse
+
+    after = BackgroundTask(then) if then is not None else None
+    local = store.local_path(key)
+    if local is not None:
+        return FileResponse(local, media_type=media_type, headers=headers, background=after)
+    size = store.head(key).size
+    return StreamingResponse(store.iter_bytes(key), media_type=media_type, background=after,
+                             headers={**(headers or {}), "Content-Length": str(size)})

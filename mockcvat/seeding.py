@@ -178,7 +178,7 @@ def load(mock: MockCVAT, directory: Path) -> None:
                 loader.file = resource.file
                 resource.load(loader, _records(directory / resource.file))
     except BaseException:
-        shutil.rmtree(mock.media_dir / "data", ignore_errors=True)
+        mock.media.delete_prefix("data/")
         raise
 
 
@@ -470,40 +470,43 @@ def _task_data(loader: Loader, index: int, record: Mapping[str, Any], task: Task
                 deleted_frames=sorted(record.get("deleted_frames") or []))
     loader.db.add(data)
     loader.db.flush()
-    target = task_data.data_dir(loader.mock, data.id or 0)
     compressed = (record.get("compressed_chunk_type")
                   or task_record.get("data_compressed_chunk_type"))
-    try:
-        if videos:
-            manifest = media.prepare(root, [videos[0]], target, start_frame=start,
-                                     stop_frame=stop or None, frame_step=step,
-                                     chunk_size=chunk_size,
-                                     use_zip_chunks=compressed == "imageset")
-        else:
-            missing = [name for name in frames if name not in files]
-            if missing:
-                raise loader.fail(index, record, f"frame {missing[0]!r} is not in {root}")
-            chosen = frames or [f for f in files if sources.is_image_name(f)]
-            related = [f for f in files if "related_images" in PurePosixPath(f).parts]
-            ordered = sorted(chosen) == chosen
-            manifest = media.prepare(
-                root, chosen + related, target,
-                sorting_method="lexicographical" if ordered else "predefined",
-                upload_file_order=None if ordered else chosen + related,
-                chunk_size=chunk_size)
-            data.sorting_method = "lexicographical" if ordered else "predefined"
-            if frames:  # the frames are the chosen ones: their numbers in the original data
-                manifest.start_frame, manifest.frame_step = start, step
-                manifest.source_frames = list(range(start, start + step * len(frames), step))
-                manifest.stop_frame = manifest.source_frames[-1]
-                manifest.save(target)
-            for name in files:  # the files outside start/stop/step stay with the media
-                kept = target / RAW_DIR / name
-                if not kept.exists() and uploads.is_inside(target / RAW_DIR, kept):
-                    kept.parent.mkdir(parents=True, exist_ok=True)
-                    shutil.copyfile(root / name, kept)
-    except media.MediaError as exc:
-        raise loader.fail(index, record, f"media of task {task.id}: {exc.message}") from None
+    with loader.mock.temp_dir() as scratch:  # prepared on this host, then stored whole
+        target = Path(scratch) / "data"
+        try:
+            if videos:
+                manifest = media.prepare(root, [videos[0]], target, start_frame=start,
+                                         stop_frame=stop or None, frame_step=step,
+                                         chunk_size=chunk_size,
+                                         use_zip_chunks=compressed == "imageset")
+            else:
+                missing = [name for name in frames if name not in files]
+                if missing:
+                    raise loader.fail(index, record, f"frame {missing[0]!r} is not in {root}")
+                chosen = frames or [f for f in files if sources.is_image_name(f)]
+                related = [f for f in files if "related_images" in PurePosixPath(f).parts]
+                ordered = sorted(chosen) == chosen
+                manifest = media.prepare(
+                    root, chosen + related, target,
+                    sorting_method="lexicographical" if ordered else "predefined",
+                    upload_file_order=None if ordered else chosen + related,
+                    chunk_size=chunk_size)
+                data.sorting_method = "lexicographical" if ordered else "predefined"
+                if frames:  # the frames are the chosen ones: their numbers in the original data
+                    manifest.start_frame, manifest.frame_step = start, step
+                    manifest.source_frames = list(range(start, start + step * len(frames), step))
+                    manifest.stop_frame = manifest.source_frames[-1]
+                    manifest.save(target)
+                for name in files:  # the files outside start/stop/step stay with the media
+                    kept = target / RAW_DIR / name
+                    if not kept.exists() and uploads.is_inside(target / RAW_DIR, kept):
+                        kept.parent.mkdir(parents=True, exist_ok=True)
+                        shutil.copyfile(root / name, kept)
+        except media.MediaError as exc:
+            raise loader.fail(index, record,
+                              f"media of task {task.id}: {exc.message}") from None
+        loader.mock.media.put_tree(task_data.data_key(data.id or 0), target)
     video = manifest.media_type == "video"
     data.size = len(manifest.frames)
     data.chunk_size = manifest.chunk_size
@@ -732,11 +735,11 @@ def dump_mock(mock: MockCVAT, directory: Path, *, media: bool = True,
         from mockcvat.services import task_data
 
         for entry in results["data.json"]:
-            raw = task_data.data_dir(mock, entry["id"]) / RAW_DIR
+            raw = f"{task_data.data_key(entry['id'])}{RAW_DIR}/"
             target = Path(directory) / MEDIA_DIR / str(entry["task_id"])
             shutil.rmtree(target, ignore_errors=True)
-            if raw.is_dir():
-                shutil.copytree(raw, target)
+            for key in mock.media.walk(raw):
+                mock.media.download(key, target.joinpath(*key[len(raw):].split("/")))
     return Path(directory)
 
 

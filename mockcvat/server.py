@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import secrets
 import shutil
 import tempfile
@@ -22,9 +21,12 @@ from mockcvat.events import EventStream
 from mockcvat.faults import Faults
 from mockcvat.journal import Journal
 from mockcvat.settings import Settings, SettingsError
+from mockcvat.storage import StoreError
+from mockcvat.storage.media import SCRATCH_AREA, media_store
 
 if TYPE_CHECKING:
     from mockcvat.api import Operation
+    from mockcvat.uploads import UploadArea
 
 log = logging.getLogger("mockcvat")
 
@@ -39,14 +41,6 @@ def fixtures_dir() -> Path:
     raise FileNotFoundError("mockcvat fixtures (seed.json) not found")
 
 
-def _link_or_copy(source: str | Path, target: str | Path) -> None:
-    """A hard link (no bytes copied; the file outlives the other name), else a copy."""
-    try:
-        os.link(source, target)
-    except OSError:
-        shutil.copy2(source, target)
-
-
 class MockCVAT:
     def __init__(self, settings: Settings, *, readonly: bool = False) -> None:
         """``readonly``: open an existing state without touching it (``mockcvat dump``): no
@@ -55,12 +49,16 @@ class MockCVAT:
         self.compat = Compat(settings.cvat_version)
         self.operations: list[Operation] = []  # what create_app mounted
         self.data_dir = Path(settings.data_dir)
-        self.media_dir = self.data_dir / "media"
-        self.tmp_dir = self.media_dir / "tmp"  # scratch space of running work; see temp_dir()
+        # task data, uploads, exports, backups, assets: the data dir's media/, or a bucket's
+        self.media = media_store(settings.media_url, self.data_dir,
+                                 endpoint=settings.media_endpoint)
+        # scratch space of running work, always on this host's disk; see temp_dir()
+        self.tmp_dir = self.data_dir / "media" / SCRATCH_AREA
         self.share_dir = settings.resolved_share_dir
         self.journal = Journal(settings.journal_size, enabled=settings.journal)
         # HTTP-level fault rules, checked against the operations create_app mounts
         self.faults = Faults(lambda: [op.operation_id for op in self.operations])
+        self._check_media()
         self.db = Database(settings.resolved_database_url)
         from mockcvat.background import Background
 
@@ -83,7 +81,7 @@ class MockCVAT:
             first = not self.db.peers.others()
             if self._is_empty():  # a new state: media left by an earlier one belongs to nothing
                 if first:
-                    shutil.rmtree(self.media_dir, ignore_errors=True)
+                    self.media.delete_prefix("")
                 try:
                     self.seed()
                 except BaseException:
@@ -99,15 +97,31 @@ class MockCVAT:
                 self.ensure_admin()
             self.secret_key = self._secret_key()  # signs sessions, password-reset tokens, URLs
             if first or not self.db.has_snapshot():
-                # the media the snapshot's objects own: a reset keeps these, and drops newer
-                self._remember_media()
-                self.db.take_snapshot(self._reseed)
-                self._keep_snapshot_media()
+                self.take_snapshot()
             else:
                 self.db.keep_snapshot(self._reseed)
         self.db.peers.listen(self._on_peer_message)
         if settings.background_mode == "thread" or self.db.shared:
             self.background.start_workers()  # work queued before, or by the other processes
+
+    def _check_media(self) -> None:
+        try:
+            problem = self.media.check()
+        except StoreError as exc:
+            problem = exc.message
+        if problem is not None:
+            raise SettingsError("media_url", f"the media store {self.media.root.name!r} "
+                                f"cannot be used ({problem}): check the bucket, the endpoint "
+                                "(--media-endpoint) and the AWS_* credentials")
+
+    def take_snapshot(self) -> None:
+        """The current state becomes the one ``reset`` returns to (at start-up: the seeded or
+        found state; later, e.g., a test module's world built once through the API), for
+        every process sharing the database."""
+        # the media the snapshot's objects own: a reset keeps these, and drops newer
+        self._remember_media()
+        self.db.take_snapshot(self._reseed)
+        self._keep_snapshot_media()
 
     def _event_stream(self) -> EventStream:
         """The domain-event stream and its subscribers: the event log, webhook delivery."""
@@ -215,12 +229,11 @@ class MockCVAT:
             if request.action in ("create", "import"):
                 owner = (f"{request.target}-{request.target_id}-" if request.target_id
                          else f"{request.target}-backup-by-{request.owner_id}")
-                for path in (self.media_dir / "uploads").glob(owner + "*"):
-                    shutil.rmtree(path, ignore_errors=True)
+                self._remove_named("uploads", owner)
         with self.db.session() as session:
             unfinished = session.exec(select(Data.id).where(Data.size == 0)).all()
         for data_id in unfinished:
-            shutil.rmtree(self.media_dir / "data" / str(data_id), ignore_errors=True)
+            self.media.delete_prefix(f"data/{data_id}/")
 
     SNAPSHOT_MEDIA = "snapshot_media"
 
@@ -229,46 +242,29 @@ class MockCVAT:
         resetting it then agrees on what to keep)."""
         from mockcvat.models import ServerSetting
 
-        entries = sorted(str(p.relative_to(self.media_dir)) for p in self._media_entries())
+        entries = sorted(self.media.entries())
         with self.db.session() as session:
             row = session.get(ServerSetting, self.SNAPSHOT_MEDIA) or ServerSetting(
                 name=self.SNAPSHOT_MEDIA, value="")
             row.value = json.dumps(entries)
             session.add(row)
 
-    def _snapshot_media(self) -> set[Path]:
+    def _snapshot_media(self) -> list[str]:
         from mockcvat.models import ServerSetting
 
         with self.db.session() as session:
             row = session.get(ServerSetting, self.SNAPSHOT_MEDIA)
-            return {self.media_dir / p for p in json.loads(row.value)} if row else set()
+            return json.loads(row.value) if row else []
 
     def _on_peer_message(self, message: dict[str, Any]) -> None:
         if message.get("kind") == "reset":  # another process reset the state
             self.journal.clear()
 
-    def _media_entries(self) -> list[Path]:
-        """Media, one entry per object and kind (``data/<id>``, ``exports/<file>``, ...)."""
-        if not self.media_dir.is_dir():
-            return []
-        return [entry for area in self.media_dir.iterdir() if area.is_dir()
-                for entry in area.iterdir()]
-
-    @property
-    def kept_media_dir(self) -> Path:
-        """Hard links to the media of the state a reset returns to (beside, not in, the media
-        dir), so that a reset brings back the files of a deleted seeded task too."""
-        return self.data_dir / "reset-media"
-
     def _keep_snapshot_media(self) -> None:
-        shutil.rmtree(self.kept_media_dir, ignore_errors=True)
-        for entry in self._snapshot_media():
-            kept = self.kept_media_dir / entry.relative_to(self.media_dir)
-            kept.parent.mkdir(parents=True, exist_ok=True)
-            if entry.is_dir():
-                shutil.copytree(entry, kept, copy_function=_link_or_copy)
-            else:
-                _link_or_copy(entry, kept)
+        """Copies of the start-up media beside them (``reset-media/``: hard links in a data
+        dir, server-side copies in a bucket), so that a reset brings back the files of a
+        deleted seeded task too."""
+        self.media.keep(self._snapshot_media())
 
     def temp_dir(self) -> tempfile.TemporaryDirectory[str]:
         """Scratch space for one piece of work (an extraction, an archive being written),
@@ -277,12 +273,23 @@ class MockCVAT:
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
         return tempfile.TemporaryDirectory(dir=self.tmp_dir)
 
+    def upload_area(self, name: str) -> UploadArea:
+        """Where the files of one upload endpoint and object arrive (``uploads/<name>/``)."""
+        from mockcvat.uploads import UploadArea
+
+        return UploadArea(self.media, f"uploads/{name}/", self.tmp_dir)
+
     def remove_media_of(self, kind: str, pk: int) -> None:
         """Files made for one project, task or job (exports, backups, uploads): the services
-        name them ``<kind>-<pk>-…`` in their area of the media dir."""
+        name them ``<kind>-<pk>-…`` in their area of the media."""
         for area in ("exports", "backups", "uploads"):
-            for path in (self.media_dir / area).glob(f"{kind}-{pk}-*"):
-                shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+            self._remove_named(area, f"{kind}-{pk}-")
+
+    def _remove_named(self, area: str, start: str) -> None:
+        """The entries of a media area whose names start with ``start``."""
+        for page in self.media.pages(f"{area}/{start}"):
+            for entry in page.files + page.dirs:
+                self.media.remove(entry)
 
     # --- control plane -------------------------------------------------------------------
     def reset(self) -> float:
@@ -293,16 +300,11 @@ class MockCVAT:
         self.background.reset(forget=False)
         self.db.reset()
         keep = self._snapshot_media()
-        for entry in self._media_entries():
-            if entry not in keep:
-                shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink()
-        for entry in keep:  # what a deleted object took with it comes back
-            if not entry.exists():
-                kept = self.kept_media_dir / entry.relative_to(self.media_dir)
-                if kept.is_dir():
-                    shutil.copytree(kept, entry, copy_function=_link_or_copy)
-                elif kept.exists():
-                    _link_or_copy(kept, entry)
+        kept = set(keep)
+        for entry in self.media.entries():
+            if entry not in kept:
+                self.media.remove(entry)
+        self.media.restore(keep)  # what a deleted object took with it comes back
         self.journal.clear()
         self.faults.clear()
         self.functions.clear()

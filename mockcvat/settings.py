@@ -75,6 +75,10 @@ class Settings:
     webhook_ssrf_checks: bool = False
     # several server processes (uvicorn workers) on one shared database (PostgreSQL)
     workers: int = 1
+    # the media (task data, uploads, exports, backups, assets) in an S3-compatible bucket
+    # instead of the data dir: s3://bucket/prefix, and the endpoint of a non-AWS server
+    media_url: str | None = None
+    media_endpoint: str | None = None
 
     def __post_init__(self) -> None:
         check_version(self.cvat_version)
@@ -125,6 +129,16 @@ class Settings:
                                 "number of entries >= 1")
         _check_writable_dir("data_dir", Path(self.data_dir))
         check_database_url(self.database_url)
+        if self.media_url:
+            from mockcvat.storage.media import StoreError, parse_media_url
+
+            try:
+                parse_media_url(self.media_url)
+            except StoreError as exc:
+                raise SettingsError("media_url", exc.message) from None
+        if self.media_endpoint and not self.media_url:
+            raise SettingsError("media_endpoint", "is the endpoint of --media-url, which is "
+                                "not given (the media stay in the data dir)")
         if self.seed is not None and not Path(self.seed).is_dir():
             raise SettingsError("seed", f"{str(self.seed)!r} is not a directory; give the "
                                 "folder holding users.json, tasks.json, ... (see `mockcvat dump`)")
@@ -154,6 +168,10 @@ OPTIONS: dict[str, str] = {
     "or demoting it, changing its password (for fuzzers; true/false)",
     "workers": "server processes (uvicorn workers); more than 1 needs a shared database "
     "(--database-url postgresql+psycopg://...)",
+    "media_url": "s3://BUCKET/PREFIX: task data, uploads, exports, backups and assets in an "
+    "S3-compatible bucket instead of the data dir (credentials: the AWS_* variables)",
+    "media_endpoint": "the S3 endpoint of --media-url when it is not AWS, e.g. "
+    "http://minio:9000",
 }
 
 def flag(option: str) -> str:

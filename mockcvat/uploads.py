@@ -1,7 +1,7 @@
 """The upload protocol CVAT wraps around TUS (``cvat/apps/engine/mixins.py``), for any endpoint.
 
-An endpoint that accepts files (task data now; annotations, datasets and backups later) owns
-an ``UploadArea`` (a directory) and passes its POSTs through ``dispatch``:
+An endpoint that accepts files (task data, annotations, datasets, backups) owns an
+``UploadArea`` (a prefix of the media store) and passes its POSTs through ``dispatch``:
 
 * ``Upload-Finish``   → the endpoint's own finish handler (it knows what the files are for);
 * ``Upload-Start``    → 202, the area is emptied;
@@ -22,19 +22,21 @@ import base64
 import binascii
 import json
 import os
-import shutil
-import threading
+import tempfile
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, cast
 
+import anyio.to_thread
 from starlette.datastructures import UploadFile
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from mockcvat.errors import APIError, NotFound, UnsupportedMediaType
 from mockcvat.http import decode_header_value, header_value
+from mockcvat.storage import ByteStore, ObjectNotFound
 
 TUS_VERSION = "1.0.0"
 TUS_MAX_FILE_SIZE = 26843545600  # CVAT's TUS_MAX_FILE_SIZE: 25 GiB
@@ -84,88 +86,104 @@ def safe_name(name: str) -> str:
 
 
 class UploadArea:
-    """Files received for one endpoint and one object (e.g. task 7's data): the files in
-    ``files/``, the protocol's bookkeeping (arrival order, TUS offsets) in ``state/``."""
+    """Files received for one endpoint and one object (e.g. task 7's data), under a prefix of
+    the media store (``uploads/task-7-data/``), so that any process can take the next piece
+    of an upload: the files under ``files/``, the protocol's bookkeeping under ``state/``
+    (arrival order, one marker per request that received files; TUS offsets; the pieces of
+    a TUS upload in progress, joined into the file when its last piece arrives).
 
-    _lock = threading.Lock()
+    ``scratch``: a directory of this host for joining pieces (``MockCVAT.tmp_dir``)."""
 
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self.files_dir = directory / "files"
-        self.state_dir = directory / "state"
+    def __init__(self, store: ByteStore, prefix: str, scratch: Path) -> None:
+        self.store, self.prefix, self.scratch = store, prefix, scratch
+        self.files_prefix = prefix + "files/"
+        self.state_prefix = prefix + "state/"
 
     # --- the area ---------------------------------------------------------------------------
     def start(self) -> None:
-        shutil.rmtree(self.directory, ignore_errors=True)
-        self._ensure()
+        self.store.delete_prefix(self.prefix)
 
-    def _ensure(self) -> None:
-        self.files_dir.mkdir(parents=True, exist_ok=True)
-        self.state_dir.mkdir(parents=True, exist_ok=True)
+    def clear(self) -> None:
+        self.store.delete_prefix(self.prefix)
 
     def files(self) -> list[str]:
         """Completely received files, in the order they arrived."""
-        order = self.state_dir / "order"
-        if not order.exists():
-            return []
-        return [name for name in order.read_text().splitlines() if name]
+        markers = sorted(self.store.walk(self.state_prefix + "order/"))
+        names = [name for key in markers for name in json.loads(self.store.get(key))]
+        return list(dict.fromkeys(names))
 
-    def _received(self, name: str) -> None:
-        with self._lock:
-            listed = self.files()
-            if name not in listed:
-                with (self.state_dir / "order").open("a") as handle:
-                    handle.write(name + "\n")
+    def _received(self, names: list[str]) -> None:
+        # a new marker, never a rewrite: requests handled by other processes cannot clash
+        marker = f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}"
+        self.store.put(f"{self.state_prefix}order/{marker}", json.dumps(names).encode())
 
-    def clear(self) -> None:
-        shutil.rmtree(self.directory, ignore_errors=True)
+    def key(self, name: str) -> str:
+        """The key of a received file (checked as a client's file name)."""
+        return self.files_prefix + safe_name(name)
 
-    def uploaded(self, name: str | None) -> Path | None:
-        """The received file an ``Upload-Finish`` names (its ``filename`` parameter), or None.
-        Clients echo the ``Upload-Filename`` header, which carries a non-Latin name MIME-encoded
-        (as Django sends it); the encoded form names the same file."""
+    def uploaded(self, name: str | None) -> str | None:
+        """The key of the received file an ``Upload-Finish`` names (its ``filename``
+        parameter), or None. Clients echo the ``Upload-Filename`` header, which carries a
+        non-Latin name MIME-encoded (as Django sends it); the encoded form names the same file."""
         if not name:
             return None
-        path = self.files_dir / safe_name(decode_header_value(name))
-        return path if path.is_file() else None
+        key = self.key(decode_header_value(name))
+        return key if self.store.exists(key) else None
+
+    def local_files(self, scratch: Path) -> Path:
+        """The received files as a local directory (the area's own on a local store, copies
+        in ``scratch`` otherwise), for readers of files; what is added there is not kept."""
+        return self.store.local_tree(self.files_prefix, scratch)
+
+    async def store_stream(self, name: str, source: BinaryIO) -> str:
+        """One file from a stream (a multipart part, a bucket's object): its key."""
+        key = self.key(name)
+        await anyio.to_thread.run_sync(self.store.put, key, source)
+        self._received([safe_name(name)])
+        return key
 
     # --- multipart ----------------------------------------------------------------------------
     async def store_multipart(self, request: Request, field_prefix: str = "client_files"
                               ) -> tuple[list[str], dict[str, str]]:
         """Stores every file part named ``<prefix>[N]``; returns their names and the plain
         form fields (e.g. ``image_quality``)."""
-        self._ensure()
         form = await request.form(max_files=100000, max_fields=100000)
-        names, fields = [], {}
+        names, fields, parts = [], {}, []
         try:
             for key, value in form.multi_items():
                 if isinstance(value, UploadFile):
                     if not key.startswith(field_prefix):
                         continue
                     name = safe_name(value.filename or "")
-                    with (self.files_dir / name).open("wb") as out:
-                        shutil.copyfileobj(value.file, out, 1 << 20)
-                    self._received(name)
+                    parts.append((self.files_prefix + name, value.file))
                     names.append(name)
                 else:
                     fields[key] = value
+
+            def put_all() -> None:  # off the event loop: a bucket answers in milliseconds
+                for file_key, file in parts:
+                    self.store.put(file_key, file)
+
+            await anyio.to_thread.run_sync(put_all)
         finally:
             await form.close()
+        if names:
+            self._received(names)
         return names, fields
 
     # --- TUS ------------------------------------------------------------------------------------
-    def _meta_path(self, file_id: str) -> Path:
+    def _meta_key(self, file_id: str) -> str:
         try:
             uuid.UUID(file_id)
         except ValueError:
             raise NotFound() from None
-        return self.state_dir / f"tus-{file_id}.json"
+        return f"{self.state_prefix}tus-{file_id}.json"
 
     def _meta(self, file_id: str) -> dict[str, Any]:
-        path = self._meta_path(file_id)
-        if not path.exists():
-            raise EmptyTusError(404)
-        return json.loads(path.read_text())
+        try:
+            return json.loads(self.store.get(self._meta_key(file_id)))
+        except ObjectNotFound:
+            raise EmptyTusError(404) from None
 
     def tus_create(self, length_header: str | None, metadata_header: str | None
                    ) -> tuple[str, str]:
@@ -180,15 +198,14 @@ class UploadArea:
             raise TusError(413, f"File size exceeds max limit of {TUS_MAX_FILE_SIZE} bytes")
         metadata = parse_metadata(metadata_header or "")
         name = safe_name(metadata.get("filename", ""))
-        if (self.files_dir / name).exists():
+        if self.store.exists(self.key(name)):
             raise TusError(409, "File with same name already exists")
         file_id = str(uuid.uuid4())
-        self._ensure()
-        (self.files_dir / name).write_bytes(b"")
-        self._meta_path(file_id).write_text(
-            json.dumps({"name": name, "length": length, "offset": 0}))
+        self.store.put(self.key(name), b"")  # the name is taken from now on
+        self.store.put(self._meta_key(file_id), json.dumps(
+            {"name": name, "length": length, "offset": 0}).encode())
         if length == 0:
-            self._received(name)
+            self._received([name])
         return file_id, name
 
     def tus_name(self, file_id: str) -> str:
@@ -199,7 +216,7 @@ class UploadArea:
         return meta["offset"], meta["length"]
 
     async def tus_patch(self, file_id: str, offset_header: str | None, request: Request) -> int:
-        """Appends the body at ``Upload-Offset``; returns the new offset."""
+        """Stores the body as the piece at ``Upload-Offset``; returns the new offset."""
         meta = self._meta(file_id)
         try:
             offset = int(offset_header or "0")
@@ -207,28 +224,37 @@ class UploadArea:
             raise TusError(400, "Upload-Offset header is invalid") from None
         if offset != meta["offset"]:
             raise EmptyTusError(409)
-        target = self.files_dir / meta["name"]
-        written = 0
-        with target.open("r+b") as out:
-            out.seek(offset)
+        self.scratch.mkdir(parents=True, exist_ok=True)
+        with tempfile.SpooledTemporaryFile(PIECE_IN_MEMORY, dir=self.scratch) as piece:
+            written = 0
             try:
-                async for piece in request.stream():
-                    written += len(piece)
+                async for chunk in request.stream():
+                    written += len(chunk)
                     if offset + written > meta["length"]:
                         # CVAT writes past the declared length; TUS asks to refuse
-                        out.truncate(offset)
                         raise TusError(
                             413, "The uploaded data exceed the Upload-Length of the file.")
-                    out.write(piece)
+                    piece.write(chunk)
             except ClientDisconnect:
                 # an interrupted PATCH: keep the acknowledged offset, the client resumes (HEAD)
                 raise EmptyTusError(400) from None
+            piece.seek(0)
+            pieces = f"{self.state_prefix}tus-{file_id}/"
+            await anyio.to_thread.run_sync(
+                self.store.put, f"{pieces}{offset:020d}", cast(BinaryIO, piece))
         meta["offset"] = offset + written
-        self._meta_path(file_id).write_text(json.dumps(meta))
         if meta["offset"] == meta["length"]:
-            self._received(meta["name"])
-            self._meta_path(file_id).unlink()  # finished uploads are gone for HEAD (404)
+            await anyio.to_thread.run_sync(
+                self.store.compose, self.key(meta["name"]),
+                sorted(self.store.walk(pieces)), self.scratch)
+            self._received([meta["name"]])
+            self.store.delete(self._meta_key(file_id))  # finished uploads are gone for HEAD
+        else:
+            self.store.put(self._meta_key(file_id), json.dumps(meta).encode())
         return int(meta["offset"])
+
+
+PIECE_IN_MEMORY = 8 << 20  # a TUS piece up to this size is not written to disk before storing
 
 
 def parse_metadata(header: str) -> dict[str, str]:

@@ -19,8 +19,6 @@ for every case.
 from __future__ import annotations
 
 import io
-import shutil
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -140,42 +138,25 @@ def _build_review(server: Any, n: dict[str, Any]) -> dict[str, Any]:
             "g1": g1, "gt2": gt2, "gp": gp, "a1": a1}
 
 
-def _copy_database(server: Any, *, source: Any = None, target: Any = None) -> None:
-    """SQLite's backup API between the live database and a snapshot, as ``reset`` does."""
-    db = server.mock.db
-    assert db.is_sqlite, "the world snapshot needs the SQLite store"
-    with db.lock:
-        raw = db.engine.raw_connection()
-        try:
-            live = raw.driver_connection
-            live.commit()
-            (source or live).backup(target or live)
-        finally:
-            raw.close()
-
-
 @pytest.fixture(scope="module")
-def built_world(mockcvat_server, tmp_path_factory) -> Any:
-    """Built once (a few hundred ms: users, uploads), then restored for every case."""
-    mockcvat_server.reset()
-    names = _build(mockcvat_server)
-    snapshot = sqlite3.connect(":memory:", check_same_thread=False)
-    _copy_database(mockcvat_server, target=snapshot)
-    media = tmp_path_factory.mktemp("engine-world") / "media"
-    shutil.copytree(mockcvat_server.mock.media_dir, media)
-    try:
-        yield snapshot, media, names
-    finally:
-        snapshot.close()
-        mockcvat_server.reset()
+def built_world() -> Any:
+    """A server of its own for the module, whose start-up state is the world: built once
+    (users, uploads: a few hundred ms), then every case resets to it. On either database
+    (``MockCVAT.take_snapshot``: SQLite's backup, PostgreSQL's snapshot schema) and either
+    media store."""
+    from mockcvat.testing import MockCVATServer
+
+    with MockCVATServer() as server:
+        names = _build(server)
+        server.mock.take_snapshot()
+        yield server, names
 
 
 @pytest.fixture
-def world(cvat_server, built_world) -> World:
-    snapshot, media, names = built_world
-    _copy_database(cvat_server, source=snapshot)  # over the seeded state reset left
-    shutil.copytree(media, cvat_server.mock.media_dir, dirs_exist_ok=True)
-    return World(server=cvat_server, names=names)
+def world(built_world) -> World:
+    server, names = built_world
+    server.reset()
+    return World(server=server, names=names)
 
 
 Action = Callable[[httpx.Client, World], httpx.Response]

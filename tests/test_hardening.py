@@ -330,7 +330,7 @@ def test_ids_are_never_reused_and_a_deleted_tasks_export_goes_with_it(admin):
 
 
 def test_a_failed_task_creation_leaves_no_files_and_a_retry_starts_clean(cvat_server, admin):
-    media = cvat_server.mock.media_dir
+    media = cvat_server.mock.media
     task = admin.post("/api/tasks", json={"name": "t", "labels": LABELS}).json()
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as z:
@@ -342,8 +342,8 @@ def test_a_failed_task_creation_leaves_no_files_and_a_retry_starts_clean(cvat_se
     request = admin.get(f"/api/requests/{answer.json()['rq_id']}").json()
     assert request["status"] == "failed"
     data_id = admin.get(f"/api/tasks/{task['id']}").json()["data"]
-    assert not (media / "data" / str(data_id)).exists()
-    assert not (media / "uploads" / f"task-{task['id']}-data").exists()
+    assert list(media.walk(f"data/{data_id}/")) == []
+    assert list(media.walk(f"uploads/task-{task['id']}-data/")) == []
     # a plain multipart retry sees only its own files
     retry = admin.post(f"/api/tasks/{task['id']}/data/", data={"image_quality": "70"},
                        files={"client_files[0]": ("ok.png", png())})

@@ -1,5 +1,5 @@
 """FrameStore: chunks, single frames, previews and context images of a prepared task, built
-on demand like CVAT's media cache and kept on disk under data_dir/cache."""
+on demand like CVAT's media cache and kept in the task's media under cache/."""
 
 from __future__ import annotations
 
@@ -13,10 +13,11 @@ from pathlib import Path
 import av
 from PIL import Image
 
-from mockcvat.storage.base import ByteStore, StoreError
+from mockcvat.storage.base import ByteStore, ObjectNotFound, StoreError
+from mockcvat.storage.local import LocalStore
 
 from . import images, pointclouds, video
-from .model import CACHE_DIR, RAW_DIR, Manifest, MediaError, write_atomically
+from .model import CACHE_DIR, MANIFEST_FILE, RAW_DIR, Manifest, MediaError
 
 QUALITIES = ("compressed", "original")
 ZIP_MIME = "application/zip"
@@ -24,15 +25,28 @@ MP4_MIME = "video/mp4"
 
 
 class FrameStore:
-    """``source``: where the frames' files are, when not under data_dir/raw (the images of a
-    task whose data stays in a cloud storage); read on demand, as CVAT's media cache does."""
+    """The media ``prepare`` wrote (``manifest.json``, ``raw/``), under ``prefix`` of a byte
+    store (the server's media: a data dir or a bucket; a directory is taken as a local
+    store), and what is derived from them, cached under ``cache/`` of the same prefix.
 
-    def __init__(self, data_dir: Path, source: ByteStore | None = None) -> None:
-        self.data_dir = Path(data_dir)
-        self.manifest = Manifest.load(self.data_dir)
-        self._raw = self.data_dir / RAW_DIR
-        self._cache = self.data_dir / CACHE_DIR
+    ``source``: where the frames' files are, when not under raw/ (the images of a task whose
+    data stays in a cloud storage); read on demand, as CVAT's media cache does.
+    ``local_file``: a key as a file of this machine, for the video decoder (default: the
+    store's own file, for a local store)."""
+
+    def __init__(self, files: ByteStore | Path, prefix: str = "",
+                 source: ByteStore | None = None, *,
+                 local_file: Callable[[str], Path] | None = None) -> None:
+        self.files = LocalStore(files) if isinstance(files, Path) else files
+        self.prefix = prefix
+        try:
+            self.manifest = Manifest.from_bytes(self.files.get(prefix + MANIFEST_FILE))
+        except ObjectNotFound:
+            raise MediaError("The task's media are missing") from None
+        self._raw = f"{prefix}{RAW_DIR}/"
+        self._cache = f"{prefix}{CACHE_DIR}/"
         self.source = source
+        self._local_file = local_file
 
     # ---- public API ----------------------------------------------------------------------
 
@@ -99,13 +113,13 @@ class FrameStore:
         related = self.manifest.related_images.get(self.manifest.frames[number].name)
         if not related:
             return None
-        paths = [self._raw / p for p in related]
-        return self._cached(f"context-{number}", lambda: images.context_images_zip(paths))
+        return self._cached(f"context-{number}", lambda: images.context_images_zip(
+            self.related_files(number)))
 
     def related_files(self, number: int) -> list[tuple[str, bytes]]:
         """The frame's context images as uploaded: (path, bytes), in CVAT's order."""
         related = self.manifest.related_images.get(self.manifest.frames[number].name) or []
-        return [(p, (self._raw / p).read_bytes()) for p in related]
+        return [(p, self._raw_bytes(p)) for p in related]
 
     # ---- helpers -------------------------------------------------------------------------
 
@@ -143,12 +157,19 @@ class FrameStore:
         return (lambda: self._frame_from_chunk(number, image_quality)), "image/png"
 
     def _image(self, number: int) -> Path | bytes:
-        """A frame's image file, or its bytes read from the source."""
+        """A frame's image: the file of a local store, else its bytes (the store's, or the
+        source's)."""
         name = self.manifest.source_paths[number]
         if self.source is None:
-            return self._raw / name
+            return self.files.local_path(self._raw + name) or self._raw_bytes(name)
         try:
             return self.source.get(name)
+        except StoreError as exc:
+            raise MediaError(exc.message) from None
+
+    def _raw_bytes(self, name: str) -> bytes:
+        try:
+            return self.files.get(self._raw + name)
         except StoreError as exc:
             raise MediaError(exc.message) from None
 
@@ -156,10 +177,19 @@ class FrameStore:
         image = self._image(number)
         return image if isinstance(image, bytes) else image.read_bytes()
 
+    def _video_file(self) -> Path:
+        key = self._raw + self.manifest.source_paths[0]
+        try:
+            local = self._local_file(key) if self._local_file else self.files.local_path(key)
+        except StoreError as exc:
+            raise MediaError(exc.message) from None
+        if local is None:
+            raise MediaError("The video cannot be read here: no local copy of it")
+        return local
+
     def _video_frames(self, start: int, stop: int) -> Generator[av.VideoFrame, None, None]:
         m = self.manifest
-        return video.iter_frames(self._raw / m.source_paths[0], m.source_frames[start:stop],
-                                 m.keyframes)
+        return video.iter_frames(self._video_file(), m.source_frames[start:stop], m.keyframes)
 
     def _one_video_frame(self, number: int) -> av.VideoFrame:
         with closing(self._video_frames(number, number + 1)) as frames:
@@ -201,12 +231,12 @@ class FrameStore:
                 yield "jpeg", images.to_jpeg(images.load(image), image_quality)
 
     def _cached(self, key: str, build: Callable[[], bytes]) -> bytes:
-        # No locks: two threads may build the same item, but the atomic rename means readers
-        # only ever see a complete file, and items nest (preview -> frame -> chunk) deadlock-free
-        path = self._cache / key
+        # No locks: two threads (or processes) may build the same item, but a store's put
+        # replaces an object whole, so readers only ever see a complete one, and items nest
+        # (preview -> frame -> chunk) deadlock-free
         try:
-            return path.read_bytes()
-        except FileNotFoundError:
+            return self.files.get(self._cache + key)
+        except ObjectNotFound:
             data = build()
-            write_atomically(path, data)
+            self.files.put(self._cache + key, data)
             return data

@@ -107,14 +107,15 @@ def preview_jpeg(img: Image.Image) -> bytes:
     return buf.getvalue()
 
 
-def context_images_zip(paths: Sequence[Path]) -> bytes:
+def context_images_zip(files: Sequence[tuple[str, Path | bytes]]) -> bytes:
     """CVAT's prepare_context_images_chunk(): JPEGs named by their path relative to the common
-    path of the frame's context images, plus '.jpg' (so a single image is named '..jpg')."""
-    common = os.path.commonpath([str(p) for p in paths])
+    path of the frame's context images, plus '.jpg' (so a single image is named '..jpg').
+    ``files``: (path, the image's file or bytes)."""
+    common = os.path.commonpath([name for name, _ in files])
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for path in paths:
+        for name, image in files:
             out = io.BytesIO()
-            load(path).convert("RGB").save(out, format="JPEG", quality=CONTEXT_IMAGE_QUALITY)
-            zf.writestr(f"{os.path.relpath(path, common)}.jpg", out.getvalue())
+            load(image).convert("RGB").save(out, format="JPEG", quality=CONTEXT_IMAGE_QUALITY)
+            zf.writestr(f"{os.path.relpath(name, common)}.jpg", out.getvalue())
     return buf.getvalue()

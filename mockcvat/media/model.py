@@ -92,7 +92,11 @@ class Manifest:
 
     @classmethod
     def load(cls, data_dir: Path) -> Manifest:
-        return cls.from_json(json.loads((data_dir / MANIFEST_FILE).read_bytes()))
+        return cls.from_bytes((data_dir / MANIFEST_FILE).read_bytes())
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Manifest:
+        return cls.from_json(json.loads(data))
 
 
 def write_atomically(path: Path, data: bytes) -> None:

@@ -25,10 +25,10 @@ without data, while its media is processed (it is deleted again if the restore f
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
-import shutil
 import tempfile
 import uuid
 import zipfile
@@ -38,9 +38,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from sqlalchemy import select
-from starlette.background import BackgroundTask
 from starlette.datastructures import UploadFile
-from starlette.responses import FileResponse, Response
+from starlette.responses import Response
 
 from mockcvat import background, compat, iam, uploads
 from mockcvat.errors import (
@@ -50,6 +49,7 @@ from mockcvat.errors import (
     gone_when_checking_process_status,
 )
 from mockcvat.http import CvatJSONResponse, PlainResponse, content_disposition
+from mockcvat.media.model import RAW_DIR
 from mockcvat.models import AnnotationGuide, Data, Job, Label, Project, Segment, Task
 from mockcvat.models.users import utcnow
 from mockcvat.services import (
@@ -94,14 +94,15 @@ class UnsupportedByMock(APIError):
 
 
 # --- where things live ---------------------------------------------------------------------------
-def export_path(mock: MockCVAT, kind: str, pk: int, user_id: int) -> Path:
-    """The finished backup of one object for one user (the rq_id names both)."""
-    return mock.media_dir / "backups" / f"{kind}-{pk}-backup-by-{user_id}.zip"
+def export_key(kind: str, pk: int, user_id: int) -> str:
+    """The finished backup of one object for one user (the rq_id names both), in the media
+    store."""
+    return f"backups/{kind}-{pk}-backup-by-{user_id}.zip"
 
 
 def upload_area(mock: MockCVAT, kind: str, user_id: int) -> uploads.UploadArea:
     """Where a user's backup uploads arrive (CVAT: its tmp dir, names made unique)."""
-    return uploads.UploadArea(mock.media_dir / "uploads" / f"{kind}-backup-by-{user_id}")
+    return mock.upload_area(f"{kind}-backup-by-{user_id}")
 
 
 # --- export ---------------------------------------------------------------------------------------
@@ -147,13 +148,13 @@ def _export(mock: MockCVAT, reporter: background.Reporter, ctx: dict[str, Any], 
     context = background.thaw(mock, ctx)
     result_url = exports.result_url_maker(context, kind, pk, "backup",
                                           lambda: _result_url(context, kind, pk))
-    target = export_path(mock, kind, pk, context.user.id or 0)
-    write_backup(mock, kind, pk, target)
-    if cloud is not None:
-        cloudstorages.upload(mock, cloud, name, target)
-        target.unlink(missing_ok=True)
-        return background.Result(result_url=None)
-    target.with_suffix(".name").write_text(name)
+    with mock.temp_dir() as tmp:
+        archive = Path(tmp) / "backup.zip"
+        write_backup(mock, kind, pk, archive)
+        if cloud is not None:
+            cloudstorages.upload(mock, cloud, name, archive)
+            return background.Result(result_url=None)
+        exports.store(mock, export_key(kind, pk, context.user.id or 0), archive, name)
     return background.Result(result_url=result_url(reporter.rq_id))
 
 
@@ -184,10 +185,8 @@ def download(ctx: Context, kind: str, pk: int) -> Any:
     with ctx.mock.db.session() as db:
         _load(ctx, db, kind, pk, "export:backup")
 
-    def locate(view: Any) -> tuple[Path, str]:
-        path = export_path(ctx.mock, kind, pk, view.owner_id)
-        name = path.with_suffix(".name").read_text() if path.exists() else ""
-        return path, content_disposition(name)
+    def locate(view: Any) -> str:
+        return export_key(kind, pk, view.owner_id)
 
     return exports.download(ctx, "backup", exports.is_export_of(kind, pk, ("backup",)), locate)
 
@@ -223,18 +222,16 @@ def legacy_export(ctx: Context, kind: str, pk: int) -> Any:
         return CvatJSONResponse(view.message, status_code=500)
     if view.status in background.ACTIVE:
         return CvatJSONResponse({"rq_id": rq_id}, status_code=202)
-    path = export_path(ctx.mock, kind, pk, ctx.user.id or 0)
-    if not path.exists():
+    key = export_key(kind, pk, ctx.user.id or 0)
+    if not ctx.mock.media.exists(key):
         return CvatJSONResponse("The export result is not found", status_code=500)
     if action != "download":
         return Response(status_code=201)
-    served = path.with_name(f"{path.stem}.{uuid.uuid4().hex}.served")
-    path.replace(served)  # served once: the next download finds no request, as in CVAT
+    # served once: the next download finds no request, as in CVAT
+    answer = exports.serve_once(ctx.mock, key, lambda _stored: content_disposition(
+        ctx.params.get("filename") or name))
     engine.forget(rq_id)
-    return FileResponse(
-        served, media_type="application/zip",
-        headers={"Content-Disposition": content_disposition(ctx.params.get("filename") or name)},
-        background=BackgroundTask(served.unlink, missing_ok=True))
+    return answer
 
 
 def backup_file_name(kind: str, obj: Task | Project) -> str:
@@ -360,15 +357,17 @@ def _write_media(mock: MockCVAT, archive: zipfile.ZipFile, data_id: int, manifes
     """``data/``: the media as received (archives extracted), the task's frames first in frame
     order (so a restore with predefined or random sorting gets the same order back), then the
     other files (frames outside start/stop/step, context images). Nothing derived."""
-    raw = task_data.data_dir(mock, data_id) / "raw"
-    if not raw.is_dir():
-        return
-    first = list(dict.fromkeys(manifest.source_paths)) if manifest is not None else []
-    rest = sorted(p.relative_to(raw).as_posix() for p in raw.rglob("*") if p.is_file())
-    for name in [*first, *(n for n in rest if n not in set(first))]:
-        path = raw / name
-        if path.is_file() and uploads.is_inside(raw, path):
-            archive.write(path, f"{prefix}{DATA_DIR}/{name}")
+    raw = f"{task_data.data_key(data_id)}{RAW_DIR}/"
+    present = sorted(key[len(raw):] for key in mock.media.walk(raw))
+    first = [n for n in dict.fromkeys(manifest.source_paths if manifest is not None else [])
+             if n in set(present)]
+    for name in [*first, *(n for n in present if n not in set(first))]:
+        info = mock.media.head(raw + name)
+        stamp = (info.last_modified or dt.datetime.now(dt.UTC)).astimezone()
+        entry = zipfile.ZipInfo(f"{prefix}{DATA_DIR}/{name}", stamp.timetuple()[:6])
+        with archive.open(entry, "w") as out:
+            for piece in mock.media.iter_bytes(raw + name):
+                out.write(piece)
 
 
 def _names(db: Session, book: annotations.LabelBook) -> dict[str, dict[int, str]]:
@@ -448,19 +447,19 @@ async def receive_restore(ctx: Context, kind: str) -> Any:
         if not key or bucket is None:
             raise ValidationFailed(["The filename was not specified"])
         area.start()
-        path = area.files_dir / f"cloud-{uuid.uuid4().hex}.zip"
-        cloudstorages.fetch(bucket, key, path)
-        return _start_restore(ctx, kind, path)
+        target = area.key(f"cloud-{uuid.uuid4().hex}.zip")
+        cloudstorages.fetch(ctx.mock, bucket, key, target)
+        return _start_restore(ctx, kind, target)
     endpoint = ctx.absolute(f"/api/{kind}s/backup/")
 
     async def finish() -> Any:
         name = ctx.params.get("filename")
         if not name:
             return await _from_form(ctx, kind, area)
-        path = area.uploaded(name)
-        if path is None:
+        key = area.uploaded(name)
+        if key is None:
             return CvatJSONResponse("No such file were uploaded", status_code=400)
-        return _start_restore(ctx, kind, path)
+        return _start_restore(ctx, kind, key)
 
     if uploads.wants(ctx.request, "upload-length") and not uploads.wants(
             ctx.request, "upload-finish") and not uploads.wants(ctx.request, "upload-start"):
@@ -503,10 +502,7 @@ async def _from_form(ctx: Context, kind: str, area: uploads.UploadArea) -> Any:
         serializer.validate(values)
         upload = values[field_name]
         assert isinstance(upload, UploadFile)
-        area.files_dir.mkdir(parents=True, exist_ok=True)
-        target = area.files_dir / f"cvat_{uuid.uuid4().hex}"
-        with target.open("wb") as out:
-            shutil.copyfileobj(upload.file, out, 1 << 20)
+        target = await area.store_stream(f"cvat_{uuid.uuid4().hex}", upload.file)
     finally:
         await form.close()
     return _start_restore(ctx, kind, target)
@@ -544,35 +540,37 @@ async def _legacy_poll(ctx: Context, kind: str) -> Any | None:
     return CvatJSONResponse({"rq_id": rq_id}, status_code=202)
 
 
-def _start_restore(ctx: Context, kind: str, path: Path) -> Any:
+def _start_restore(ctx: Context, kind: str, key: str) -> Any:
+    """``key``: the received archive in the media store."""
     mock = ctx.mock
     owner_id = ctx.user.id or 0
     organization = ctx.org.organization
     org_id = organization.id if organization else None
     # the work owns the file from here: CVAT's import_resource_with_clean_up_after
-    holding = path.with_name(f"restore-{uuid.uuid4().hex}.zip")
-    path.replace(holding)
+    holding = f"{key.rpartition('/')[0]}/restore-{uuid.uuid4().hex}.zip"
+    mock.media.rename(key, holding)
     work = background.Work(action="import", target=kind, target_id=0, subresource="backup",
                            owner_id=owner_id, organization_id=org_id, job="backups.restore",
-                           args={"kind": kind, "path": str(holding), "owner_id": owner_id,
+                           args={"kind": kind, "key": holding, "owner_id": owner_id,
                                  "org_id": org_id})
     try:
         rq_id = mock.background.submit(work)
     except Exception:
-        holding.unlink(missing_ok=True)
+        mock.media.delete(holding)
         raise
     return CvatJSONResponse({"rq_id": rq_id}, status_code=202)
 
 
 @background.job("backups.restore")
-def _restore(mock: MockCVAT, reporter: background.Reporter, kind: str, path: str,
+def _restore(mock: MockCVAT, reporter: background.Reporter, kind: str, key: str,
              owner_id: int, org_id: int | None) -> background.Result:
-    holding = Path(path)
     try:
-        restore = restore_task_archive if kind == "task" else restore_project_archive
-        new_id = restore(mock, holding, owner_id, org_id, reporter)
+        with mock.temp_dir() as tmp:
+            restore = restore_task_archive if kind == "task" else restore_project_archive
+            new_id = restore(mock, mock.media.local_file(key, Path(tmp)), owner_id, org_id,
+                             reporter)
     finally:
-        holding.unlink(missing_ok=True)
+        mock.media.delete(key)
     return background.Result(result_id=new_id)
 
 
@@ -877,20 +875,19 @@ def _restore_task(mock: MockCVAT, archive: zipfile.ZipFile, prefix: str, manifes
         db.add(task)
         task_id, data_id = task.id or 0, data.id or 0
     try:
-        area = task_data.upload_area(mock, task_id)
-        area.start()
-        files = _extract(archive, prefix, area.files_dir)
-        if sorting != "predefined":  # the media manifest only fixes a predefined order
-            files = [f for f in files if not f.endswith(".jsonl")]
-        plan = task_data.Plan(
-            task_id=task_id, data_id=data_id, root=area.files_dir, files=files,
-            # random: the archive holds the frames in task order; keep it
-            sorting_method="predefined" if sorting == "random" else sorting,
-            start_frame=start_frame, stop_frame=stop_frame or None,
-            frame_step=task_data.frame_step(frame_filter), chunk_size=chunk_size,
-            use_zip_chunks=data_meta.get("chunk_type") == "imageset",
-            job_file_mapping=mapping)
-        task_data.process(mock, plan, reporter)  # clears the upload area
+        with mock.temp_dir() as extracted:
+            files = _extract(archive, prefix, Path(extracted))
+            if sorting != "predefined":  # the media manifest only fixes a predefined order
+                files = [f for f in files if not f.endswith(".jsonl")]
+            plan = task_data.Plan(
+                task_id=task_id, data_id=data_id, root=Path(extracted), files=files,
+                # random: the archive holds the frames in task order; keep it
+                sorting_method="predefined" if sorting == "random" else sorting,
+                start_frame=start_frame, stop_frame=stop_frame or None,
+                frame_step=task_data.frame_step(frame_filter), chunk_size=chunk_size,
+                use_zip_chunks=data_meta.get("chunk_type") == "imageset",
+                job_file_mapping=mapping)
+            task_data.process(mock, plan, reporter)
         with mock.db.session() as db:
             task = db.get(Task, task_id)
             data = db.get(Data, data_id)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
@@ -524,11 +525,13 @@ def upload(mock: Any, storage_id: int, key: str, path: Any) -> None:
         raise background.RequestFailed(bucket_error(bucket, exc)[0]) from None
 
 
-def fetch(row: CloudStorage, key: str, path: Any) -> None:
-    """Download an import's file from the bucket (``filename`` is its key)."""
+def fetch(mock: Any, row: CloudStorage, key: str, target: str) -> None:
+    """Copy an import's file from the bucket (``filename`` is its key) into the media store
+    (the key ``target``), through a scratch file of this host."""
     bucket = store_of(row)
     try:
-        bucket.download(key, path)
+        with mock.temp_dir() as scratch:
+            mock.media.move_in(target, bucket.download(key, Path(scratch) / "fetched"))
     except storage.StoreError as exc:
         message, code = bucket_error(bucket, exc)
         raise (NotFound(message) if code == 404 else PermissionDenied(message) if code == 403

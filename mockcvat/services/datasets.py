@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from sqlalchemy import select
-from starlette.responses import FileResponse, Response
+from starlette.responses import Response
 
 from mockcvat import background, compat, formats, media, uploads
 from mockcvat.errors import (
@@ -265,15 +265,13 @@ def _export(mock: MockCVAT, reporter: background.Reporter, ctx: dict[str, Any], 
         out.mkdir()
         # no progress reported: CVAT's exporters record none, so a request shows 0
         module.export(dataset, out, save_images=save_images, format_name=format_name)
-        target = export_path(mock, kind, pk, format_name, save_images, user_id)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        _zip(out, Path(tmp) / "dataset.zip")
-        (Path(tmp) / "dataset.zip").replace(target)
+        archive = Path(tmp) / "dataset.zip"
+        _zip(out, archive)
         if cloud is not None:
-            cloudstorages.upload(mock, cloud[0], cloud[1] or name, target)
-            target.unlink()
+            cloudstorages.upload(mock, cloud[0], cloud[1] or name, archive)
             return background.Result(result_url=None)
-        target.with_suffix(".name").write_text(name)
+        target = export_key(kind, pk, format_name, save_images, user_id)
+        exports.store(mock, target, archive, name)
     return background.Result(result_url=result_url(reporter.rq_id))
 
 
@@ -292,11 +290,11 @@ def _zip(folder: Path, target: Path) -> None:
                 archive.write(path, path.relative_to(folder).as_posix())
 
 
-def export_path(mock: MockCVAT, kind: str, pk: int, format_name: str, save_images: bool,
-                user_id: int) -> Path:
+def export_key(kind: str, pk: int, format_name: str, save_images: bool, user_id: int) -> str:
+    """The finished export's key in the media store."""
     slug = re.sub(r"[^A-Za-z0-9]+", "_", format_name)
     what = "dataset" if save_images else "annotations"
-    return mock.media_dir / "exports" / f"{kind}-{pk}-{what}-{slug}-by-{user_id}.zip"
+    return f"exports/{kind}-{pk}-{what}-{slug}-by-{user_id}.zip"
 
 
 def download_name(kind: str, obj: Any, dataset: base.Dataset, format_name: str,
@@ -330,11 +328,9 @@ def download(ctx: Context, kind: str, pk: int) -> Any:
     with ctx.mock.db.session() as db:
         _load(ctx, db, kind, pk, "export:dataset")
 
-    def locate(view: Any) -> tuple[Path, str]:
-        path = export_path(ctx.mock, kind, pk, view.format or "", view.subresource == "dataset",
-                           view.owner_id)
-        name = path.with_suffix(".name").read_text() if path.exists() else ""
-        return path, content_disposition(name)
+    def locate(view: Any) -> str:
+        return export_key(kind, pk, view.format or "", view.subresource == "dataset",
+                          view.owner_id)
 
     return exports.download(ctx, "dataset", exports.is_export_of(
         kind, pk, ("dataset", "annotations")), locate)
@@ -387,16 +383,14 @@ def _download(ctx: Context, view: Any, rq_id: str, kind: str, pk: int, format_na
     if view.status == "failed":
         engine.forget(rq_id)
         return CvatJSONResponse(view.message, status_code=500)
-    path = export_path(ctx.mock, kind, pk, format_name, save_images, ctx.user.id or 0)
-    if not path.exists():
+    key = export_key(kind, pk, format_name, save_images, ctx.user.id or 0)
+    if not ctx.mock.media.exists(key):
         return CvatJSONResponse("The exported file has expired, please retry exporting",
                                 status_code=404)
-    name = path.with_suffix(".name").read_text()
-    served = path.with_suffix(".served.zip")
-    path.replace(served)  # one download: the next request finds nothing, as in CVAT
+    # one download: the next request finds nothing, as in CVAT
+    answer = exports.serve_once(ctx.mock, key, lambda name: content_disposition(name))
     engine.forget(rq_id)
-    return FileResponse(served, media_type="application/zip",
-                        headers={"Content-Disposition": content_disposition(name)})
+    return answer
 
 
 # --- import ---------------------------------------------------------------------------------------
@@ -412,7 +406,7 @@ def importer_for(name: str | None) -> Any:
 
 
 def import_area(mock: MockCVAT, kind: str, pk: int) -> uploads.UploadArea:
-    return uploads.UploadArea(mock.media_dir / "uploads" / f"{kind}-{pk}-annotations")
+    return mock.upload_area(f"{kind}-{pk}-annotations")
 
 
 async def receive_import(ctx: Context, kind: str, pk: int) -> Any:
@@ -428,10 +422,10 @@ async def receive_import(ctx: Context, kind: str, pk: int) -> Any:
         return _start_import(ctx, kind, obj, _from_bucket(ctx, bucket, area))
 
     async def finish() -> Any:
-        path = area.uploaded(ctx.params.get("filename"))
-        if path is None:
+        key = area.uploaded(ctx.params.get("filename"))
+        if key is None:
             return CvatJSONResponse("No such file were uploaded", status_code=400)
-        return _start_import(ctx, kind, obj, path)
+        return _start_import(ctx, kind, obj, key)
 
     endpoint = ctx.absolute(f"/api/{kind}s/{pk}/annotations/")
     answer = await uploads.dispatch(ctx.request, area, endpoint, finish)
@@ -440,14 +434,15 @@ async def receive_import(ctx: Context, kind: str, pk: int) -> Any:
     return await finish()
 
 
-def _from_bucket(ctx: Context, bucket: Any, area: uploads.UploadArea) -> Path:
+def _from_bucket(ctx: Context, bucket: Any, area: uploads.UploadArea) -> str:
+    """The bucket's file ``filename``, copied into the upload area: its key there."""
     key = ctx.params.get("filename")
     if not key:
         raise ValidationFailed(["The filename was not specified"])
     area.start()
-    path = area.files_dir / uploads.safe_name(os.path.basename(key) or "import")
-    cloudstorages.fetch(bucket, key, path)
-    return path
+    target = area.key(os.path.basename(key) or "import")
+    cloudstorages.fetch(ctx.mock, bucket, key, target)
+    return target
 
 
 async def put_import(ctx: Context, kind: str, pk: int) -> Any:
@@ -460,7 +455,7 @@ async def put_import(ctx: Context, kind: str, pk: int) -> Any:
     names, _ = await area.store_multipart(ctx.request, field_prefix="annotation_file")
     if not names:
         raise ValidationFailed({"annotation_file": ["No file was submitted."]})
-    return _start_import(ctx, kind, obj, area.files_dir / names[0])
+    return _start_import(ctx, kind, obj, area.key(names[0]))
 
 
 def conv_mask_to_poly_of(ctx: Context) -> bool:
@@ -491,7 +486,8 @@ def import_mode(ctx: Context) -> str:
     return mode
 
 
-def _start_import(ctx: Context, kind: str, obj: Any, path: Path) -> Any:
+def _start_import(ctx: Context, kind: str, obj: Any, key: str) -> Any:
+    """``key``: the uploaded file in the media store."""
     format_name = ctx.params.get("format") or ""
     importer_for(format_name)
     task_id = obj.id if kind == "task" else obj.task_id
@@ -500,7 +496,7 @@ def _start_import(ctx: Context, kind: str, obj: Any, path: Path) -> Any:
         organization_id=_organization_of(ctx, kind, obj), subresource="annotations",
         project_id=getattr(obj, "project_id", None), task_id=task_id,
         job_id=obj.id if kind == "job" else None, job="datasets.import", args={
-            "kind": kind, "pk": obj.id, "task_id": task_id, "path": str(path),
+            "kind": kind, "pk": obj.id, "task_id": task_id, "key": key,
             "format_name": format_name, "conv_mask_to_poly": conv_mask_to_poly_of(ctx),
             "action": "create" if import_mode(ctx) == "append" else "put"})
     return CvatJSONResponse({"rq_id": ctx.mock.background.submit(work)}, status_code=202)
@@ -508,12 +504,12 @@ def _start_import(ctx: Context, kind: str, obj: Any, path: Path) -> Any:
 
 @background.job("datasets.import")
 def _import(mock: MockCVAT, reporter: background.Reporter, kind: str, pk: int, task_id: int,
-            path: str, format_name: str, conv_mask_to_poly: bool = True,
+            key: str, format_name: str, conv_mask_to_poly: bool = True,
             action: str = "put") -> None:
     """``action``: "put" replaces the annotations, "create" adds to them (``import_mode``)."""
     module = importer_for(format_name)
     with mock.temp_dir() as tmp:
-        source = _unpack(Path(path), Path(tmp))
+        source = _unpack(mock.media.local_file(key, Path(tmp) / "upload"), Path(tmp))
         with mock.db.session() as db:
             current = db.get(KINDS[kind], pk)
             if current is None:
@@ -577,7 +573,7 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".we
 
 
 def project_import_area(mock: MockCVAT, pk: int) -> uploads.UploadArea:
-    return uploads.UploadArea(mock.media_dir / "uploads" / f"project-{pk}-dataset")
+    return mock.upload_area(f"project-{pk}-dataset")
 
 
 async def receive_project_import(ctx: Context, pk: int) -> Any:
@@ -593,23 +589,23 @@ async def receive_project_import(ctx: Context, pk: int) -> Any:
         return _start_project_import(ctx, project, _from_bucket(ctx, bucket, area))
 
     async def finish() -> Any:
-        path = area.uploaded(ctx.params.get("filename"))
-        if path is None:  # the one-request form: a multipart body
+        key = area.uploaded(ctx.params.get("filename"))
+        if key is None:  # the one-request form: a multipart body
             area.start()
             names, _ = await area.store_multipart(ctx.request, field_prefix="dataset_file")
             if not names:
                 raise ValidationFailed({"dataset_file": ["No file was submitted."]})
             if not names[0].endswith(".zip"):
                 raise ValidationFailed({"dataset_file": ["Dataset file should be zip archive"]})
-            path = area.files_dir / names[0]
-        return _start_project_import(ctx, project, path)
+            key = area.key(names[0])
+        return _start_project_import(ctx, project, key)
 
     endpoint = ctx.absolute(f"/api/projects/{pk}/dataset/")
     answer = await uploads.dispatch(ctx.request, area, endpoint, finish)
     return answer if answer is not None else await finish()
 
 
-def _start_project_import(ctx: Context, project: Project, path: Path) -> Any:
+def _start_project_import(ctx: Context, project: Project, key: str) -> Any:
     format_name = ctx.params.get("format") or ""
     importer_for(format_name)
     owner_id = ctx.user.id or 0
@@ -617,19 +613,19 @@ def _start_project_import(ctx: Context, project: Project, path: Path) -> Any:
         action="import", target="project", target_id=project.id or 0, owner_id=owner_id,
         organization_id=project.organization_id, subresource="dataset",
         project_id=project.id, job="datasets.import_project", args={
-            "pk": project.id or 0, "owner_id": owner_id, "path": str(path),
+            "pk": project.id or 0, "owner_id": owner_id, "key": key,
             "format_name": format_name, "conv_mask_to_poly": conv_mask_to_poly_of(ctx)})
     return CvatJSONResponse({"rq_id": ctx.mock.background.submit(work)}, status_code=202)
 
 
 @background.job("datasets.import_project")
 def _import_project(mock: MockCVAT, reporter: background.Reporter, pk: int, owner_id: int,
-                    path: str, format_name: str, conv_mask_to_poly: bool = True) -> None:
+                    key: str, format_name: str, conv_mask_to_poly: bool = True) -> None:
     module = importer_for(format_name)
     created: list[int] = []
     try:
         with mock.temp_dir() as tmp:
-            source = _unpack(Path(path), Path(tmp))
+            source = _unpack(mock.media.local_file(key, Path(tmp) / "upload"), Path(tmp))
             layout = getattr(module, "image_layout", None)
             if format_name not in getattr(module, "LAYOUT_FORMATS", module.IMPORTS):
                 layout = None

@@ -20,13 +20,11 @@ import io
 import json
 import uuid
 from collections.abc import Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from sqlalchemy import select
-from starlette.background import BackgroundTask
-from starlette.responses import FileResponse, Response
+from starlette.responses import Response
 
 from mockcvat import background, iam
 from mockcvat.errors import NotFound, PermissionDenied, ValidationFailed
@@ -214,18 +212,19 @@ def _thawed(query: Mapping[str, Any]) -> dict[str, Any]:
 
 
 @background.job("event_log.write_csv")
-def _write_csv_job(mock: MockCVAT, query: dict[str, Any], path: str) -> None:
-    write_csv(mock, _thawed(query), Path(path))
+def _write_csv_job(mock: MockCVAT, query: dict[str, Any], key: str) -> None:
+    write_csv(mock, _thawed(query), key)
 
 
 @background.job("event_log.export")
 def _export_job(mock: MockCVAT, reporter: background.Reporter, query: dict[str, Any],
-                path: str, result_url: str) -> background.Result:
-    write_csv(mock, _thawed(query), Path(path))
+                key: str, result_url: str) -> background.Result:
+    write_csv(mock, _thawed(query), key)
     return background.Result(result_url=result_url)
 
 
-def write_csv(mock: MockCVAT, query: Mapping[str, Any], path: Path) -> None:
+def write_csv(mock: MockCVAT, query: Mapping[str, Any], key: str) -> None:
+    """The events ``query`` selects, as CSV under ``key`` of the media store."""
     row_t = EventRecord
     statement = select(*(getattr(row_t, c) for c in COLUMNS))
     for name in FILTERS:
@@ -242,8 +241,7 @@ def write_csv(mock: MockCVAT, query: Mapping[str, Any], path: Path) -> None:
     writer.writerow(COLUMNS)
     for row in rows:
         writer.writerow([_cell(value) for value in row])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text.getvalue(), encoding="utf-8")
+    mock.media.put(key, text.getvalue().encode("utf-8"))
 
 
 def _cell(value: Any) -> Any:
@@ -254,18 +252,17 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def exports_dir(mock: MockCVAT) -> Path:
-    return mock.media_dir / "events"
+def export_key(export_id: str) -> str:
+    return f"events/{export_id}.csv"
 
 
-def _serve(path: Path, filename: str) -> Response:
-    from mockcvat.services.backups import content_disposition
+def _serve(mock: MockCVAT, key: str, filename: str) -> Response:
+    from mockcvat.http import content_disposition
+    from mockcvat.services import exports
 
-    served = path.with_name(f"{path.stem}.{uuid.uuid4().hex}.served")
-    path.replace(served)  # once, as CVAT deletes the job after the download
-    return FileResponse(served, media_type="text/csv",
-                        headers={"Content-Disposition": content_disposition(filename)},
-                        background=BackgroundTask(served.unlink, missing_ok=True))
+    # once, as CVAT deletes the job after the download
+    return exports.serve_once(mock, key, lambda _stored: content_disposition(filename),
+                              media_type="text/csv")
 
 
 def default_filename() -> str:
@@ -284,19 +281,19 @@ def legacy_export(ctx: Context) -> Response:
     query_id = ctx.params.get("query_id") or str(uuid.uuid4())
     key = f"export:csv-logs-{query_id}-by-{ctx.user.username}"
     jobs = ctx.mock.background.polled
-    path = exports_dir(ctx.mock) / f"{query_id}.csv"
+    stored = export_key(query_id)
     state = jobs.state(key)
-    if state is not None and state[0] == "finished" and path.exists():
+    if state is not None and state[0] == "finished" and ctx.mock.media.exists(stored):
         if action == "download":
             jobs.drop(key)
-            return _serve(path, ctx.params.get("filename") or default_filename())
+            return _serve(ctx.mock, stored, ctx.params.get("filename") or default_filename())
         return Response(status_code=201)
     if state is not None and state[0] == "failed":
         jobs.drop(key)
         return CvatJSONResponse(state[1], status_code=500)
     if state is None or state[0] == "finished":  # new, or its file is gone: (re)start
         jobs.start(key, job="event_log.write_csv",
-                   args={"query": _frozen(query), "path": str(path)})
+                   args={"query": _frozen(query), "key": stored})
     return CvatJSONResponse({"query_id": query_id}, status_code=202)
 
 
@@ -311,7 +308,6 @@ def start_export(ctx: Context) -> Response:
     mock = ctx.mock
     organization = ctx.org.organization
     export_id = str(uuid.uuid4())
-    path = exports_dir(mock) / f"{export_id}.csv"
     filename = ctx.params.get("filename") or ""
     work = background.Work(
         action="export", target="events", target_id=0, owner_id=ctx.user.id or 0,
@@ -319,7 +315,7 @@ def start_export(ctx: Context) -> Response:
         job="event_log.export")
     query_args = {"rq_id": mock.background.rq_id_for(work),
                   **({"filename": filename} if filename else {})}
-    work.args = {"query": _frozen(query), "path": str(path), "result_url": ctx.absolute(
+    work.args = {"query": _frozen(query), "key": export_key(export_id), "result_url": ctx.absolute(
         f"/api/events/download?{urlencode(query_args)}")}
     rq_id = mock.background.submit(work)
     return CvatJSONResponse({"rq_id": rq_id}, status_code=202)
@@ -339,8 +335,8 @@ def download(ctx: Context) -> Response:
     with ctx.mock.db.session() as db:
         row = db.execute(select(BackgroundRequest.target_uuid).where(
             BackgroundRequest.rq_id == rq_id)).scalar_one_or_none()
-    path = exports_dir(ctx.mock) / f"{row}.csv"
-    if not path.exists():
+    stored = export_key(str(row))
+    if not ctx.mock.media.exists(stored):
         raise NotFound("The export result is not found")
     ctx.mock.background.forget(rq_id)
-    return _serve(path, ctx.params.get("filename") or default_filename())
+    return _serve(ctx.mock, stored, ctx.params.get("filename") or default_filename())

@@ -27,11 +27,11 @@ from typing import TYPE_CHECKING, Any
 from PIL import Image, UnidentifiedImageError
 from sqlalchemy import func, select
 from starlette.datastructures import UploadFile
-from starlette.responses import FileResponse
+from starlette.responses import Response
 
 from mockcvat import iam
 from mockcvat.errors import NotAuthenticated, NotFound, ValidationFailed
-from mockcvat.http import read_json
+from mockcvat.http import read_json, stored_file
 from mockcvat.models import AnnotationGuide, Asset, Job, Project, Task
 from mockcvat.models.users import utcnow
 from mockcvat.schemas.guides import AnnotationGuideRead, AnnotationGuideWrite, AssetRead
@@ -54,8 +54,13 @@ REENCODED = ("image/jpeg", "image/png")
 
 
 # --- where the bytes live -------------------------------------------------------------------------
-def asset_dir(mock: MockCVAT, asset_uuid: str) -> Path:
-    return mock.media_dir / "assets" / asset_uuid
+def asset_dir(asset_uuid: str) -> str:
+    """The prefix of an asset's file in the media store."""
+    return f"assets/{asset_uuid}/"
+
+
+def asset_key(asset: Asset) -> str:
+    return asset_dir(asset.uuid) + asset.filename
 
 
 def remove_asset_files(mock: MockCVAT, db: Session, condition: Any) -> None:
@@ -63,7 +68,7 @@ def remove_asset_files(mock: MockCVAT, db: Session, condition: Any) -> None:
     ``AnnotationGuide``); their rows go with the guide (foreign keys)."""
     for asset_uuid in db.execute(select(Asset.uuid).join(
             AnnotationGuide, AnnotationGuide.id == Asset.guide_id).where(condition)).scalars():
-        shutil.rmtree(asset_dir(mock, asset_uuid), ignore_errors=True)
+        mock.media.delete_prefix(asset_dir(asset_uuid))
 
 
 def guide_ids(db: Any, *, task_ids: Iterable[int] = (), project_ids: Iterable[int] = ()
@@ -242,16 +247,13 @@ def _reconcile_assets(ctx: Context, db: Session, guide: AnnotationGuide) -> None
         copy = Asset(uuid=str(uuidlib.uuid4()), filename=asset.filename, owner_id=ctx.user.id,
                      guide_id=guide.id or 0)
         db.add(copy)
-        target = asset_dir(ctx.mock, copy.uuid)
-        target.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(asset_dir(ctx.mock, asset.uuid) / asset.filename,
-                        target / asset.filename)
+        ctx.mock.media.copy(asset_key(asset), asset_key(copy))
         guide.markdown = guide.markdown.replace(f"(/api/assets/{written})",
                                                 f"(/api/assets/{copy.uuid})")
         kept.add(copy.uuid)
     for asset in db.execute(select(Asset).where(Asset.guide_id == guide.id)).scalars().all():
         if asset.uuid not in kept:
-            shutil.rmtree(asset_dir(ctx.mock, asset.uuid), ignore_errors=True)
+            ctx.mock.media.delete_prefix(asset_dir(asset.uuid))
             db.delete(asset)
     db.add(guide)
     db.flush()
@@ -298,13 +300,10 @@ def _store_asset(ctx: Context, fields: Mapping[str, Any]) -> dict[str, Any]:
         filename = _filename(upload.filename)
         asset = Asset(uuid=str(uuidlib.uuid4()), filename=filename, owner_id=ctx.user.id,
                       guide_id=guide.id or 0)
-        target_dir = asset_dir(mock, asset.uuid)
-        target_dir.mkdir(parents=True, exist_ok=True)
-        try:
-            _write_asset(upload, upload.content_type or "", target_dir / filename)
-        except BaseException:
-            shutil.rmtree(target_dir, ignore_errors=True)
-            raise
+        with mock.temp_dir() as scratch:  # written (or re-encoded) here, then stored
+            written = Path(scratch) / filename
+            _write_asset(upload, upload.content_type or "", written)
+            mock.media.move_in(asset_key(asset), written)
         db.add(asset)
         db.flush()
         return asset_payload(ctx, db, asset)
@@ -371,7 +370,7 @@ def _asset(db: Session, raw_uuid: str) -> Asset:
     return resources.get(db, Asset, key, "Asset")
 
 
-def retrieve_asset(ctx: Context, raw_uuid: str) -> FileResponse:
+def retrieve_asset(ctx: Context, raw_uuid: str) -> Response:
     """The stored file, as django-sendfile2 serves it: inline, type guessed from the name."""
     with ctx.mock.db.session() as db:
         asset = _asset(db, raw_uuid)
@@ -381,15 +380,15 @@ def retrieve_asset(ctx: Context, raw_uuid: str) -> FileResponse:
                 raise NotAuthenticated()
         else:
             iam.engine(ctx).check(_allowed(ctx, db, guide, "view"))
-        path = asset_dir(ctx.mock, asset.uuid) / asset.filename
-    if not path.is_file():
-        raise NotFound(f'"{path.name}" does not exist')
-    media_type, encoding = mimetypes.guess_type(path.name)
+        key = asset_key(asset)
+    if not ctx.mock.media.exists(key):
+        raise NotFound(f'"{asset.filename}" does not exist')
+    media_type, encoding = mimetypes.guess_type(asset.filename)
     headers = {"Content-Disposition": _inline(asset.filename)}
     if encoding:
         headers["Content-Encoding"] = encoding
-    return FileResponse(path, media_type=media_type or "application/octet-stream",
-                        headers=headers)
+    return stored_file(ctx.mock.media, key,
+                       media_type=media_type or "application/octet-stream", headers=headers)
 
 
 def _inline(name: str) -> str:
@@ -407,7 +406,7 @@ def destroy_asset(ctx: Context, raw_uuid: str) -> None:
         asset = _asset(db, raw_uuid)
         guide = resources.get(db, AnnotationGuide, asset.guide_id, "AnnotationGuide")
         iam.engine(ctx).check(_allowed(ctx, db, guide, "update"))
-        shutil.rmtree(asset_dir(ctx.mock, asset.uuid), ignore_errors=True)
+        ctx.mock.media.delete_prefix(asset_dir(asset.uuid))
         db.delete(asset)
 
 
@@ -429,9 +428,8 @@ def write_to_backup(mock: MockCVAT, db: Session, archive: zipfile.ZipFile, condi
                             .order_by(Asset.created_date)).scalars():
         name = f"{prefix}{ASSETS_DIR}/{asset.filename}"
         markdown = markdown.replace(f"/api/assets/{asset.uuid}", name)
-        path = asset_dir(mock, asset.uuid) / asset.filename
-        if path.is_file():
-            archive.write(path, name)
+        if mock.media.exists(asset_key(asset)):
+            archive.writestr(name, mock.media.get(asset_key(asset)))
     archive.writestr(prefix + GUIDE_FILE, markdown)
 
 
@@ -472,9 +470,7 @@ def restore_from_backup(mock: MockCVAT, db: Session, markdown: str,
         filename = _filename(name)
         asset = Asset(uuid=str(uuidlib.uuid4()), filename=filename, owner_id=owner_id,
                       guide_id=guide.id or 0)
-        folder = asset_dir(mock, asset.uuid)
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / filename).write_bytes(data)
+        mock.media.put(asset_key(asset), data)
         db.add(asset)
         guide.markdown = guide.markdown.replace(name, f"/api/assets/{asset.uuid}")
     db.add(guide)

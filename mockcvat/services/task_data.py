@@ -40,16 +40,18 @@ _STEP = re.compile(r"step\s*=\s*([1-9]\d*)")
 
 # --- where things live ---------------------------------------------------------------------------
 def upload_area(mock: MockCVAT, task_id: int) -> uploads.UploadArea:
-    return uploads.UploadArea(mock.media_dir / "uploads" / f"task-{task_id}-data")
+    return mock.upload_area(f"task-{task_id}-data")
 
 
-def data_dir(mock: MockCVAT, data_id: int) -> Path:
-    return mock.media_dir / "data" / str(data_id)
+def data_key(data_id: int) -> str:
+    """The prefix of a task data's media in the media store (``media.FrameStore``'s layout)."""
+    return f"data/{data_id}/"
 
 
 def frame_store(mock: MockCVAT, data_id: int, source: Any = None) -> media.FrameStore:
     """``source``: ``media_source`` of the data, for images that stay in a cloud storage."""
-    return media.FrameStore(data_dir(mock, data_id), source)
+    return media.FrameStore(mock.media, data_key(data_id), source,
+                            local_file=mock.media.cached_file)
 
 
 def media_source(db: Any, data: Data) -> Any:
@@ -72,7 +74,7 @@ def media_source(db: Any, data: Data) -> Any:
 class Plan:
     task_id: int
     data_id: int
-    root: Path  # where the source files are
+    root: Path | None  # where the source files are; None: the task's upload area
     files: list[str]  # relative to root
     remote_urls: list[str] = field(default_factory=list)
     sorting_method: str = "lexicographical"
@@ -93,11 +95,11 @@ class Plan:
 
 
     def to_json(self) -> dict[str, Any]:
-        return {**dataclasses.asdict(self), "root": str(self.root)}
+        return {**dataclasses.asdict(self), "root": str(self.root) if self.root else None}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Plan:
-        return cls(**{**data, "root": Path(data["root"])})
+        return cls(**{**data, "root": Path(data["root"]) if data["root"] else None})
 
 
 def frame_step(frame_filter: str) -> int:
@@ -148,14 +150,14 @@ def start(ctx: Context, task: Task, params: dict[str, Any], client_files: list[s
     order = params.get("upload_file_order") or None
     if params.get("sorting_method") == "predefined" and client_files and order:
         check_upload_order(client_files, order)
-    area = upload_area(mock, task.id or 0)
     cloud_id = params.get("cloud_storage_id")
+    root: Path | None = None  # the upload area (bucket files are downloaded there too)
     if cloud_id is not None:  # keys in the bucket, resolved in the background
-        root, files = area.files_dir, list(server_files)
+        files = list(server_files)
     elif server_files:
         root, files = mock.share_dir, share_files(mock, server_files)
     else:
-        root, files = area.files_dir, list(client_files)
+        files = list(client_files)
     with mock.db.session() as db:
         current = db.get(Task, task.id)
         if current is None:
@@ -215,40 +217,46 @@ def _process_job(mock: MockCVAT, reporter: background.Reporter, plan: dict[str, 
 def process(mock: MockCVAT, plan: Plan, reporter: background.Reporter,
             ctx: Context | None = None) -> None:
     """The creation request's work. Whatever happens, the uploaded files go (their copy is
-    under the data dir now); on failure, what was extracted goes too, as CVAT cleans up.
+    in the task's media now); on failure, what was extracted goes too, as CVAT cleans up.
     ``ctx``: the request that queued the work, whose caller and host the events carry."""
     try:
-        _process(mock, plan, reporter, ctx)
+        with mock.temp_dir() as scratch:
+            _process(mock, plan, reporter, ctx, Path(scratch))
     except BaseException:
-        shutil.rmtree(data_dir(mock, plan.data_id), ignore_errors=True)
+        mock.media.delete_prefix(data_key(plan.data_id))
         raise
     finally:
         upload_area(mock, plan.task_id).clear()
 
 
 def _process(mock: MockCVAT, plan: Plan, reporter: background.Reporter,
-             ctx: Context | None) -> None:
+             ctx: Context | None, scratch: Path) -> None:
+    """The media are prepared in ``scratch`` on this host's disk, then go to the media store
+    whole before the database says the data is there."""
     validation.check_params(mock, plan.task_id, plan.validation_params)
+    root = plan.root or upload_area(mock, plan.task_id).local_files(scratch / "upload")
     if plan.remote_urls:
-        plan.files += download(plan.remote_urls, plan.root)
+        plan.files += download(plan.remote_urls, root)
     if plan.job_file_mapping:
         check_job_file_mapping(mock, plan)
         # the mapping is the frame order: its files, job after job
         plan.sorting_method = "predefined"
         plan.upload_file_order = [name for files in plan.job_file_mapping for name in files]
-    target = data_dir(mock, plan.data_id)
-    shutil.rmtree(target, ignore_errors=True)
+    target = scratch / "data"
+    mock.media.delete_prefix(data_key(plan.data_id))
     try:
-        manifest = from_cloud(mock, plan, target, reporter) if plan.cloud_storage_id else None
+        manifest = from_cloud(mock, plan, root, target, reporter) \
+            if plan.cloud_storage_id else None
         if manifest is None:
             manifest = media.prepare(
-                plan.root, plan.files, target, sorting_method=plan.sorting_method,
+                root, plan.files, target, sorting_method=plan.sorting_method,
                 upload_file_order=plan.upload_file_order, start_frame=plan.start_frame,
                 stop_frame=plan.stop_frame, frame_step=plan.frame_step,
                 chunk_size=plan.chunk_size, use_zip_chunks=plan.use_zip_chunks,
                 progress=reporter.progress)
     except media.MediaError as exc:
         raise background.RequestFailed(failure_message(exc)) from None
+    mock.media.put_tree(data_key(plan.data_id), target)
     video = manifest.media_type == "video"
     with mock.db.session() as db:
         task = db.get(Task, plan.task_id)
@@ -329,12 +337,12 @@ def _announce(ctx: Context | None, db: Session, task: Task, made: list[Job],
                          obj_name=task.name, **tasks.ids_of(task))
 
 
-def from_cloud(mock: MockCVAT, plan: Plan, target: Path,
+def from_cloud(mock: MockCVAT, plan: Plan, root: Path, target: Path,
                reporter: background.Reporter) -> media.Manifest | None:
     """``server_files`` of a cloud storage (CVAT's ``_create_thread``): images with
     ``use_cache`` stay in the bucket and are indexed there (a manifest's sizes, else each
-    image read); anything else is downloaded into the upload area and prepared as an upload
-    (returns None then)."""
+    image read); anything else is downloaded into ``root`` and prepared as an upload (returns
+    None then)."""
     from mockcvat.services import cloudstorages
 
     with mock.db.session() as db:
@@ -363,7 +371,7 @@ def from_cloud(mock: MockCVAT, plan: Plan, target: Path,
                 progress=reporter.progress)
         for name in names:
             media.sources.check_relative(name)
-            bucket.download(name, media.sources.inside(plan.root, name))
+            bucket.download(name, media.sources.inside(root, name))
     except storage.StoreError as exc:
         raise background.RequestFailed(cloudstorages.bucket_error(bucket, exc)[0]) from None
     plan.files = names

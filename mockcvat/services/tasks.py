@@ -3,7 +3,6 @@ Their data (upload, processing, frames) is ``mockcvat.services.task_data``."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -301,7 +300,7 @@ def remove_files(mock: MockCVAT, db: Session, task_id: int) -> None:
     guides.remove_asset_files(mock, db, AnnotationGuide.task_id == task_id)
     task = db.get(Task, task_id)
     if task is not None and task.data_id:
-        shutil.rmtree(task_data.data_dir(mock, task.data_id), ignore_errors=True)
+        mock.media.delete_prefix(task_data.data_key(task.data_id))
         data = db.get(Data, task.data_id)
         if data is not None:
             db.delete(data)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -115,10 +116,26 @@ class ByteStore(ABC):
                 if not token:
                     break
 
+    def exists(self, key: str) -> bool:
+        try:
+            self.head(key)
+        except ObjectNotFound:
+            return False
+        return True
+
+    def iter_bytes(self, key: str, piece: int = 8 << 20) -> Iterator[bytes]:
+        """The object in pieces (a download answer, a copy to a file): one ranged read each,
+        never the whole object in memory."""
+        size = self.head(key).size
+        for start in range(0, size, piece):
+            yield self.get(key, start, min(start + piece, size))
+
     def download(self, key: str, path: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            path.write_bytes(self.get(key))
+            with open(path, "wb") as out:
+                for piece in self.iter_bytes(key):
+                    out.write(piece)
         except BaseException:
             path.unlink(missing_ok=True)
             raise
@@ -129,9 +146,71 @@ class ByteStore(ABC):
             self.put(key, source)
 
     def local_path(self, key: str) -> Path | None:
-        """The key as a file of this machine, for readers that need one (video decoding);
-        None where the bytes live elsewhere."""
+        """The key as a file (or, for a prefix ending with '/', a directory) of this machine,
+        for readers that need one (video decoding); None where the bytes live elsewhere."""
         return None
+
+    # --- moving whole objects and trees (the server's own media, mockcvat.storage.media) -----
+    def delete_prefix(self, prefix: str) -> None:
+        """Every object whose key starts with ``prefix`` (a "directory" when it ends in '/')."""
+        for key in list(self.walk(prefix)):
+            self.delete(key)
+
+    def copy(self, key: str, target: str) -> None:
+        """The object under a second key (later changes to either do not show in the other)."""
+        self.put(target, self.get(key))
+
+    def rename(self, key: str, target: str) -> None:
+        self.copy(key, target)
+        self.delete(key)
+
+    def move_in(self, key: str, path: Path) -> None:
+        """A local file becomes the object (the file is gone afterwards)."""
+        self.put_file(key, path)
+        path.unlink()
+
+    def put_tree(self, prefix: str, directory: Path) -> None:
+        """Every file under a local directory becomes an object under ``prefix`` (a key
+        ending in '/'), the directory is used up."""
+        for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+            self.move_in(prefix + path.relative_to(directory).as_posix(), path)
+        shutil.rmtree(directory, ignore_errors=True)
+
+    def local_file(self, key: str, scratch: Path) -> Path:
+        """The object as a file to read: its own where it is one, else a copy in ``scratch``
+        (a directory the caller removes)."""
+        local = self.local_path(key)
+        if local is not None:
+            if not local.is_file():
+                raise ObjectNotFound(f"The file '{key}' not found on '{self.name}'")
+            return local
+        return self.download(key, scratch / key.rsplit("/", 1)[-1])
+
+    def local_tree(self, prefix: str, scratch: Path) -> Path:
+        """The objects under ``prefix`` (ending in '/') as a directory to read and add to:
+        the store's own where it is one (created if missing), else copies in ``scratch``."""
+        local = self.local_path(prefix)
+        if local is not None:
+            local.mkdir(parents=True, exist_ok=True)
+            return local
+        scratch.mkdir(parents=True, exist_ok=True)
+        for key in self.walk(prefix):
+            self.download(key, scratch.joinpath(*key[len(prefix):].split("/")))
+        return scratch
+
+    def compose(self, target: str, parts: list[str], scratch: Path) -> None:
+        """The objects ``parts`` one after another become ``target``; the parts go."""
+        joined = scratch / f"compose-{uuid.uuid4().hex}"
+        try:
+            with open(joined, "wb") as out:
+                for part in parts:
+                    for piece in self.iter_bytes(part):
+                        out.write(piece)
+            self.put_file(target, joined)
+        finally:
+            joined.unlink(missing_ok=True)
+        for part in parts:
+            self.delete(part)
 
 
 def copy_stream(source: BinaryIO, target: BinaryIO) -> None:

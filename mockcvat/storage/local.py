@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import uuid
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
@@ -31,6 +32,11 @@ class LocalStore(ByteStore):
         if not key or key.startswith("/") or ".." in parts:
             raise StoreError(f"Unsafe key: '{key}'")
         return self.root.joinpath(*parts)
+
+    def _target(self, key: str) -> Path:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
 
     def status(self) -> str:
         return AVAILABLE if self.root.is_dir() else NOT_FOUND
@@ -87,3 +93,49 @@ class LocalStore(ByteStore):
 
     def local_path(self, key: str) -> Path | None:
         return self._path(key)
+
+    # the moves of whole objects and trees as the filesystem does them: renames and hard links
+    def delete_prefix(self, prefix: str) -> None:
+        if not prefix.endswith("/"):
+            super().delete_prefix(prefix)
+            return
+        shutil.rmtree(self._path(prefix), ignore_errors=True)
+
+    def copy(self, key: str, target: str) -> None:
+        source, copy = self._path(key), self._target(target)
+        if not source.is_file():
+            raise ObjectNotFound(f"The file '{key}' not found on '{self.name}'")
+        copy.unlink(missing_ok=True)
+        try:  # a hard link: no bytes copied, and every write here replaces a file whole
+            os.link(source, copy)
+        except OSError:
+            shutil.copy2(source, copy)
+
+    def rename(self, key: str, target: str) -> None:
+        try:
+            os.replace(self._path(key), self._target(target))
+        except FileNotFoundError:
+            raise ObjectNotFound(f"The file '{key}' not found on '{self.name}'") from None
+
+    def move_in(self, key: str, path: Path) -> None:
+        shutil.move(path, self._target(key))
+
+    def put_tree(self, prefix: str, directory: Path) -> None:
+        target = self._path(prefix)
+        if target.exists():
+            super().put_tree(prefix, directory)
+            return
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(directory, target)
+
+    def compose(self, target: str, parts: list[str], scratch: Path) -> None:
+        if not parts:
+            self.put(target, b"")
+            return
+        joined = self._target(target)
+        os.replace(self._path(parts[0]), joined)
+        with open(joined, "ab") as out:
+            for part in parts[1:]:
+                with open(self._path(part), "rb") as source:
+                    copy_stream(source, out)
+                self.delete(part)

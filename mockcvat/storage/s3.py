@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 import boto3
@@ -29,9 +30,14 @@ _MISSING = {"404", "NoSuchBucket", "NoSuchKey", "NotFound"}
 
 
 class S3Store(ByteStore):
+    """``environment_credentials``: without credentials given, boto3's own chain (the
+    ``AWS_*`` variables, ``~/.aws``, an instance role) instead of anonymous access (the
+    server's media store, ``--media-url``; a cloud storage never reads the server's)."""
+
     def __init__(self, bucket: str, *, access_key_id: str = "", secret_key: str = "",
                  session_token: str = "", region: str | None = None,
-                 endpoint_url: str | None = None) -> None:
+                 endpoint_url: str | None = None, environment_credentials: bool = False
+                 ) -> None:
         given = [c for c in (access_key_id, secret_key, session_token) if c]
         if len(given) == 1:  # CVAT raises this (a 500 there; a 400 here)
             raise StoreError("Insufficient data for authentication")
@@ -42,7 +48,7 @@ class S3Store(ByteStore):
         config = Config(connect_timeout=5, read_timeout=60,
                         retries={"total_max_attempts": 2, "mode": "standard"})
         self._client = session.client("s3", endpoint_url=endpoint_url or None, config=config)
-        if not given:  # anonymous access: unsigned requests, as CVAT sends them
+        if not given and not environment_credentials:  # anonymous: unsigned, as CVAT sends
             self._client.meta.events.register("choose-signer.s3.*", disable_signing)
 
     def _fail(self, exc: Exception, key: str | None = None) -> StoreError:
@@ -115,6 +121,35 @@ class S3Store(ByteStore):
 
     def delete(self, key: str) -> None:
         self._call("delete_object", key, Key=key)
+
+    def iter_bytes(self, key: str, piece: int = 8 << 20) -> Iterator[bytes]:
+        body = self._call("get_object", key, Key=key)["Body"]
+        try:
+            yield from body.iter_chunks(piece)
+        except (ClientError, BotoCoreError) as exc:
+            raise self._fail(exc, key) from None
+        finally:
+            body.close()
+
+    def delete_prefix(self, prefix: str) -> None:
+        """A flat listing and batch deletes (1,000 keys a request), not one call per key."""
+        token: str | None = None
+        while True:
+            response = self._call("list_objects_v2", Prefix=prefix,
+                                  **({"ContinuationToken": token} if token else {}))
+            keys = [{"Key": o["Key"]} for o in response.get("Contents", [])]
+            if keys:
+                self._call("delete_objects", Delete={"Objects": keys, "Quiet": True})
+            token = response.get("NextContinuationToken")
+            if not token:
+                return
+
+    def copy(self, key: str, target: str) -> None:
+        """Server-side (boto3's managed copy: multipart above its threshold)."""
+        try:
+            self._client.copy({"Bucket": self.name, "Key": key}, self.name, target)
+        except (ClientError, BotoCoreError) as exc:
+            raise self._fail(exc, key) from None
 
     def allowed_actions(self) -> list[str]:
         """CVAT's ``supported_actions``: read/write from the bucket policy's Allow statements;
