@@ -938,11 +938,14 @@ class Background:
         return True
 
     # --- processes that died ---------------------------------------------------------------
-    def recover(self) -> list[RequestView]:
+    def recover(self, on_failed: Callable[[Session, list[RequestView]], None] | None = None
+                ) -> list[RequestView]:
         """Work of processes that are gone: requests they had started (or only they could
         run) end as failed, as rq fails the jobs of a worker that died; deferred work they had
         started is handed back to the queue. Queued requests stay queued: any process runs
-        them (Redis keeps CVAT's queue across restarts too). Returns the failed requests."""
+        them (Redis keeps CVAT's queue across restarts too). ``on_failed(db, requests)`` runs
+        before the failures are committed (``MockCVAT.forget_files_of``). Returns the failed
+        requests."""
         live = self.mock.db.peers.live()
         now = utcnow()
         row_t = BackgroundRequest
@@ -962,7 +965,10 @@ class Background:
             db.execute(update(DeferredWork).where(
                 DeferredWork.status == "started", DeferredWork.claimed_by.not_in(live)
             ).values(status="queued", claimed_by=None, claim=None))
-            return [view_of(row) for row in rows]
+            failed = [view_of(row) for row in rows]
+            if on_failed is not None and failed:
+                on_failed(db, failed)
+            return failed
 
     def _sweep_if_due(self) -> None:
         if not self.mock.db.shared:
@@ -971,7 +977,7 @@ class Background:
         if now - self._last_sweep < SWEEP_SECONDS:
             return
         self._last_sweep = now
-        if self.recover():
+        if self.recover(lambda db, failed: self.mock.forget_files_of(db, failed, alone=False)):
             log.warning("requests of a process that died ended as failed")
 
     # --- waiting, resetting ------------------------------------------------------------------

@@ -26,6 +26,7 @@ from mockcvat.storage.media import SCRATCH_AREA, media_store
 
 if TYPE_CHECKING:
     from mockcvat.api import Operation
+    from mockcvat.background import RequestView
     from mockcvat.uploads import UploadArea
 
 log = logging.getLogger("mockcvat")
@@ -213,27 +214,44 @@ class MockCVAT:
 
     def _recover(self, *, clean_files: bool = True) -> None:
         """Start-up on existing state: what an earlier process left unfinished. Requests it was
-        running end as failed (queued ones stay queued); with ``clean_files`` (no other
-        process alive to be using them) its scratch files, the uploads of the requests that
-        failed, and the media of tasks whose data never finished (``size`` 0: nothing can read
-        it; a queued creation makes it again) go."""
+        running end as failed (queued ones stay queued), and the files they had received go
+        (``forget_files_of``); with ``clean_files`` (no other process alive to be using them)
+        its scratch files and the media of tasks whose data never finished (``size`` 0:
+        nothing can read it; a queued creation makes it again) go too."""
         from sqlmodel import select
 
         from mockcvat.models import Data
 
-        failed = self.background.recover()
+        self.background.recover(lambda db, failed: self.forget_files_of(
+            db, failed, alone=clean_files))
         if not clean_files:
             return
         shutil.rmtree(self.tmp_dir, ignore_errors=True)
-        for request in failed:  # the files a failed creation or import received go with it
-            if request.action in ("create", "import"):
-                owner = (f"{request.target}-{request.target_id}-" if request.target_id
-                         else f"{request.target}-backup-by-{request.owner_id}")
-                self._remove_named("uploads", owner)
         with self.db.session() as session:
             unfinished = session.exec(select(Data.id).where(Data.size == 0)).all()
         for data_id in unfinished:
             self.media.delete_prefix(f"data/{data_id}/")
+
+    def forget_files_of(self, db: Any, failed: list[RequestView], *, alone: bool) -> None:
+        """What requests that died with their process had received or half-stored: the upload
+        areas of their objects, and the media of the task data a creation was making (it
+        never finished: nothing reads it, a new creation makes it again). Called before their
+        failure is committed, so that a client's retry never meets the removal. A user's
+        backup uploads share one area: only when no other process is alive (``alone``)."""
+        from mockcvat.models import Data, Task
+
+        for request in failed:
+            if request.action not in ("create", "import"):
+                continue
+            if request.target_id:
+                self._remove_named("uploads", f"{request.target}-{request.target_id}-")
+            elif alone:
+                self._remove_named("uploads", f"{request.target}-backup-by-{request.owner_id}")
+            if request.action == "create" and request.target == "task" and request.target_id:
+                task = db.get(Task, request.target_id)
+                data = db.get(Data, task.data_id) if task is not None and task.data_id else None
+                if data is not None and data.size == 0:
+                    self.media.delete_prefix(f"data/{data.id}/")
 
     SNAPSHOT_MEDIA = "snapshot_media"
 

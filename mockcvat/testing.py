@@ -40,6 +40,9 @@ STATUS_CHECK_PERIOD = 0.01
 # A PostgreSQL server URL: every server made here without a database of its own gets a new
 # database on it (dropped when the server stops) instead of an in-memory SQLite one
 TEST_DATABASE_URL = "MOCKCVAT_TEST_DATABASE_URL"
+# An S3 URL (s3://bucket[/prefix]) and its endpoint: every server made here without media of
+# its own keeps them under a prefix of its own there (removed when it stops)
+TEST_MEDIA_URL, TEST_MEDIA_ENDPOINT = "MOCKCVAT_TEST_MEDIA_URL", "MOCKCVAT_TEST_MEDIA_ENDPOINT"
 _databases = itertools.count(1)
 
 
@@ -53,6 +56,7 @@ class MockCVATServer:
                  **overrides: Any) -> None:
         self._tmp: str | None = None
         self._database: str | None = None  # made here, dropped by stop()
+        self._own_media = False  # a prefix of the test bucket, emptied by stop()
         if settings is None:
             self._tmp = tempfile.mkdtemp(prefix="mockcvat-")
             # tests want background requests finished when the client first polls
@@ -60,12 +64,16 @@ class MockCVATServer:
                                       "port": 0, "background_mode": "immediate",
                                       "log_level": "warning"}
             values.update(overrides)
+            name = f"mockcvat_test_{os.getpid()}_{next(_databases)}"
             if os.environ.get(TEST_DATABASE_URL) and "database_url" not in overrides:
                 from mockcvat import pgcluster
 
-                name = f"mockcvat_test_{os.getpid()}_{next(_databases)}"
                 values["database_url"] = self._database = pgcluster.create_database(
                     os.environ[TEST_DATABASE_URL], name)
+            if os.environ.get(TEST_MEDIA_URL) and "media_url" not in overrides:
+                values["media_url"] = f"{os.environ[TEST_MEDIA_URL].rstrip('/')}/{name}"
+                values["media_endpoint"] = os.environ.get(TEST_MEDIA_ENDPOINT)
+                self._own_media = True
             settings = Settings(**values)
         if seed is not None:
             settings.seed = Path(seed)
@@ -113,6 +121,8 @@ class MockCVATServer:
         if self._socket is not None:
             self._socket.close()
         if self.app is not None:
+            if self._own_media:
+                self.mock.media.root.delete_prefix("")
             self.mock.close()
         if self._tmp:
             shutil.rmtree(self._tmp, ignore_errors=True)

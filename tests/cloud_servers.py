@@ -116,17 +116,61 @@ class S3Server:
         return user, key["AccessKeyId"], key["SecretAccessKey"]
 
 
-@pytest.fixture(scope="session")
-def s3_server() -> Iterator[S3Server]:
+def start_moto() -> tuple[Any, S3Server]:
     from moto.server import ThreadedMotoServer
 
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
+    return server, S3Server(f"http://127.0.0.1:{port}")
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    server, s3 = start_moto()
     try:
-        yield S3Server(f"http://127.0.0.1:{port}")
+        yield s3
     finally:
         server.stop()
+
+
+# --- the suite with S3 media: MOCKCVAT_TEST_S3_MEDIA=1 ------------------------------------------
+# Every MockCVATServer of the session keeps its media under a prefix of one bucket of a moto
+# server of its own (not the s3_server above, whose tests turn authentication on and off),
+# through the variables mockcvat.testing reads.
+_media_moto: list[Any] = []
+S3_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                  "AWS_DEFAULT_REGION": "us-east-1"}
+
+
+def media_environment(s3: S3Server, bucket: str) -> dict[str, str]:
+    """The variables that put a server's media into ``bucket`` (credentials included)."""
+    return {**S3_CREDENTIALS, "MOCKCVAT_MEDIA_URL": f"s3://{bucket}/media-root",
+            "MOCKCVAT_MEDIA_ENDPOINT": s3.endpoint}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if os.environ.get("MOCKCVAT_TEST_S3_MEDIA") != "1":
+        return
+    from mockcvat.testing import TEST_MEDIA_ENDPOINT, TEST_MEDIA_URL
+
+    server, s3 = start_moto()
+    _media_moto.append(server)
+    os.environ.update(S3_CREDENTIALS)
+    os.environ[TEST_MEDIA_URL] = f"s3://{s3.make_bucket('media')}"
+    os.environ[TEST_MEDIA_ENDPOINT] = s3.endpoint
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    from mockcvat.testing import TEST_MEDIA_URL
+
+    url = os.environ.get(TEST_MEDIA_URL)
+    return f"mockcvat media: {'S3 (moto) at ' + url if url else 'the data dir'}"
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    while _media_moto:
+        _media_moto.pop().stop()
 
 
 # --- Azure (Azurite) -------------------------------------------------------------------------

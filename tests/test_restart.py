@@ -24,6 +24,8 @@ import httpx
 import pytest
 from PIL import Image
 
+from mockcvat.storage.media import MediaStore, media_store
+from tests.cloud_servers import media_environment
 from tests.conftest import NO_TLS
 
 LABELS = [{"name": "car"}]
@@ -38,12 +40,12 @@ def _png(size=(8, 8)) -> bytes:
 class Served:
     """``mockcvat serve`` as a child process on a free port of 127.0.0.1."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, environment: dict[str, str] | None = None) -> None:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "MOCKCVAT_BACKGROUND_MODE": "thread"}
+        env = {**os.environ, "MOCKCVAT_BACKGROUND_MODE": "thread", **(environment or {})}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "mockcvat", "serve", "--port", str(self.port),
              "--data-dir", str(data_dir)], env=env,
@@ -151,8 +153,25 @@ def data_dir(tmp_path: Path) -> Iterator[Path]:
     yield tmp_path / "data"
 
 
-def test_sigkill_during_import_and_task_creation_then_restart(data_dir: Path) -> None:
-    served = Served(data_dir)
+@pytest.fixture(params=["data-dir", "s3"])
+def media(request: pytest.FixtureRequest, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+          ) -> tuple[dict[str, str], MediaStore]:
+    """Where the server keeps its media: the variables that say so, and the store as the
+    server sees it (the data dir's ``media/``, or a bucket of moto's S3 server)."""
+    if request.param == "data-dir":
+        return {}, media_store(None, data_dir)
+    s3 = request.getfixturevalue("s3_server")
+    environment = media_environment(s3, s3.make_bucket())
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    return environment, media_store(environment["MOCKCVAT_MEDIA_URL"], data_dir,
+                                    endpoint=environment["MOCKCVAT_MEDIA_ENDPOINT"])
+
+
+def test_sigkill_during_import_and_task_creation_then_restart(
+        data_dir: Path, media: tuple[dict[str, str], MediaStore]) -> None:
+    environment, store = media
+    served = Served(data_dir, environment)
     client = _login(served.url)
     try:
         # a task made before any crash: its media must survive restarts and resets
@@ -168,7 +187,7 @@ def test_sigkill_during_import_and_task_creation_then_restart(data_dir: Path) ->
         _wait_started(client, import_rq)
         served.kill()
 
-        served = Served(data_dir)
+        served = Served(data_dir, environment)
         client = _rebind(client, served.url)
         assert client.get("/api/users/self").json()["username"] == "admin"  # the old session
         failed = client.get(f"/api/requests/{import_rq}").json()
@@ -185,24 +204,26 @@ def test_sigkill_during_import_and_task_creation_then_restart(data_dir: Path) ->
         doomed, create_rq = _create_task(client, "doomed", [("a.zip", archive.getvalue())])
         doomed_data = client.get(f"/api/tasks/{doomed}").json()["data"]
         _wait_started(client, create_rq)
+        assert any(store.walk(f"uploads/task-{doomed}-data/"))  # received before the kill
         served.kill()
 
-        served = Served(data_dir)
+        served = Served(data_dir, environment)
         client = _rebind(client, served.url)
         failed = client.get(f"/api/requests/{create_rq}").json()
         assert failed["status"] == "failed" and "restarted" in failed["message"]
-        media = data_dir / "media"
-        assert not (media / "data" / str(doomed_data)).exists()  # half-extracted media gone
-        assert not any((media / "uploads").glob(f"task-{doomed}-*"))  # its upload area
-        assert not (media / "tmp").exists()
-        assert (media / "data").is_dir()
+        assert not any(store.walk(f"data/{doomed_data}/"))  # half-extracted media gone
+        assert not any(store.walk(f"uploads/task-{doomed}-data/"))  # its upload area
+        assert not (data_dir / "media" / "tmp").exists()  # the scratch space, on this host
+        assert any(store.walk("data/"))
 
         # a new import into the same task works: nothing holds its request id
         rq_id = _import(client, kept, _cvat_xml(1, xtl=2))
         assert _wait_done(client, rq_id)["status"] == "finished"
         # and the failed creation can be retried on the same task
-        _, retry_rq = _create_task(client, "again", [("0.png", _png())])
+        again, retry_rq = _create_task(client, "again", [("0.png", _png())])
         assert _wait_done(client, retry_rq)["status"] == "finished"
+        again_data = client.get(f"/api/tasks/{again}").json()["data"]
+        assert any(store.walk(f"data/{again_data}/"))
 
         # reset: the state at this start-up (kept task with its media), nothing newer
         assert client.post("/_mockcvat/reset").status_code == 200
@@ -212,6 +233,7 @@ def test_sigkill_during_import_and_task_creation_then_restart(data_dir: Path) ->
         frame = client.get(f"/api/tasks/{kept}/data/",
                            params={"type": "frame", "number": 1, "quality": "original"})
         assert frame.status_code == 200 and frame.content.startswith(b"\x89PNG")
+        assert not any(store.walk(f"data/{again_data}/"))  # made after start-up: gone
     finally:
         client.close()
         served.stop()

@@ -28,21 +28,28 @@ from PIL import Image
 from sqlalchemy.engine import make_url
 
 from mockcvat import cluster, pgcluster
-from tests.cloud_servers import free_port
+from tests.cloud_servers import S3Server, free_port, media_environment
+from tests.media_files import make_video
 
 ADMIN = ("admin", "admin")
 LOAD_SECONDS = float(os.environ.get("MOCKCVAT_SHARED_SECONDS", "30"))
 
 
 class Fleet:
-    """``mockcvat serve --workers N`` on a new database of the test cluster."""
+    """``mockcvat serve --workers N`` on a new database of the test cluster, or (a second
+    host) on the database of another fleet (``joins``), with ``environment`` added to its
+    variables (e.g. the media in a bucket)."""
 
-    def __init__(self, server_url: str, data_dir: Path, workers: int) -> None:
-        self.database_url = pgcluster.create_database(
+    def __init__(self, server_url: str, data_dir: Path, workers: int, *,
+                 joins: Fleet | None = None, environment: dict[str, str] | None = None
+                 ) -> None:
+        self.owns_database = joins is None
+        self.database_url = joins.database_url if joins else pgcluster.create_database(
             server_url, f"fleet_{uuid.uuid4().hex[:10]}")
+        alive = workers + (len(joins.workers()) if joins else 0)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "MOCKCVAT_BACKGROUND_MODE": "thread"}
+        env = {**os.environ, "MOCKCVAT_BACKGROUND_MODE": "thread", **(environment or {})}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "mockcvat", "serve", "--workers", str(workers),
              "--database-url", self.database_url, "--port", str(self.port),
@@ -53,7 +60,7 @@ class Fleet:
                 raise RuntimeError(f"mockcvat serve exited with {self.process.returncode}")
             try:
                 if httpx.get(self.url + "/api/server/about", timeout=2).status_code == 200 \
-                        and len(self.workers()) == workers:
+                        and len(self.workers()) == alive:
                     return
             except httpx.HTTPError:
                 pass
@@ -84,7 +91,8 @@ class Fleet:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        pgcluster.drop_database(self.database_url)
+        if self.owns_database:
+            pgcluster.drop_database(self.database_url)
 
 
 def _png(seed: int, size: tuple[int, int] = (64, 48)) -> bytes:
@@ -243,3 +251,134 @@ def test_kill_9_one_worker_mid_run(postgres_url: str, tmp_path: Path) -> None:
                 time.sleep(0.1)
     finally:
         fleet.stop()
+
+
+# --- media in a bucket: hosts that share nothing but the database and the bucket ------------------
+def _wait(http: httpx.Client, rq_id: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 60
+    while True:
+        request = http.get(f"/api/requests/{rq_id}").json()
+        if request["status"] in ("finished", "failed"):
+            return request
+        assert time.monotonic() < deadline, request
+        time.sleep(0.05)
+
+
+def _path(url: str) -> str:
+    """A URL of one host as a path any host answers."""
+    return "/" + url.split("/", 3)[3]
+
+
+def test_two_hosts_share_their_media_through_a_bucket(postgres_url: str, s3_server: S3Server,
+                                                      tmp_path: Path) -> None:
+    """Two ``mockcvat serve`` on "two hosts" (data dirs of their own, nothing shared on disk),
+    one database, the media in one bucket of an S3 server (moto's): what one host received
+    or made, the other serves — frames, chunks, video decoded from the bucket's file, exports,
+    backups, the pieces of a TUS upload sent to both — and a reset from either empties the
+    bucket of what was made since start-up."""
+    bucket = s3_server.make_bucket()
+    environment = media_environment(s3_server, bucket)
+    first = Fleet(postgres_url, tmp_path / "host-a", workers=2, environment=environment)
+    second = None
+    try:
+        second = Fleet(postgres_url, tmp_path / "host-b", workers=1, joins=first,
+                       environment=environment)
+        at_start = s3_server.keys(bucket)
+        images = []
+        for i in range(4):
+            images.append(tmp_path / f"{i}.png")
+            images[-1].write_bytes(_png(i, (320, 240)))
+        clip = make_video(tmp_path / "clip.mp4")
+        with _client(first.url) as sdk:  # the work runs on whichever process claims it
+            task = sdk.tasks.create_from_data(models.TaskWriteRequest(
+                name="images", labels=[models.PatchedLabelRequest(name="car")]),
+                resources=[str(p) for p in images])
+            video = sdk.tasks.create_from_data(models.TaskWriteRequest(
+                name="video", labels=[models.PatchedLabelRequest(name="car")]),
+                resources=[str(clip)])
+        with httpx.Client(base_url=first.url, auth=ADMIN, timeout=60) as a, \
+                httpx.Client(base_url=second.url, auth=ADMIN, timeout=60) as b:
+            def data(host: httpx.Client, task_id: int, **params: Any) -> bytes:
+                answer = host.get(f"/api/tasks/{task_id}/data/", params=params)
+                assert answer.status_code == 200, answer.text
+                return answer.content
+
+            # the video decoded by host B first (from its copy of the bucket's file)
+            for number in (0, 7, 13):
+                frame = data(b, video.id, type="frame", number=number, quality="original")
+                assert frame == data(a, video.id, type="frame", number=number,
+                                     quality="original")
+                with Image.open(io.BytesIO(frame)) as decoded:
+                    assert abs(decoded.getpixel((5, 5))[0] - 12 * number) <= 8
+            for quality in ("original", "compressed"):
+                assert data(b, video.id, type="chunk", number=0, quality=quality) == \
+                    data(a, video.id, type="chunk", number=0, quality=quality)
+                chunk = data(b, task.id, type="chunk", number=0, quality=quality)
+                assert chunk == data(a, task.id, type="chunk", number=0, quality=quality)
+                assert len(zipfile.ZipFile(io.BytesIO(chunk)).namelist()) == 4
+            for i, path in enumerate(images):
+                assert data(b, task.id, type="frame", number=i, quality="original") == \
+                    path.read_bytes()
+
+            # an export asked of host A, downloaded from host B
+            started = a.post(f"/api/tasks/{task.id}/dataset/export",
+                             params={"format": "CVAT for images 1.1", "save_images": "true"})
+            done = _wait(b, started.json()["rq_id"])
+            assert done["status"] == "finished", done
+            export = b.get(_path(done["result_url"]))
+            assert export.status_code == 200
+            members = zipfile.ZipFile(io.BytesIO(export.content)).namelist()
+            assert "annotations.xml" in members and "images/2.png" in members
+
+            # a backup made through host B, restored through host A
+            started = b.post(f"/api/tasks/{task.id}/backup/export")
+            done = _wait(a, started.json()["rq_id"])
+            backup = a.get(_path(done["result_url"]))
+            assert backup.status_code == 200
+            restored = a.post("/api/tasks/backup/", files={"task_file": (
+                "backup.zip", backup.content, "application/zip")})
+            done = _wait(b, restored.json()["rq_id"])
+            assert done["status"] == "finished", done
+            copy = int(done["result_id"])
+            assert data(b, copy, type="frame", number=3, quality="original") == \
+                images[3].read_bytes()
+
+            # a TUS upload whose pieces go to both hosts in turn
+            made = a.post("/api/tasks", json={"name": "tus", "labels": [{"name": "car"}]})
+            url = f"/api/tasks/{made.json()['id']}/data/"
+            assert a.post(url, headers={"Upload-Start": ""}).status_code == 202
+            body = clip.read_bytes()
+            created = b.post(url, headers={"Upload-Length": str(len(body)),
+                                           "Upload-Metadata": "filename Y2xpcC5tcDQ=",
+                                           "Tus-Resumable": "1.0.0"})
+            assert created.status_code == 201, created.text
+            location = _path(created.headers["location"])
+            size = len(body) // 5 + 1
+            for n, start in enumerate(range(0, len(body), size)):
+                patched = (a, b)[n % 2].patch(location, content=body[start:start + size],
+                                              headers={
+                    "Content-Type": "application/offset+octet-stream",
+                    "Upload-Offset": str(start), "Tus-Resumable": "1.0.0"})
+                assert patched.status_code == 204, patched.text
+            finished = a.post(url, headers={"Upload-Finish": ""},
+                              json={"image_quality": 70, "client_files": []})
+            assert _wait(b, finished.json()["rq_id"])["status"] == "finished"
+            assert data(b, made.json()["id"], type="frame", number=5, quality="original") == \
+                data(a, video.id, type="frame", number=5, quality="original")
+
+            # nothing of the media on either host's disk (scratch is emptied after each work,
+            # and B's copy of the video for its decoder is a cache)
+            for host in ("host-a", "host-b"):
+                media = tmp_path / host / "media"
+                assert [p for p in media.rglob("*") if p.is_file()
+                        and not p.is_relative_to(media / "tmp" / "remote")] == []
+            assert any(k.startswith("media-root/media/data/") for k in s3_server.keys(bucket))
+
+            # a reset from either host: the bucket as it was at start-up
+            assert b.post("/_mockcvat/reset").status_code == 200
+            assert s3_server.keys(bucket) == at_start
+            assert a.get("/api/tasks").json()["count"] == 0
+    finally:
+        if second is not None:
+            second.stop()
+        first.stop()
