@@ -17,9 +17,12 @@ import pytest
 import yaml
 
 from mockcvat.settings import OPTIONS, env_name
+from mockcvat.storage.media import parse_media_url
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
+# the media store's credentials (boto3 reads them; mockcvat has no settings of its own for them)
+AWS_VARIABLES = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"}
 DOCKERFILE_INSTRUCTIONS = {"FROM", "ENV", "WORKDIR", "COPY", "RUN", "USER", "VOLUME", "EXPOSE",
                            "HEALTHCHECK", "ENTRYPOINT", "CMD", "ARG", "LABEL"}
 
@@ -30,25 +33,34 @@ def _compose() -> dict:
 
 def test_compose_has_two_servers_behind_a_proxy_with_postgresql_and_s3() -> None:
     services = _compose()["services"]
-    assert set(services) == {"postgres", "s3", "mockcvat-1", "mockcvat-2", "proxy"}
+    assert set(services) == {"postgres", "s3", "s3-bucket", "mockcvat-1", "mockcvat-2", "proxy"}
     for name in ("mockcvat-1", "mockcvat-2"):
         server = services[name]
         assert server["build"] == {"context": "..", "dockerfile": "deploy/Dockerfile"}
         assert (DEPLOY / server["build"]["context"] / server["build"]["dockerfile"]).exists()
         env = server["environment"]
-        known = {env_name(option) for option in OPTIONS}
+        known = {env_name(option) for option in OPTIONS} | AWS_VARIABLES
         assert set(env) <= known, set(env) - known  # every variable is a real setting
         assert env["MOCKCVAT_DATABASE_URL"].startswith("postgresql+psycopg://")
         assert "@postgres:5432/" in env["MOCKCVAT_DATABASE_URL"]
         assert server["depends_on"]["postgres"]["condition"] == "service_healthy"
-        assert any(v.endswith(":/data") for v in server["volumes"])
+        # the media in the S3 stand-in's bucket, made before the servers start
+        assert "volumes" not in server  # nothing shared on disk
+        bucket, _ = parse_media_url(env["MOCKCVAT_MEDIA_URL"])
+        assert env["MOCKCVAT_MEDIA_ENDPOINT"] == "http://s3:5000"
+        assert server["depends_on"]["s3-bucket"]["condition"] == \
+            "service_completed_successfully"
+        maker = services["s3-bucket"]
+        assert maker["command"][-3:] == ["s3", "mb", f"s3://{bucket}"]
+        assert maker["command"][:2] == ["--endpoint-url", env["MOCKCVAT_MEDIA_ENDPOINT"]]
+        assert {k: env[k] for k in AWS_VARIABLES} == maker["environment"]
     assert services["mockcvat-1"] == services["mockcvat-2"]  # one definition, twice
     postgres = services["postgres"]["environment"]
     url = services["mockcvat-1"]["environment"]["MOCKCVAT_DATABASE_URL"]
     assert f"{postgres['POSTGRES_USER']}:{postgres['POSTGRES_PASSWORD']}@" in url
     assert url.endswith("/" + postgres["POSTGRES_DB"])
     assert services["proxy"]["depends_on"] == ["mockcvat-1", "mockcvat-2"]
-    assert set(_compose()["volumes"]) == {"pgdata", "media"}
+    assert set(_compose()["volumes"]) == {"pgdata"}
 
 
 def test_the_proxy_sends_to_both_servers() -> None:
