@@ -4,7 +4,9 @@ its pytest11 entry point."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,6 +26,21 @@ def http(cvat_server: MockCVATServer) -> Iterator[httpx.Client]:
     """An anonymous raw HTTP client for the server."""
     with httpx.Client(base_url=cvat_server.url, **NO_TLS) as client:
         yield client
+
+
+@pytest.fixture
+def share_dir(cvat_server: MockCVATServer) -> Iterator[Path]:
+    """The server's share, empty, and emptied again after the test (a reset leaves the share
+    alone, as CVAT's is a mounted folder outside its state)."""
+    root = Path(cvat_server.mock.share_dir)
+
+    def empty() -> None:
+        shutil.rmtree(root, ignore_errors=True)
+        root.mkdir(parents=True, exist_ok=True)
+
+    empty()
+    yield root
+    empty()
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """The policy, table-driven: role x action on users, organizations, memberships and
 invitations -> the status CVAT answers and, for lists, exactly the rows it shows.
 
-The world (built fresh for every case):
+The world (built once per module, every case starting from it):
 * organization ``acme``, owned by olga, with max (maintainer), sue (supervisor) and walt
   (worker), each invited by olga and accepted; olga also invited ghost@example.com, who has
   no account, so a stand-in user with a pending membership exists;
@@ -13,14 +13,14 @@ Every row cites the rule of docs/iam.md it checks.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.conftest import STRONG_PASSWORD, token_client
+from tests.conftest import OLD_VERSION, STRONG_PASSWORD, token_client
 from tests.policy_table import Expected, check
 
 ROLES = ("admin", "owner", "maintainer", "supervisor", "worker", "non-member", "plain")
@@ -43,16 +43,38 @@ class World:
         return token_client(self.server, USERNAMES[role], STRONG_PASSWORD)
 
 
-@pytest.fixture
-def world(cvat_server) -> World:
-    return build_world(cvat_server)
+def _world_server(**settings: Any) -> Iterator[World]:
+    """A server of the module's own whose start-up state is the world: built once through
+    the API, then every case resets to it (``MockCVAT.take_snapshot``, on either database)."""
+    from mockcvat.testing import MockCVATServer
+
+    with MockCVATServer(**settings) as server:
+        world = build_world(server)
+        server.mock.take_snapshot()
+        yield world
+
+
+@pytest.fixture(scope="module")
+def built_org_world() -> Iterator[World]:
+    yield from _world_server()
+
+
+@pytest.fixture(scope="module")
+def built_org_world_2_26() -> Iterator[World]:
+    yield from _world_server(cvat_version=OLD_VERSION)
 
 
 @pytest.fixture
-def world_2_26(mockcvat_server_old) -> World:
+def world(built_org_world: World) -> World:
+    built_org_world.server.reset()
+    return built_org_world
+
+
+@pytest.fixture
+def world_2_26(built_org_world_2_26: World) -> World:
     """The same world on a 2.26.2 server: for what left CVAT later (PATCH invitations, 2.70)."""
-    mockcvat_server_old.reset()
-    return build_world(mockcvat_server_old)
+    built_org_world_2_26.server.reset()
+    return built_org_world_2_26
 
 
 def build_world(cvat_server: Any) -> World:

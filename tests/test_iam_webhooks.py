@@ -17,7 +17,8 @@ from tests.conftest import STRONG_PASSWORD, token_client
 from tests.policy_table import Expected, check
 from tests.test_iam_organizations import ACME, Action, World, case
 
-world = organizations.world  # the same world, as a fixture of this module
+# the same world, as fixtures of this module (a server of its own, built once)
+world, built_org_world = organizations.world, organizations.built_org_world
 
 DEAD = "http://127.0.0.1:9/hook"  # nothing listens: deliveries fail fast with a 502
 LABELS = [{"name": "car"}]

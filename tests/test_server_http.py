@@ -52,8 +52,8 @@ def test_annotation_formats(admin):
 
 
 @pytest.fixture
-def share(cvat_server):
-    root = cvat_server.mock.share_dir
+def share(share_dir):
+    root = share_dir
     (root / "images" / "nested").mkdir(parents=True, exist_ok=True)
     for name in ("b.jpg", "a.png", "clip.mp4", "data.zip", "doc.pdf", "notes.txt", "Z.jpeg"):
         (root / "images" / name).write_bytes(b"x")

@@ -113,8 +113,8 @@ def test_task_dataset_reads_the_frames(cvat_client, images):
                                                                    (42, 30)]
 
 
-def test_share_files(cvat_server, cvat_client):
-    share = cvat_server.mock.share_dir
+def test_share_files(share_dir, cvat_client):
+    share = share_dir
     for i in range(2):
         make_image(share / "set" / f"s{i}.jpg", (32, 24))
     task = cvat_client.tasks.create_from_data(
