@@ -26,6 +26,7 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        self.exclusive = True  # no other process writes this database (see generation())
         self.lock = threading.RLock()
         self.engine = self._create_engine(url)
         self._snapshot: sqlite3.Connection | None = None
@@ -81,9 +82,12 @@ class Database:
             yield connection
 
     def generation(self) -> tuple[int, int] | None:
-        """Changes when any row changes (SQLite's ``total_changes`` on the one connection);
-        ``None`` when the database cannot tell, and then nothing is cached."""
-        if self._raw is None:
+        """Changes when any row changes (SQLite's ``total_changes`` on the one connection,
+        and an epoch bumped by resets and rollbacks); ``None`` when the database cannot tell,
+        and then nothing is cached. ``total_changes`` sees only this process's writes: a
+        database other processes write too must set ``exclusive = False`` (or bring its own
+        generation)."""
+        if self._raw is None or not self.exclusive:
             return None
         return (self._epoch, self._raw.total_changes)
 
@@ -148,8 +152,9 @@ class GenerationCache:
 
     MAX_ENTRIES = 4096
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, max_entries: int = MAX_ENTRIES) -> None:
         self.db = db
+        self.max_entries = max_entries
         self._entries: dict[Any, tuple[Any, Any]] = {}
 
     def get(self, key: Any) -> Any:
@@ -159,10 +164,16 @@ class GenerationCache:
             return None
         return hit[1]
 
-    def put(self, key: Any, value: Any) -> Any:
-        generation = self.db.generation()
+    def put(self, key: Any, value: Any, generation: Any = None) -> Any:
+        """Store ``value`` for ``key``; ``generation``: the one read *before* computing it
+        (when the computation did not hold the database lock throughout), so a change that
+        landed meanwhile voids the entry instead of hiding behind it."""
+        generation = generation or self.db.generation()
         if generation is not None:
-            if len(self._entries) >= self.MAX_ENTRIES:
+            if len(self._entries) >= self.max_entries:
                 self._entries.clear()
             self._entries[key] = (generation, value)
         return value
+
+    def clear(self) -> None:
+        self._entries.clear()

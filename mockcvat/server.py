@@ -21,6 +21,7 @@ from mockcvat.db import Database
 from mockcvat.events import EventStream
 from mockcvat.faults import Faults
 from mockcvat.journal import Journal
+from mockcvat.readcache import ReadCache
 from mockcvat.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
@@ -62,6 +63,7 @@ class MockCVAT:
         # HTTP-level fault rules, checked against the operations create_app mounts
         self.faults = Faults(lambda: [op.operation_id for op in self.operations])
         self.db = Database(settings.resolved_database_url)
+        self.read_cache = ReadCache(self.db)  # answers of hot reads, until the next change
         from mockcvat.background import Background
 
         self.background = Background(self)  # long operations, recorded as CVAT requests
@@ -246,6 +248,7 @@ class MockCVAT:
         # first: running work must not write into the restored state (which has no requests)
         self.background.reset(forget=False)
         self.db.reset()
+        self.read_cache.clear()  # unreachable already (the epoch moved): free the memory
         for entry in self._media_entries():
             if entry not in self._snapshot_media:
                 shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink()
