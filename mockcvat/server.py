@@ -93,10 +93,15 @@ class MockCVAT:
             self._recover()
             self.ensure_admin()
         self.secret_key = self._secret_key()  # signs sessions, password-reset tokens and URLs
+        self.take_snapshot(keep_media=not readonly)
+
+    def take_snapshot(self, *, keep_media: bool = True) -> None:
+        """The current state becomes the one ``reset`` returns to (at start-up: the seeded
+        state; later, e.g., a fuzzer's state with the admin logged in once)."""
         self.db.take_snapshot(self._reseed)
         # the media the snapshot's objects own: a reset keeps these, and drops everything newer
         self._snapshot_media = set(self._media_entries())
-        if not readonly:
+        if keep_media:
             self._keep_snapshot_media()
 
     def _event_stream(self) -> EventStream:
