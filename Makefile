@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 REFERENCE_VERSION := 2.26.2
+# pytest-xdist: one worker (and one mockcvat server) per CPU; tests sharing a resource that
+# cannot be made twice at once are grouped (xdist_group). PARALLEL= runs them in one process.
+PARALLEL ?= -n auto --dist loadgroup
 
 .PHONY: run test install install-test azurite schema coverage lint bench fuzz fuzz-cli browser \
 	clean
@@ -13,7 +16,7 @@ run: install
 test: install-test browser
 	$(BIN)/ruff check mockcvat tests bench fuzz
 	$(BIN)/mockcvat schema check
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PARALLEL)
 
 install: $(VENV)/.installed
 

@@ -17,6 +17,8 @@ from mockcvat import cli, schema_diff
 
 ROOT = Path(__file__).resolve().parent.parent
 FLOW = Path(__file__).parent / "clients" / "sdk_flow.py"
+# one xdist worker makes the 2.26 virtualenv and runs every test that needs it
+pytestmark = pytest.mark.xdist_group("cvat-sdk-2.26")
 OLD_SDK = ("cvat-sdk==2.26.1", "tuspy==0.2.5")  # 2.26.1 needs tuspy 0.2.5
 EXPECTED = {"user": "admin", "org": "flow", "task_size": 3,
             "shapes_after_import": [[1, [1.0, 2.0, 10.0, 12.0]]],
