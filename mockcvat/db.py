@@ -152,9 +152,8 @@ class GenerationCache:
 
     MAX_ENTRIES = 4096
 
-    def __init__(self, db: Database, max_entries: int = MAX_ENTRIES) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
-        self.max_entries = max_entries
         self._entries: dict[Any, tuple[Any, Any]] = {}
 
     def get(self, key: Any) -> Any:
@@ -164,16 +163,10 @@ class GenerationCache:
             return None
         return hit[1]
 
-    def put(self, key: Any, value: Any, generation: Any = None) -> Any:
-        """Store ``value`` for ``key``; ``generation``: the one read *before* computing it
-        (when the computation did not hold the database lock throughout), so a change that
-        landed meanwhile voids the entry instead of hiding behind it."""
-        generation = generation or self.db.generation()
+    def put(self, key: Any, value: Any) -> Any:
+        generation = self.db.generation()
         if generation is not None:
-            if len(self._entries) >= self.max_entries:
+            if len(self._entries) >= self.MAX_ENTRIES:
                 self._entries.clear()
             self._entries[key] = (generation, value)
         return value
-
-    def clear(self) -> None:
-        self._entries.clear()

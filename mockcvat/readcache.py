@@ -30,8 +30,6 @@ from __future__ import annotations
 from collections.abc import Hashable
 from typing import TYPE_CHECKING, Any
 
-from mockcvat.db import GenerationCache
-
 if TYPE_CHECKING:
     from starlette.requests import Request
 
@@ -51,25 +49,30 @@ CACHED: dict[str, frozenset[str]] = {
        for op in ("jobs_retrieve_annotations", "tasks_retrieve_annotations")},
 }
 
-MAX_BODY = 8 << 20  # bigger answers are rebuilt (bounded memory: entries x this at worst)
-MAX_ENTRIES = 256
+MAX_BYTES = 64 << 20  # the answers kept at once; bigger ones are rebuilt each time
 
 _HEADERS = (b"host", b"x-forwarded-host", b"x-forwarded-proto", b"x-organization")
 
 
 class ReadCache:
-    """Rendered answers (status 200, JSON bytes) of the ``CACHED`` operations."""
+    """Rendered answers (status 200, JSON bytes) of the ``CACHED`` operations.
+
+    It holds answers of one generation only: the first answer kept after a change drops the
+    others (unreachable already), so memory stays within ``MAX_BYTES``. Used from the event
+    loop's thread only (handlers run there; background workers never read it)."""
 
     def __init__(self, db: Database, *, enabled: bool = True) -> None:
         self.enabled = enabled
         self.db = db
-        self._entries = GenerationCache(db, max_entries=MAX_ENTRIES)
+        self._generation: Any = None
+        self._entries: dict[Hashable, bytes] = {}
+        self._bytes = 0
         self.hits = self.misses = 0
 
     def key(self, operation_id: str, request: Request, identity: Identity | None
             ) -> Hashable | None:
         """The key of this request's answer, or ``None`` when it is not to be kept."""
-        if not self.enabled:  # (without a generation, get() finds and put() keeps nothing)
+        if not self.enabled:
             return None
         skip = CACHED.get(operation_id)
         if skip is None:
@@ -92,6 +95,8 @@ class ReadCache:
 
     def get(self, key: Hashable) -> bytes | None:
         body = self._entries.get(key)
+        if body is not None and self._generation != self.db.generation():
+            body = None
         if body is None:
             self.misses += 1
         else:
@@ -99,9 +104,16 @@ class ReadCache:
         return body
 
     def put(self, key: Hashable, body: bytes, before: Any) -> None:
-        """Keep ``body`` if the database did not change while it was computed."""
-        if len(body) <= MAX_BODY and before is not None and before == self.db.generation():
-            self._entries.put(key, body, before)
+        """Keep ``body``, computed from the state of generation ``before``, if the database
+        has not changed since (a write meanwhile, even the handler's own, voids it)."""
+        if before is None or before != self.db.generation() or len(body) > MAX_BYTES:
+            return
+        if before != self._generation or self._bytes + len(body) > MAX_BYTES:
+            self.clear()
+            self._generation = before
+        self._entries[key] = body
+        self._bytes += len(body)
 
     def clear(self) -> None:
         self._entries.clear()
+        self._bytes = 0

@@ -63,7 +63,8 @@ class MockCVAT:
         # HTTP-level fault rules, checked against the operations create_app mounts
         self.faults = Faults(lambda: [op.operation_id for op in self.operations])
         self.db = Database(settings.resolved_database_url)
-        self.read_cache = ReadCache(self.db)  # answers of hot reads, until the next change
+        # answers of hot reads, kept until the next change
+        self.read_cache = ReadCache(self.db, enabled=settings.read_cache)
         from mockcvat.background import Background
 
         self.background = Background(self)  # long operations, recorded as CVAT requests

@@ -26,7 +26,7 @@ from mockcvat.readcache import CACHED
 from mockcvat.testing import MockCVATServer
 from tests.clients import NO_TLS, STRONG_PASSWORD, token_client
 
-SEEDS = list(range(4)) + [random.randrange(1 << 30)
+SEEDS = list(range(6)) + [random.randrange(1 << 30)
                          for _ in range(int(os.environ.get("MOCKCVAT_FUZZ", "0")) // 50)]
 STEPS = 150
 
@@ -159,9 +159,9 @@ class World:
         ])
         return path, params
 
-    def read_and_compare(self) -> None:
-        if self.seen and self.rng.random() < 0.6:  # most reads come back to an earlier one
-            path, params, client, headers = self.rng.choice(self.seen)
+    def read_and_compare(self, last: bool = False) -> None:
+        if self.seen and (last or self.rng.random() < 0.6):  # mostly, an earlier read again
+            path, params, client, headers = self.seen[-1] if last else self.rng.choice(self.seen)
         else:
             path, params = self.read_target()
             client = self.client()
@@ -200,6 +200,7 @@ def test_cached_reads_equal_uncached_reads(cvat_server: MockCVATServer, seed: in
             if rng.random() < 0.35:
                 rng.choice(WRITES)(world)
                 world.writes += 1
+                world.read_and_compare(last=True)  # the read just before, after the write
             else:
                 world.read_and_compare()
         cvat_server.wait_for_requests()
