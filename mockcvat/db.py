@@ -8,12 +8,15 @@ SQLAlchemy URLs work too; their reset drops and re-creates the tables instead.
 
 from __future__ import annotations
 
+import json
+import re
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import orjson
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
@@ -46,7 +49,8 @@ class Database:
             return create_engine(url)
         # the file's folder must exist (Settings.check): nothing is created outside the data dir
         engine = create_engine(
-            url, connect_args={"check_same_thread": False}, poolclass=StaticPool
+            url, connect_args={"check_same_thread": False}, poolclass=StaticPool,
+            json_deserializer=_json_loads,
         )
 
         @event.listens_for(engine, "connect")
@@ -129,6 +133,22 @@ class Database:
         self.engine.dispose()
         if self._snapshot is not None:
             self._snapshot.close()
+
+
+def _json_loads(text: str) -> Any:
+    """JSON columns as ``json.loads`` reads them, by orjson (reading thousands of shapes'
+    points and attributes is a good part of an export). What orjson reads otherwise goes to
+    ``json.loads``: integers of 19 digits or more (orjson makes floats of those beyond 64 bits)
+    and what it refuses (``NaN``, lone surrogates)."""
+    if _LONG_NUMBER.search(text) is None:
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(text)
+
+
+_LONG_NUMBER = re.compile(r"\d{19}")
 
 
 def _never_reuse_ids() -> None:

@@ -44,7 +44,7 @@ def dumps(content: Any) -> bytes:
 _ORJSON_OPTIONS = (orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS
                    | orjson.OPT_PASSTHROUGH_DATACLASS)
 # how orjson writes a float below 1e-4 (where Python's repr differs): 1e-5, 2.5e-7, 0.00001
-_SMALL_FLOAT = re.compile(rb"\de-\d(?!\d)|0\.0000")
+_SMALL_FLOAT = re.compile(rb"\de-\d(?!\d)|(?<![\d.])0\.0000")
 
 
 def _stdlib_dumps(content: Any) -> bytes:

@@ -261,3 +261,14 @@ def test_json_answers_outside_orjson_fall_back() -> None:
         except UnicodeEncodeError:
             expected_bytes = json.dumps(payload, separators=(",", ":")).encode()
         assert dumps(payload) == expected_bytes
+
+
+@pytest.mark.parametrize("text", [
+    '[1.5, 1e-05, 2.2250738585072014e-308, 9223372036854775807]', '{"a": "\\ud800"}',
+    '1180591620717411303424', '-9223372036854775809', 'NaN', '[Infinity]', '{"k": "é人"}',
+])
+def test_json_columns_read_as_json_loads_reads_them(text: str) -> None:
+    from mockcvat.db import _json_loads
+
+    got, expected = _json_loads(text), json.loads(text)
+    assert repr(got) == repr(expected)
