@@ -43,6 +43,8 @@ CACHED: dict[str, frozenset[str]] = {
         "users_retrieve_self", "users_list", "users_retrieve",
         "tasks_list", "tasks_retrieve", "jobs_list", "jobs_retrieve",
         "projects_list", "projects_retrieve", "labels_list", "labels_retrieve",
+        # the same for every caller of a server (its version, the request's host)
+        "server_retrieve_about", "server_retrieve_annotation_formats",
     )},
     **{op: frozenset({"format", "action", "rq_id", "filename", "location",
                       "cloud_storage_id", "use_default_location"})
