@@ -7,8 +7,8 @@ REFERENCE_VERSION := 2.26.2
 # cannot be made twice at once are grouped (xdist_group). PARALLEL= runs them in one process.
 PARALLEL ?= -n auto --dist loadgroup
 
-.PHONY: run test install install-test azurite schema coverage lint bench fuzz fuzz-cli browser \
-	clean
+.PHONY: run test install install-test azurite schema coverage lint bench wrk fuzz fuzz-cli \
+	browser clean
 
 run: install
 	$(BIN)/mockcvat serve
@@ -66,7 +66,16 @@ browser:
 			>/dev/null 2>&1 || echo "make browser: could not install chromium;" \
 			"tests/test_pages.py will be skipped"; }
 
-bench: install-test
+# wrk (Debian's package) measures the read path; without root or apt, bench/read_path.py says
+# so and uses its Python load generator
+wrk:
+	@command -v wrk >/dev/null 2>&1 || { \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk) \
+			>/dev/null 2>&1 || echo "make wrk: could not install wrk (apt-get install wrk);" \
+			"bench/read_path.py will use its Python load generator"; }
+
+bench: install-test wrk
+	$(BIN)/python bench/read_path.py
 	$(BIN)/python bench/foundation.py
 	$(BIN)/python bench/tasks.py
 	$(BIN)/python bench/datasets.py
