@@ -82,8 +82,9 @@ def test_no_request_is_missing_under_concurrency(cvat_server):
             with httpx.Client(base_url=cvat_server.url, **NO_TLS) as client:
                 for n in range(first, 1000, 8):
                     assert client.get("/api/server/about", params={"n": n}).status_code == 200
-                    recent = cvat_server.journal.entries()[-64:]
-                    if not any(e["query"] == f"n={n}" for e in recent):
+                    # the whole journal: under load, one thread may sleep while the others
+                    # answer a hundred requests
+                    if not any(e["query"] == f"n={n}" for e in cvat_server.journal.entries()):
                         missing.append(n)
         except BaseException as exc:  # noqa: BLE001 (reported below)
             errors.append(exc)
