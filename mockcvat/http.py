@@ -36,15 +36,35 @@ def dumps(content: Any) -> bytes:
         out = orjson.dumps(content, option=_ORJSON_OPTIONS)
     except TypeError:
         return _stdlib_dumps(content)
-    if (b"e-" in out or b"0.0000" in out) and _SMALL_FLOAT.search(out):
+    if _has_small_float(out):
         return _stdlib_dumps(content)
     return out
 
 
 _ORJSON_OPTIONS = (orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS
                    | orjson.OPT_PASSTHROUGH_DATACLASS)
-# how orjson writes a float below 1e-4 (where Python's repr differs): 1e-5, 2.5e-7, 0.00001
-_SMALL_FLOAT = re.compile(rb"\de-\d(?!\d)|(?<![\d.])0\.0000")
+_DIGITS = frozenset(b"0123456789")
+
+
+def _has_small_float(out: bytes) -> bool:
+    """Whether orjson's output may hold a float below 1e-4, where Python's repr differs: an
+    exponent of one digit (``1e-5``, ``2.5e-7``; Python writes ``1e-05``) or a plain
+    ``0.0000…`` (Python: ``1e-05``). Strings may match too (then ``json.dumps`` writes the
+    answer, the same bytes). ``bytes.find`` rather than a regular expression: this runs over
+    every answer, megabytes for big annotations."""
+    end = len(out)
+    i = out.find(b"e-")
+    while i != -1:  # <digit>e-<digit> and no digit after it
+        if (0 < i and i + 2 < end and out[i - 1] in _DIGITS and out[i + 2] in _DIGITS
+                and (i + 3 == end or out[i + 3] not in _DIGITS)):
+            return True
+        i = out.find(b"e-", i + 2)
+    i = out.find(b"0.0000")
+    while i != -1:  # not the end of a bigger number (10.00001)
+        if i == 0 or (out[i - 1] not in _DIGITS and out[i - 1] != 0x2E):
+            return True
+        i = out.find(b"0.0000", i + 1)
+    return False
 
 
 def _stdlib_dumps(content: Any) -> bytes:

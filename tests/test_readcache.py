@@ -272,3 +272,17 @@ def test_json_columns_read_as_json_loads_reads_them(text: str) -> None:
 
     got, expected = _json_loads(text), json.loads(text)
     assert repr(got) == repr(expected)
+
+
+def test_the_small_float_scan_matches_its_regular_expression() -> None:
+    """``http._has_small_float`` is this regular expression, written for speed."""
+    import re
+
+    from mockcvat.http import _has_small_float
+
+    pattern = re.compile(rb"\de-\d(?!\d)|(?<![\d.])0\.0000")
+    rng = random.Random(5)
+    alphabet = b"0123456789.e-,[]\"a"
+    for _ in range(20000):
+        text = bytes(rng.choice(alphabet) for _ in range(rng.randrange(1, 14)))
+        assert _has_small_float(text) == bool(pattern.search(text)), text
