@@ -9,6 +9,9 @@ process for a few seconds into ``bench/profiles/<name>.svg``. Open the SVGs in a
 Profiles: ``tasks-cached`` (the repeated list, answered by the read cache), ``tasks-rebuilt``
 (the same with ``--read-cache false``: what a read after a write costs), ``put-annotations``
 (PUT of 5,000 shapes), ``export-coco`` (a COCO export of them).
+
+``bench/profiles/before/*.folded.gz``: the same situations recorded before issue 17's work
+(py-spy's raw "folded" stacks: ``flamegraph.pl`` or speedscope.app draw them).
 """
 
 from __future__ import annotations
@@ -43,15 +46,16 @@ def wrk(port: int, path: str, key: str) -> subprocess.Popen[bytes]:
                             stdout=subprocess.DEVNULL)
 
 
-def in_a_loop(work: object) -> threading.Event:
+def in_a_loop(work: object) -> tuple[threading.Event, threading.Thread]:
     done = threading.Event()
 
     def run() -> None:
         while not done.is_set():
             work()  # type: ignore[operator]
 
-    threading.Thread(target=run, daemon=True).start()
-    return done
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return done, thread
 
 
 def main(names: list[str]) -> None:
@@ -97,9 +101,10 @@ def main(names: list[str]) -> None:
         }
         for name, work in jobs.items():
             if name in names:
-                done = in_a_loop(work)
+                done, thread = in_a_loop(work)
                 record(proc.pid, name)
                 done.set()
+                thread.join()
         stop(proc)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
