@@ -50,9 +50,10 @@ schema: install-test
 lint: install-test
 	$(BIN)/ruff check mockcvat tests bench fuzz
 
-# schemathesis with fresh random examples (CI runs a fixed, derandomized set)
+# schemathesis and the read-cache property test with fresh random examples (CI runs a fixed,
+# derandomized set)
 fuzz: install-test
-	MOCKCVAT_FUZZ=250 $(BIN)/python -m pytest tests/test_schemathesis.py -q
+	MOCKCVAT_FUZZ=250 $(BIN)/python -m pytest tests/test_schemathesis.py tests/test_readcache.py -q $(PARALLEL)
 
 # schemathesis's own CLI against `mockcvat serve` (the README's recipe): fuzz/fuzz_cli.py
 fuzz-cli: install-test
