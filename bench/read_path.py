@@ -12,6 +12,9 @@ Run from the repository root: ``.venv/bin/python bench/read_path.py`` (or ``make
   started with ``--read-cache false`` (every answer rebuilt, as after a write).
 * ``GET /api/tasks/{id}/annotations`` of 5,000 shapes: median time of a request against the
   time ``json.dumps`` alone takes to write the same payload.
+* Reads right after a write (a task PATCHed before each): the latency a test suite pays for
+  the first read after each step, on one keep-alive connection, next to the same read repeated
+  and to the hello-world's.
 * Server RSS after 1,000 tasks and 100,000 shapes, and after reading them all.
 
 Without wrk (Debian: ``apt-get install wrk``), the Python load generator of
@@ -117,6 +120,12 @@ def add_shapes(client: httpx.Client, task_ids: list[int], total: int) -> None:
             "shapes": shapes_for(rng, 1, per_task, [label["id"]])}).raise_for_status()
 
 
+def _timed(client: httpx.Client, path: str) -> float:
+    started = time.perf_counter()
+    client.get(path)
+    return time.perf_counter() - started
+
+
 def rss_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -167,6 +176,23 @@ def annotation_times(url: str, headers: dict[str, str], task_id: int, cached: bo
     return statistics.median(requests), statistics.median(dumps), len(body)
 
 
+def after_a_write(url: str, headers: dict[str, str], path: str, task_id: int
+                  ) -> tuple[float, float]:
+    """Median seconds of ``path`` when a write comes before every read (so no kept answer or
+    count serves it), and of the same read repeated; one keep-alive connection."""
+    with httpx.Client(base_url=url, headers=headers, timeout=60) as client:
+        fresh, again = [], []
+        for n in range(200):
+            client.patch(f"/api/tasks/{task_id}", json={"bug_tracker": f"b{n % 2}"})
+            started = time.perf_counter()
+            client.get(path).raise_for_status()
+            fresh.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            client.get(path).raise_for_status()
+            again.append(time.perf_counter() - started)
+    return statistics.median(fresh), statistics.median(again)
+
+
 def serve(tmp: str, data: str, *extra: str) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     proc, _ = spawn([str(BIN / "mockcvat"), "serve", "--port", str(port), "--data-dir", data,
@@ -212,6 +238,10 @@ def main() -> None:
             got, base = ratio_row((hello, hello_port), (proc, port), path, auth)
             results[label] = {"cached": got / base, "cached_rps": got, "hello": base}
         times = {"cached": annotation_times(url, auth, big_id, cached=True)}
+        written = {label: after_a_write(url, auth, path, one_task)
+                   for label, path, _ in targets[1:4]}
+        with httpx.Client(base_url=f"http://127.0.0.1:{hello_port}") as client:
+            hello_once = statistics.median([_timed(client, "/hello") for _ in range(200)])
         stop(proc)
 
         proc, port = serve(tmp, data, "--read-cache", "false")
@@ -245,6 +275,10 @@ def main() -> None:
                      ">= 0.5 x json.dumps",
                      f"{dumps / request:.2f} x (request {request * 1000:.0f} ms, "
                      f"json.dumps {dumps * 1000:.0f} ms)"))
+    for label, (fresh, again) in written.items():
+        rows.append((f"{label}, right after a write", "(latency)",
+                     f"{fresh * 1000:.2f} ms; repeated {again * 1000:.2f} ms; hello-world "
+                     f"{hello_once * 1000:.2f} ms (one connection)"))
     rows.append((f"server RSS, {TASKS:,} tasks + {TOTAL_SHAPES:,} shapes", "< 300 MB",
                  f"{rss_written:.0f} MiB written, {rss_read:.0f} MiB after reading all"))
     tool = "wrk -t1 -c16" if shutil.which("wrk") else "python load generator, 16 connections"

@@ -128,9 +128,16 @@ def payloads(ctx: Context, db: Any, jobs: Iterable[Any]) -> list[dict[str, Any]]
 
 
 def list_jobs(ctx: Context) -> dict[str, Any]:
-    query = select(*Job.__table__.columns).where(iam.engine(ctx).visible_jobs())
+    policy = iam.engine(ctx)
+
+    def query() -> Any:
+        return select(*Job.__table__.columns).where(policy.visible_jobs())
+
     with ctx.mock.db.read() as connection:
-        page = listing.paginate(connection, query, LISTING, ctx.params, ctx.url, pk=Job.id)
+        # statements built once per caller's scope, the count kept until the next write
+        page = listing.paginate(connection, query, LISTING, ctx.params, ctx.url, pk=Job.id,
+                                cache=ctx.mock.db.cache,
+                                cache_key=("jobs", policy.scope_key()))
         return page.body(payloads(ctx, connection, page.rows))
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from mockcvat import iam
 from mockcvat.errors import NotFound, PermissionDenied, ValidationFailed
@@ -124,11 +124,17 @@ def new_storage(db: Session, spec: Mapping[str, Any] | None,
     return storage.id or 0
 
 
+# built once: every page of a task or project list runs it (a reused statement skips
+# SQLAlchemy's construction and cache-key work)
+_STORAGES = select(*Storage.__table__.columns).where(
+    Storage.id.in_(bindparam("ids", expanding=True)))
+
+
 def storages(db: Any, ids: Iterable[int | None]) -> dict[int, dict[str, Any]]:
     wanted = {i for i in ids if i is not None}
     if not wanted:
         return {}
-    rows = db.execute(select(*Storage.__table__.columns).where(Storage.id.in_(wanted)))
+    rows = db.execute(_STORAGES, {"ids": list(wanted)})
     return {s.id: {"id": s.id, "location": s.location, "cloud_storage_id": s.cloud_storage_id}
             for s in rows}
 
