@@ -124,19 +124,26 @@ def new_storage(db: Session, spec: Mapping[str, Any] | None,
     return storage.id or 0
 
 
-# built once: every page of a task or project list runs it (a reused statement skips
-# SQLAlchemy's construction and cache-key work)
-_STORAGES = select(*Storage.__table__.columns).where(
-    Storage.id.in_(bindparam("ids", expanding=True)))
+def rows_by_id(db: Any, model: Any, ids: Iterable[int | None]) -> dict[int, Any]:
+    """The rows (all columns) of ``model`` with these ids, by id: what a list's payload builder
+    reads for a whole page. One statement per model, built once (with an expanding parameter):
+    a reused statement skips SQLAlchemy's construction and cache-key work on every page."""
+    wanted = list({i for i in ids if i is not None})
+    if not wanted:
+        return {}
+    statement = _BY_ID.get(model)
+    if statement is None:
+        statement = _BY_ID[model] = select(*model.__table__.columns).where(
+            model.id.in_(bindparam("ids", expanding=True)))
+    return {row.id: row for row in db.execute(statement, {"ids": wanted})}
+
+
+_BY_ID: dict[Any, Any] = {}
 
 
 def storages(db: Any, ids: Iterable[int | None]) -> dict[int, dict[str, Any]]:
-    wanted = {i for i in ids if i is not None}
-    if not wanted:
-        return {}
-    rows = db.execute(_STORAGES, {"ids": list(wanted)})
     return {s.id: {"id": s.id, "location": s.location, "cloud_storage_id": s.cloud_storage_id}
-            for s in rows}
+            for s in rows_by_id(db, Storage, ids).values()}
 
 
 # --- deletions -----------------------------------------------------------------------------------

@@ -78,7 +78,6 @@ SCOPES = {"name": "update:desc", "labels": "update:desc", "bug_tracker": "update
 # --- representation ----------------------------------------------------------------------------
 # built once: every page of the list runs them (a reused statement skips SQLAlchemy's
 # construction and cache-key work)
-_DATAS = select(*Data.__table__.columns).where(Data.id.in_(bindparam("ids", expanding=True)))
 _JOB_COUNTS = (
     select(Job.task_id, func.count(),
            func.sum(case(((Job.stage == "acceptance") & (Job.state == "completed"), 1),
@@ -94,7 +93,7 @@ def payloads(ctx: Context, db: Any, tasks: Iterable[Any]) -> list[dict[str, Any]
     stores = resources.storages(db, [t.source_storage_id for t in tasks]
                                 + [t.target_storage_id for t in tasks])
     data_ids = [t.data_id for t in tasks if t.data_id]
-    datas = {row.id: row for row in db.execute(_DATAS, {"ids": data_ids})} if data_ids else {}
+    datas = resources.rows_by_id(db, Data, data_ids)
     jobs: dict[int, tuple[int, int, int]] = {}
     if ids:
         for task_id, count, done, checking in db.execute(_JOB_COUNTS, {"ids": ids}):
