@@ -3,9 +3,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 REFERENCE_VERSION := 2.26.2
-# pytest-xdist: one worker (and one mockcvat server) per CPU; tests sharing a resource that
-# cannot be made twice at once are grouped (xdist_group). PARALLEL= runs them in one process.
-PARALLEL ?= -n auto --dist loadgroup
+# pytest-xdist: one worker (and one mockcvat server) per CPU; what workers share on disk is made
+# under a file lock (the cvat-sdk 2.26 virtualenv). PARALLEL= runs the tests in one process.
+PARALLEL ?= -n auto
 
 .PHONY: run test install install-test azurite schema coverage lint bench wrk fuzz fuzz-cli \
 	browser clean
