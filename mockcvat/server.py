@@ -21,6 +21,7 @@ from mockcvat.db import Database
 from mockcvat.events import EventStream
 from mockcvat.faults import Faults
 from mockcvat.journal import Journal
+from mockcvat.readcache import ReadCache
 from mockcvat.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
@@ -62,6 +63,8 @@ class MockCVAT:
         # HTTP-level fault rules, checked against the operations create_app mounts
         self.faults = Faults(lambda: [op.operation_id for op in self.operations])
         self.db = Database(settings.resolved_database_url)
+        # answers of hot reads, kept until the next change
+        self.read_cache = ReadCache(self.db, enabled=settings.read_cache)
         from mockcvat.background import Background
 
         self.background = Background(self)  # long operations, recorded as CVAT requests
@@ -99,15 +102,21 @@ class MockCVAT:
                 self.ensure_admin()
             self.secret_key = self._secret_key()  # signs sessions, password-reset tokens, URLs
             if first or not self.db.has_snapshot():
-                # the media the snapshot's objects own: a reset keeps these, and drops newer
-                self._remember_media()
-                self.db.take_snapshot(self._reseed)
-                self._keep_snapshot_media()
+                self.take_snapshot()
             else:
                 self.db.keep_snapshot(self._reseed)
         self.db.peers.listen(self._on_peer_message)
         if settings.background_mode == "thread" or self.db.shared:
             self.background.start_workers()  # work queued before, or by the other processes
+
+    def take_snapshot(self, *, keep_media: bool = True) -> None:
+        """The current state becomes the one ``reset`` returns to (at start-up: the seeded
+        state or the state found; later, e.g., a fuzzer's state with the admin logged in
+        once), with the media its objects own: a reset keeps these and drops everything newer."""
+        self._remember_media()
+        self.db.take_snapshot(self._reseed)
+        if keep_media:
+            self._keep_snapshot_media()
 
     def _event_stream(self) -> EventStream:
         """The domain-event stream and its subscribers: the event log, webhook delivery."""
@@ -293,6 +302,7 @@ class MockCVAT:
         self.background.reset(forget=False)
         self.db.reset()
         keep = self._snapshot_media()
+        self.read_cache.clear()  # unreachable already (the epoch moved): free the memory
         for entry in self._media_entries():
             if entry not in keep:
                 shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink()
