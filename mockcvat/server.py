@@ -305,7 +305,8 @@ class MockCVAT:
         self.read_cache.clear()  # unreachable already (the epoch moved): free the memory
         for entry in self._media_entries():
             if entry not in keep:
-                shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink()
+                shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() \
+                    else entry.unlink(missing_ok=True)  # a download may remove it meanwhile
         for entry in keep:  # what a deleted object took with it comes back
             if not entry.exists():
                 kept = self.kept_media_dir / entry.relative_to(self.media_dir)

@@ -12,6 +12,7 @@ shapes' ``score`` from 2.56).
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -290,12 +291,16 @@ def insert(db: Session, job_id: int, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _insert_rows(db: Session, model: Any, rows: list[dict[str, Any]]) -> list[int]:
-    """INSERT ``rows`` (dicts with the same keys) at once; their ids, in order."""
-    if not rows:
-        return []
+    """INSERT ``rows`` (dicts with the same keys); their ids, in order. One statement per run
+    of rows with and without a client id (usually one for all): PostgreSQL takes an explicit
+    NULL id literally, and the runs keep the order in which new ids are handed out."""
     table = model.__table__
     statement = sql_insert(table).returning(table.c.id, sort_by_parameter_order=True)
-    return list(db.execute(statement, rows).scalars())
+    ids: list[int] = []
+    for given, run in itertools.groupby(rows, key=lambda row: row["id"] is not None):
+        values = [row if given else {k: v for k, v in row.items() if k != "id"} for row in run]
+        ids.extend(db.execute(statement, values).scalars())
+    return ids
 
 
 def _attributes(item: dict[str, Any]) -> list[dict[str, Any]]:
