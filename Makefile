@@ -3,9 +3,12 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 REFERENCE_VERSION := 2.26.2
+# pytest-xdist: one worker (and one mockcvat server) per CPU; what workers share on disk is made
+# under a file lock (the cvat-sdk 2.26 virtualenv). PARALLEL= runs the tests in one process.
+PARALLEL ?= -n auto
 
 .PHONY: run test test-postgres install install-test azurite postgresql schema coverage lint \
-	bench fuzz fuzz-cli browser clean migration
+	bench wrk fuzz fuzz-cli browser clean migration
 
 run: install
 	$(BIN)/mockcvat serve
@@ -13,7 +16,7 @@ run: install
 test: install-test browser
 	$(BIN)/ruff check mockcvat tests bench fuzz
 	$(BIN)/mockcvat schema check
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PARALLEL)
 
 install: $(VENV)/.installed
 
@@ -68,9 +71,10 @@ schema: install-test
 lint: install-test
 	$(BIN)/ruff check mockcvat tests bench fuzz
 
-# schemathesis with fresh random examples (CI runs a fixed, derandomized set)
+# schemathesis and the read-cache property test with fresh random examples (CI runs a fixed,
+# derandomized set)
 fuzz: install-test
-	MOCKCVAT_FUZZ=250 $(BIN)/python -m pytest tests/test_schemathesis.py -q
+	MOCKCVAT_FUZZ=250 $(BIN)/python -m pytest tests/test_schemathesis.py tests/test_readcache.py -q $(PARALLEL)
 
 # schemathesis's own CLI against `mockcvat serve` (the README's recipe): fuzz/fuzz_cli.py
 fuzz-cli: install-test
@@ -84,7 +88,16 @@ browser:
 			>/dev/null 2>&1 || echo "make browser: could not install chromium;" \
 			"tests/test_pages.py will be skipped"; }
 
-bench: install-test
+# wrk (Debian's package) measures the read path; without root or apt, bench/read_path.py says
+# so and uses its Python load generator
+wrk:
+	@command -v wrk >/dev/null 2>&1 || { \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk) \
+			>/dev/null 2>&1 || echo "make wrk: could not install wrk (apt-get install wrk);" \
+			"bench/read_path.py will use its Python load generator"; }
+
+bench: install-test wrk
+	$(BIN)/python bench/read_path.py
 	$(BIN)/python bench/foundation.py
 	$(BIN)/python bench/tasks.py
 	$(BIN)/python bench/datasets.py

@@ -25,6 +25,7 @@ from mockcvat import compat
 from mockcvat.errors import APIError, NotAuthenticated, NotFound, render
 from mockcvat.http import CvatJSONResponse, absolute_url, negotiate, read_json
 from mockcvat.middleware import OPERATION_KEY, USER_KEY
+from mockcvat.readcache import CACHED
 from mockcvat.schemas.fields import Serializer
 from mockcvat.settings import parse_version
 
@@ -270,6 +271,8 @@ def endpoint(op: Operation, mock: MockCVAT, *, allow: str | None = None
     from mockcvat.auth import authenticate, authenticate_bearer
 
     challenge = "Bearer" if op.authenticate == "bearer" else "Token"
+    cache = mock.read_cache
+    cacheable = op.status == 200 and op.method == "GET" and op.operation_id in CACHED
 
     async def run(request: Request) -> Response:
         response = await handle(request)
@@ -294,14 +297,23 @@ def endpoint(op: Operation, mock: MockCVAT, *, allow: str | None = None
                     state[USER_KEY] = identity.user.username
                 if identity is None and not op.public:
                     raise NotAuthenticated(challenge=challenge)
+                key = cache.key(op.operation_id, request, identity) if cacheable else None
+                if key is not None:
+                    body = cache.get(key)
+                    if body is not None:
+                        return CvatJSONResponse.of_bytes(body)
+                    before = cache.generation()
                 result = await op.handler(Context(request, mock, identity))
+                if isinstance(result, Response):
+                    return result
+                if result is None and op.status == 204:
+                    return Response(status_code=204)
+                response = CvatJSONResponse(result, status_code=op.status)
         except APIError as exc:
             return render(exc)
-        if isinstance(result, Response):
-            return result
-        if result is None and op.status == 204:
-            return Response(status_code=204)
-        return CvatJSONResponse(result, status_code=op.status)
+        if key is not None:
+            cache.put(key, response.body, before)
+        return response
 
     run.__name__ = op.operation_id
     return run

@@ -18,12 +18,14 @@ models and stamped, an existing one is upgraded (``migrations.prepare``).
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import orjson
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
@@ -93,7 +95,8 @@ class Database:
                                  connect_args={"options": "-c timezone=UTC"})
         # the file's folder must exist (Settings.check): nothing is created outside the data dir
         engine = create_engine(
-            url, connect_args={"check_same_thread": False}, poolclass=StaticPool
+            url, connect_args={"check_same_thread": False}, poolclass=StaticPool,
+            json_deserializer=_json_loads,
         )
 
         @event.listens_for(engine, "connect")
@@ -270,6 +273,27 @@ RESET_ATTEMPTS = 5
 def _bump(connection: Connection) -> None:
     """Count a committed write (in the writing transaction: the new value shows with it)."""
     connection.execute(text("UPDATE mockcvat_generation SET value = value + 1 WHERE id = 1"))
+
+
+def _json_loads(text: str) -> Any:
+    """JSON columns as ``json.loads`` reads them, by orjson (reading thousands of shapes'
+    points and attributes is a good part of an export). What orjson reads otherwise goes to
+    ``json.loads``: integers of 19 digits or more (orjson makes floats of those beyond 64 bits;
+    found by mapping digits to ``0``, in C) and what it refuses (``NaN``, lone surrogates)."""
+    try:
+        raw = text.encode()
+    except UnicodeEncodeError:
+        return json.loads(text)
+    if _NINETEEN_DIGITS not in raw.translate(_DIGITS_AS_ZEROS):
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(text)
+
+
+_DIGITS_AS_ZEROS = bytes(48 if 48 <= b <= 57 else 32 for b in range(256))
+_NINETEEN_DIGITS = b"0" * 19
 
 
 def _never_reuse_ids() -> None:

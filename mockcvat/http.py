@@ -12,6 +12,7 @@ from email.header import Header, decode_header, make_header
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+import orjson
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import Response
@@ -26,12 +27,60 @@ API_VERSION = "2.0"
 
 
 def dumps(content: Any) -> bytes:
-    # DRF's JSONRenderer: compact separators, UTF-8, non-ASCII kept as is
+    """DRF's JSONRenderer: compact separators, UTF-8, non-ASCII kept as is.
+
+    orjson writes the same bytes as ``json.dumps`` (key order, escapes, integers, strings),
+    several times faster, except for floats below 1e-4, which Python writes ``1e-05`` and orjson
+    ``1e-5`` or ``0.00001``: an answer where such a number may appear is written again by
+    ``json.dumps``. Whatever orjson refuses or would write differently (integers beyond 64
+    bits, lone surrogates, non-string keys, datetimes, subclasses) goes to ``json.dumps`` too.
+    (NaN and infinities never reach here: the input edge refuses them, ``http.parse_json``.)
+    """
+    try:
+        out = orjson.dumps(content, option=_ORJSON_OPTIONS)
+    except TypeError:
+        return _stdlib_dumps(content)
+    if _has_small_float(out):
+        return _stdlib_dumps(content)
+    return out
+
+
+_ORJSON_OPTIONS = (orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS
+                   | orjson.OPT_PASSTHROUGH_DATACLASS)
+_DIGITS = frozenset(b"0123456789")
+
+
+def _has_small_float(out: bytes) -> bool:
+    """Whether orjson's output may hold a float below 1e-4, where Python's repr differs: an
+    exponent of one digit (``1e-5``, ``2.5e-7``; Python writes ``1e-05``) or a plain
+    ``0.0000…`` (Python: ``1e-05``). Strings may match too (then ``json.dumps`` writes the
+    answer, the same bytes). ``bytes.find`` rather than a regular expression: this runs over
+    every answer, megabytes for big annotations."""
+    end = len(out)
+    i = out.find(b"e-")
+    while i != -1:  # <digit>e-<digit> and no digit after it
+        if (0 < i and i + 2 < end and out[i - 1] in _DIGITS and out[i + 2] in _DIGITS
+                and (i + 3 == end or out[i + 3] not in _DIGITS)):
+            return True
+        i = out.find(b"e-", i + 2)
+    i = out.find(b"0.0000")
+    while i != -1:  # not the end of a bigger number (10.00001)
+        if i == 0 or (out[i - 1] not in _DIGITS and out[i - 1] != 0x2E):
+            return True
+        i = out.find(b"0.0000", i + 1)
+    return False
+
+
+def _stdlib_dumps(content: Any) -> bytes:
     text = json.dumps(content, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     try:
         return text.encode()
     except UnicodeEncodeError:  # a lone surrogate echoed from the input: escape it instead
         return json.dumps(content, separators=(",", ":"), allow_nan=False).encode()
+
+
+class _Rendered(bytes):
+    """A body already rendered (a cached answer)."""
 
 
 class CvatJSONResponse(Response):
@@ -40,7 +89,12 @@ class CvatJSONResponse(Response):
     media_type = CVAT_JSON
 
     def render(self, content: Any) -> bytes:
-        return dumps(content)
+        return content if type(content) is _Rendered else dumps(content)
+
+    @classmethod
+    def of_bytes(cls, body: bytes) -> CvatJSONResponse:
+        """A 200 answer whose JSON was rendered before."""
+        return cls(_Rendered(body))
 
 
 class PlainResponse(Response):

@@ -571,6 +571,13 @@ class EnginePolicy:
             raise PermissionDenied()
 
     # --- list visibility (SQL) --------------------------------------------------------------
+    def scope_key(self) -> tuple[Any, ...]:
+        """Everything ``scoped`` (and the ``visible_*`` conditions built on it) depends on: a
+        list may reuse the statements it built for the same key (``listing.paginate``)."""
+        org = self.ctx.org
+        return (self.admin, self.me.id, self.priv("user"), org.explicit, org.role,
+                org.organization.id if org.organization is not None else None)
+
     def scoped(self, organization_column: Any, staff: Any, sees_all: str = "maintainer") -> Any:
         """The rows a list shows: the caller's own (``staff``) and, in an organization, all of
         it for ``sees_all`` and higher roles (with the ``user`` privilege); the org filter of

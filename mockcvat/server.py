@@ -20,6 +20,7 @@ from mockcvat.db import Database
 from mockcvat.events import EventStream
 from mockcvat.faults import Faults
 from mockcvat.journal import Journal
+from mockcvat.readcache import ReadCache
 from mockcvat.settings import Settings, SettingsError
 from mockcvat.storage import StoreError
 from mockcvat.storage.media import SCRATCH_AREA, media_store
@@ -61,6 +62,8 @@ class MockCVAT:
         self.faults = Faults(lambda: [op.operation_id for op in self.operations])
         self._check_media()
         self.db = Database(settings.resolved_database_url)
+        # answers of hot reads, kept until the next change
+        self.read_cache = ReadCache(self.db, enabled=settings.read_cache)
         from mockcvat.background import Background
 
         self.background = Background(self)  # long operations, recorded as CVAT requests
@@ -115,14 +118,14 @@ class MockCVAT:
                                 f"cannot be used ({problem}): check the bucket, the endpoint "
                                 "(--media-endpoint) and the AWS_* credentials")
 
-    def take_snapshot(self) -> None:
-        """The current state becomes the one ``reset`` returns to (at start-up: the seeded or
-        found state; later, e.g., a test module's world built once through the API), for
-        every process sharing the database."""
-        # the media the snapshot's objects own: a reset keeps these, and drops newer
+    def take_snapshot(self, *, keep_media: bool = True) -> None:
+        """The current state becomes the one ``reset`` returns to (at start-up: the seeded
+        state or the state found; later, e.g., a fuzzer's state with the admin logged in
+        once), with the media its objects own: a reset keeps these and drops everything newer."""
         self._remember_media()
         self.db.take_snapshot(self._reseed)
-        self._keep_snapshot_media()
+        if keep_media:
+            self._keep_snapshot_media()
 
     def _event_stream(self) -> EventStream:
         """The domain-event stream and its subscribers: the event log, webhook delivery."""
@@ -318,6 +321,7 @@ class MockCVAT:
         self.background.reset(forget=False)
         self.db.reset()
         keep = self._snapshot_media()
+        self.read_cache.clear()  # unreachable already (the epoch moved): free the memory
         kept = set(keep)
         for entry in self.media.entries():
             if entry not in kept:

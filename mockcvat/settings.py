@@ -63,6 +63,7 @@ class Settings:
     seed: Path | None = None  # a directory of API-shaped JSON files (mockcvat.seeding)
     journal: bool = True  # record requests (mockcvat.journal)
     journal_size: int = 5000  # entries kept; the oldest go first
+    read_cache: bool = True  # keep answers of hot reads until the state changes (readcache.py)
     log_level: str = "info"
     log_format: str = "text"
     # refuse API calls that would lock the admin out (for fuzzers); not CVAT behaviour
@@ -162,6 +163,8 @@ OPTIONS: dict[str, str] = {
     "seed": "a directory of JSON files (users.json, tasks.json, ...) to start from and reset to",
     "journal": "record every request for GET /_mockcvat/journal (true/false)",
     "journal_size": "how many requests the journal keeps (the oldest go first)",
+    "read_cache": "keep the answers of the most frequent reads until the state next changes "
+    "(true/false; answers are the same either way)",
     "log_level": "debug, info (one access-log line per request), warning or error",
     "log_format": "'text' or 'json' (one JSON object per line)",
     "protect_admin": "refuse API calls that would lock the admin out: deleting, deactivating "

@@ -119,6 +119,31 @@ def test_client_ids_are_kept_and_version_stays_zero(admin, task):
     assert [s["id"] for s in admin.get(url).json()["shapes"]] == [500]
 
 
+def test_given_and_new_ids_mixed_in_one_write(admin, task):
+    """One multi-row INSERT per kind: each object gets its own id back, in order, the client's
+    where it gave one, the next free ones elsewhere; skeleton elements follow their parent."""
+    url = f"/api/jobs/{task['jobs'][0]}/annotations/"
+    given = [None, 500, None, 300, None]
+    shapes = [{**box(task["car"], 0, points=(i, i, i + 5, i + 5)), **({"id": g} if g else {})}
+              for i, g in enumerate(given)]
+    answer = admin.put(url, json={"shapes": shapes, "tags": [
+        {"label_id": task["person"], "frame": 1, "id": 40}, {"label_id": task["car"], "frame": 0}]})
+    assert answer.status_code == 200, answer.text
+    written = [(s["id"], s["points"][0]) for s in answer.json()["shapes"]]
+    assert [i for i, _ in written][1::2] == [500, 300]  # the client's ids kept
+    new = [i for i, _ in written][::2]  # the next free ones: after 500 on SQLite, the
+    assert new == sorted(set(new)) and not {500, 300} & set(new)  # sequence's on PostgreSQL
+    assert [p for _, p in written] == [0, 1, 2, 3, 4]
+    tags = [t["id"] for t in answer.json()["tags"]]
+    assert tags[0] == 40 and tags[1] != 40
+    read = {s["id"]: s["points"][0] for s in admin.get(url).json()["shapes"]}
+    assert read == dict(written)
+    again = admin.patch(url, params={"action": "create"},
+                        json={"shapes": [{**box(task["car"], 0), "id": 500}]})
+    assert again.status_code == 400  # an id another shape has: refused, nothing written
+    assert len(admin.get(url).json()["shapes"]) == 5
+
+
 def test_task_writes_are_split_over_jobs_and_overlaps_folded(admin, task):
     url = f"/api/tasks/{task['id']}/annotations/"
     admin.put(url, json={"shapes": [box(task["car"], f) for f in (0, 2, 5)]})

@@ -13,9 +13,10 @@ success codes).
   schemathesis/pytest/lazy.py:212), so the base URL is given per call instead.
 * Keeping the admin usable: rather than excluding every operation that can lock the admin out
   (logout, password change, deleting its tokens, deactivating, demoting or deleting user 1...),
-  the server is reset to its seeded state before every example and the admin logs in again.
-  A reset takes well under a millisecond and a login a few, so every example starts from the same
-  state and the destructive operations are exercised too.
+  the server is reset before every example to a state where the admin has logged in once (the
+  module's own server, snapshotted after that login: ``MockCVAT.take_snapshot``). A reset takes
+  well under a millisecond, so every example starts from the same state with a valid token, and
+  the destructive operations are exercised too. Requests go over one keep-alive session.
 * An AI function is registered before every example (a canned detector): CVAT answers 503 to
   ``/api/lambda/*`` without Nuclio, as mockcvat does without functions (``tests/test_lambda.py``
   checks that answer); the fuzzer exercises a CVAT that has serverless functions.
@@ -31,7 +32,9 @@ from __future__ import annotations
 
 import copy
 import os
+from collections.abc import Iterator
 
+import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, settings
@@ -107,6 +110,18 @@ def test_the_fuzzed_schema_is_the_served_one(mockcvat_server: MockCVATServer) ->
     assert response.json() == schema_document(CVAT_VERSION)
 
 
+@pytest.fixture(scope="module")
+def fuzzed() -> Iterator[tuple[MockCVATServer, requests.Session]]:
+    """This module's server, whose reset state has the admin logged in, and a session
+    carrying the admin's token."""
+    with MockCVATServer() as server, requests.Session() as session:
+        # no proxy, netrc or CA look-ups in the environment on each of ~30,000 requests
+        session.trust_env = False
+        session.headers["Authorization"] = f"Token {admin_token(server)}"
+        server.mock.take_snapshot()
+        yield server, session
+
+
 @schema.parametrize()
 @settings(
     # per operation; CI runs a fixed, derandomized set so that main stays deterministic, and
@@ -119,13 +134,13 @@ def test_the_fuzzed_schema_is_the_served_one(mockcvat_server: MockCVATServer) ->
     database=None,  # no example database: every run explores afresh
 )
 def test_api_conforms_to_its_schema(case: schemathesis.Case,
-                                    mockcvat_server: MockCVATServer) -> None:
-    mockcvat_server.reset()
-    mockcvat_server.register_function("fuzz", detections={"*": []}, labels=[{"name": "car"}])
-    token = admin_token(mockcvat_server)
-    case.call_and_validate(base_url=mockcvat_server.url,
-                           headers={"Authorization": f"Token {token}"},
-                           checks=CHECKS, timeout=TIMEOUT)
+                                    fuzzed: tuple[MockCVATServer, requests.Session]) -> None:
+    server, session = fuzzed
+    server.reset()
+    session.cookies.clear()  # a login example's session cookie is not the next example's
+    server.register_function("fuzz", detections={"*": []}, labels=[{"name": "car"}])
+    case.call_and_validate(base_url=server.url, session=session, checks=CHECKS,
+                           timeout=TIMEOUT)
 
 
 def test_registering_without_email_answers_a_blank_email_as_cvat(

@@ -5,6 +5,7 @@ by the pinned versions), so ``make test`` on a clean clone installs it."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import subprocess
 import sys
@@ -29,11 +30,15 @@ def old_sdk_python() -> str:
     where = ROOT / ".cache" / ("venv-" + "-".join(p.replace("==", "-") for p in OLD_SDK))
     python = where / "bin" / "python"
     stamp = where / ".installed"
-    if not stamp.exists():
-        venv.EnvBuilder(with_pip=True, clear=True).create(where)
-        subprocess.run([str(python), "-m", "pip", "install", "--quiet",
-                        "--disable-pip-version-check", *OLD_SDK], check=True, timeout=900)
-        stamp.touch()
+    where.parent.mkdir(exist_ok=True)
+    # pytest-xdist workers (and parallel runs) may all want it: one makes it, the others wait
+    with open(where.parent / f"{where.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not stamp.exists():
+            venv.EnvBuilder(with_pip=True, clear=True).create(where)
+            subprocess.run([str(python), "-m", "pip", "install", "--quiet",
+                            "--disable-pip-version-check", *OLD_SDK], check=True, timeout=900)
+            stamp.touch()
     return str(python)
 
 

@@ -164,7 +164,9 @@ def test_four_workers_sixteen_sdk_clients(postgres_url: str, tmp_path: Path) -> 
             thread.start()
         for thread in threads:
             thread.join(LOAD_SECONDS + 300)
-        assert not errors, errors[:3]
+        assert not errors, [(type(e).__name__, getattr(e, 'status', None),
+                             getattr(e, 'reason', None), getattr(e, 'body', None) or str(e))
+                            for e in errors[:3]]
         assert len(made) >= 16, made  # every client finished at least one round
 
         # every object intact, whichever worker made it

@@ -21,8 +21,9 @@ reproduces the files that pipeline writes and the annotations its importer creat
   tracks (keyframes kept, ``outside`` added after gaps and at the end), labels are matched by
   name (unknown → error), images by file path without extension.
 
-No numpy or pycocotools here: RLE encoding, polygon rasterisation (pycocotools' ``rleFrPoly``),
-``toBbox`` and the compressed-RLE string codec are reimplemented in plain Python.
+No numpy here, and pycocotools only for polygon areas (its C is faster): RLE encoding, polygon
+rasterisation (pycocotools' ``rleFrPoly``), ``toBbox`` and the compressed-RLE string codec are
+reimplemented in plain Python.
 """
 
 from __future__ import annotations
@@ -94,6 +95,19 @@ def _rle_to_bbox(counts: list[int], h: int, w: int) -> list[float]:
             ys, ye = 0, h - 1
         xs, xe, ys, ye = min(xs, x), max(xe, x), min(ys, y), max(ye, y)
     return [float(xs), float(ys), float(xe - xs + 1), float(ye - ys + 1)]
+
+
+def _polygons_area(polygons: list[list[float]], h: int, w: int) -> float:
+    """The area of the union of the polygons' masks: pycocotools' ``frPyObjects``, ``merge``
+    and ``area``, as datumaro computes it (C, where ``poly_counts`` is the same algorithm in
+    Python). pycocotools reads a first list of 4 numbers or fewer as boxes: those go to the
+    Python port."""
+    if h <= 0 or w <= 0 or any(len(p) <= 4 for p in polygons):
+        return float(_rle_area(_union_counts([poly_counts(p, h, w) for p in polygons], h, w)))
+    from pycocotools import mask as mask_utils
+
+    rles = mask_utils.frPyObjects([[float(c) for c in p] for p in polygons], h, w)
+    return float(mask_utils.area(mask_utils.merge(rles)))
 
 
 def _union_counts(all_counts: list[list[int]], h: int, w: int) -> list[int]:
@@ -205,7 +219,7 @@ def _ann_area(ann: _Ann, h: int, w: int) -> float:
         return bw * bh
     if ann.kind == "polygon":
         x, y, bw, bh = _ann_bbox(ann, h, w)
-        return float(_rle_area(poly_counts(ann.geo["points"], int(y + bh), int(x + bw))))
+        return _polygons_area([ann.geo["points"]], int(y + bh), int(x + bw))
     if ann.kind == "mask":
         return float(_rle_area(ann.geo["counts"]))
     return 0.0
@@ -230,7 +244,7 @@ def _find_instances(anns: list[_Ann]) -> list[list[_Ann]]:
 
 def _instance_elem(group: list[_Ann], h: int, w: int) -> dict[str, Any]:
     """``_InstancesConverter.find_instance_parts`` + ``convert_instance`` (guess mode)."""
-    leader = max(group, key=lambda a: _ann_area(a, h, w))
+    leader = group[0] if len(group) == 1 else max(group, key=lambda a: _ann_area(a, h, w))
     boxes = [_ann_bbox(a, h, w) for a in group]
     x0 = min(b[0] for b in boxes)
     y0 = min(b[1] for b in boxes)
@@ -258,7 +272,7 @@ def _instance_elem(group: list[_Ann], h: int, w: int) -> dict[str, Any]:
         is_crowd = False
         segmentation = [[float(c) for c in p] for p in polygons]
         if segmentation:
-            area = float(_rle_area(_union_counts([poly_counts(p, h, w) for p in polygons], h, w)))
+            area = _polygons_area(polygons, h, w)
         else:
             segmentation, area = [], bbox[2] * bbox[3]
     elem = {

@@ -783,6 +783,19 @@ def parse_xml(data: bytes, name: str, *, allow_doctype: bool = False) -> ET.Elem
         raise ImportFailed(f"{name}: Failed to parse XML file: {exc}") from None
 
 
+def read_instance_mask(path: Path) -> tuple[list[int], int, int]:
+    """An instance mask PNG (KITTI's, MOTS's: 16- or 32-bit instance ids per pixel): its
+    values row by row, its width and height."""
+    try:
+        with Image.open(path) as image:
+            w, h = image.size
+            data = image.convert("I").tobytes("raw", "I")
+    except (UnidentifiedImageError, OSError) as exc:
+        raise ImportFailed(f"Can't read the instance mask '{path.name}': {exc}") from None
+    return [int.from_bytes(data[i:i + 4], "little", signed=True)
+            for i in range(0, len(data), 4)], w, h
+
+
 def read_text(path: Path) -> str:
     """A UTF-8 text file, or ImportFailed."""
     try:

@@ -28,8 +28,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, UnidentifiedImageError
-
 from .base import Dataset, ImportFailed
 from .common import (
     BACKGROUND,
@@ -42,6 +40,7 @@ from .common import (
     images_under_subset,
     instances,
     paint,
+    read_instance_mask,
     read_text,
     rgb_png,
     rowmajor_to_cvat_mask,
@@ -147,17 +146,6 @@ def _read_label_map(path: Path) -> list[str]:
     return names
 
 
-def _read_instances(path: Path) -> tuple[list[int], int, int]:
-    try:
-        with Image.open(path) as image:
-            w, h = image.size
-            data = image.convert("I").tobytes("raw", "I")
-    except (UnidentifiedImageError, OSError) as exc:
-        raise ImportFailed(f"Can't read the instance mask '{path.name}': {exc}") from None
-    return [int.from_bytes(data[i:i + 4], "little", signed=True)
-            for i in range(0, len(data), 4)], w, h
-
-
 def import_(dataset: Dataset, source: Path, *, format_name: str) -> dict[str, Any]:
     if format_name not in IMPORTS:
         raise ImportFailed(f"kitti cannot read {format_name!r}")
@@ -192,7 +180,7 @@ def import_(dataset: Dataset, source: Path, *, format_name: str) -> dict[str, An
         index = 0
         for kind, path in sorted(sources, key=lambda s: s[0] != "mask"):
             if kind == "mask":
-                values, w, h = _read_instances(path)
+                values, w, h = read_instance_mask(path)
                 for value, bits in sorted(value_masks(values).items()):
                     class_index = value >> 8
                     name = names[class_index] if 0 <= class_index < len(names) else None

@@ -24,8 +24,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, UnidentifiedImageError
-
 from .base import Dataset, ImportFailed
 from .common import (
     Importer,
@@ -35,6 +33,7 @@ from .common import (
     images_under_subset,
     instances,
     mask_to_polygons,
+    read_instance_mask,
     read_text,
     save_gray_png,
     value_masks,
@@ -93,17 +92,6 @@ def _mask_dirs(source: Path) -> list[Path]:
     return found
 
 
-def _read_values(path: Path) -> tuple[list[int], int, int]:
-    try:
-        with Image.open(path) as image:
-            w, h = image.size
-            data = image.convert("I").tobytes("raw", "I")
-    except (UnidentifiedImageError, OSError) as exc:
-        raise ImportFailed(f"Can't read the instance mask '{path.name}': {exc}") from None
-    return [int.from_bytes(data[i:i + 4], "little", signed=True)
-            for i in range(0, len(data), 4)], w, h
-
-
 image_layout = images_under_subset(IMAGES_DIR)  # where a project import finds the images
 
 
@@ -123,7 +111,7 @@ def import_(dataset: Dataset, source: Path, *, format_name: str) -> dict[str, An
     shift = 0
     for item_id, path, names in items:
         frame = importer.match(item_id, hint)
-        values, w, h = _read_values(path)
+        values, w, h = read_instance_mask(path)
         seen: set[int] = set()
         index = 0
         for value, bits in sorted(value_masks(values).items()):

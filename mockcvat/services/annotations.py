@@ -12,11 +12,14 @@ shapes' ``score`` from 2.56).
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select
+from sqlalchemy import insert as sql_insert
+from sqlalchemy.engine import Connection
 
 from mockcvat import compat
 from mockcvat.errors import APIError, ValidationFailed
@@ -85,10 +88,13 @@ class LabelBook:
                ) -> list[dict[str, Any]]:
         """Stored attributes, then the label's missing ones (defaults, or for tracked shapes
         the previous keyframe's values), as CVAT's reader fills them."""
+        specs = self.specs.get(label_id)
+        if not specs:  # nothing to fill in (most labels of a big task)
+            return [dict(a) for a in attributes]
         out = [dict(a) for a in attributes]
         have = {a["spec_id"] for a in out}
         earlier = {a["spec_id"]: a["value"] for a in previous or []}
-        for spec in self.specs.get(label_id, []):
+        for spec in specs:
             if spec.id in have or (mutable is not None and spec.mutable != mutable):
                 continue
             out.append({"spec_id": spec.id, "value": earlier.get(spec.id, spec.default_value)})
@@ -103,15 +109,16 @@ def read_jobs(db: Session, job_ids: list[int], book: LabelBook) -> list[dict[str
 
 def read_job(db: Session, job_id: int, book: LabelBook) -> dict[str, Any]:
     data = empty()
-    for tag in db.execute(select(LabeledImage).where(LabeledImage.job_id == job_id)
-                          .order_by(LabeledImage.frame, LabeledImage.id)).scalars():
+    rows = _core(db)  # Core rows: the ORM's result machinery is most of a big read
+    for tag in rows.execute(_columns(LabeledImage).where(LabeledImage.job_id == job_id)
+                            .order_by(LabeledImage.frame, LabeledImage.id)):
         data["tags"].append({
             "id": tag.id, "label_id": tag.label_id, "frame": tag.frame, "group": tag.group,
             "source": tag.source,
             "attributes": book.filled(tag.label_id, tag.attributes or [], mutable=None)})
-    shapes = list(db.execute(select(LabeledShape).where(LabeledShape.job_id == job_id)
-                             .order_by(LabeledShape.frame, LabeledShape.id)).scalars())
-    children: dict[int, list[LabeledShape]] = {}
+    shapes = list(rows.execute(_columns(LabeledShape).where(LabeledShape.job_id == job_id)
+                               .order_by(LabeledShape.frame, LabeledShape.id)))
+    children: dict[int, list[Any]] = {}
     for shape in shapes:
         if shape.parent_id is not None:
             children.setdefault(shape.parent_id, []).append(shape)
@@ -152,7 +159,19 @@ def read_job(db: Session, job_id: int, book: LabelBook) -> dict[str, Any]:
     return data
 
 
-def _shape(shape: LabeledShape, book: LabelBook) -> dict[str, Any]:
+def _core(db: Any) -> Connection:
+    """The Core connection of a session (flushed first, as an ORM query would autoflush)."""
+    if isinstance(db, Connection):
+        return db
+    db.flush()
+    return db.connection()
+
+
+def _columns(model: Any) -> Any:
+    return select(*model.__table__.columns)
+
+
+def _shape(shape: Any, book: LabelBook) -> dict[str, Any]:
     payload = {
         "id": shape.id, "label_id": shape.label_id, "type": shape.type, "frame": shape.frame,
         "group": shape.group, "source": shape.source, "occluded": shape.occluded,
@@ -228,37 +247,39 @@ _STORABLE = {"frame": IntegerField(), "group": IntegerField(), "z_order": Intege
 
 
 def insert(db: Session, job_id: int, data: dict[str, Any]) -> dict[str, Any]:
-    """Stores the objects (keeping ids the client gave); returns them with their ids. Rows are
-    flushed in batches (tags; shapes; their elements) so that ids come in one round trip."""
+    """Stores the objects (keeping ids the client gave); returns them with their ids. Tags,
+    shapes and their elements go in one multi-row INSERT each (Core, not ORM objects: a PUT
+    of thousands of shapes is mostly this), ids returned in the order of the rows."""
     out = empty()
-    tags = [LabeledImage(id=tag.get("id"), job_id=job_id, label_id=tag["label_id"],
-                         frame=tag["frame"], group=tag.get("group"),
-                         source=tag.get("source", "manual"), attributes=_attributes(tag))
-            for tag in data.get("tags", [])]
-    shapes = [_shape_row(job_id, shape, parent_id=None) for shape in data.get("shapes", [])]
-    intervals = [LabeledInterval(
-        id=item.get("id"), job_id=job_id, label_id=item["label_id"], start=item["start"],
-        stop=item.get("stop"), group=item.get("group"), source=item.get("source", "manual"),
-        score=item.get("score", 1.0), attributes=_attributes(item))
-        for item in data.get("intervals", [])]
-    db.add_all([*tags, *shapes, *intervals])
-    db.flush()
+    tags, shapes = data.get("tags", []), data.get("shapes", [])
+    intervals = data.get("intervals", [])
+    tag_ids = _insert_rows(db, LabeledImage, [{
+        "id": tag.get("id"), "job_id": job_id, "label_id": tag["label_id"],
+        "frame": tag["frame"], "group": tag.get("group"), "source": tag.get("source", "manual"),
+        "attributes": _attributes(tag)} for tag in tags])
+    shape_ids = _insert_rows(db, LabeledShape, [_shape_row(job_id, shape, parent_id=None)
+                                                for shape in shapes])
+    element_rows = [_shape_row(job_id, element, parent_id=parent_id)
+                    for shape, parent_id in zip(shapes, shape_ids, strict=True)
+                    for element in shape.get("elements") or []]
+    element_ids = iter(_insert_rows(db, LabeledShape, element_rows))
+    interval_ids = _insert_rows(db, LabeledInterval, [{
+        "id": item.get("id"), "job_id": job_id, "label_id": item["label_id"],
+        "start": item["start"], "stop": item.get("stop"), "group": item.get("group"),
+        "source": item.get("source", "manual"), "score": item.get("score", 1.0),
+        "attributes": _attributes(item)} for item in intervals])
     if "intervals" in out:
-        out["intervals"] = [{**item, "id": row.id, "score": row.score} for item, row in zip(
-            data.get("intervals", []), intervals, strict=True)]
-    elements = [[_shape_row(job_id, element, parent_id=row.id)
-                 for element in shape.get("elements") or []]
-                for shape, row in zip(data.get("shapes", []), shapes, strict=True)]
-    db.add_all([row for rows in elements for row in rows])
-    db.flush()
-    out["tags"] = [{**tag, "id": row.id} for tag, row in zip(data.get("tags", []), tags,
-                                                             strict=True)]
+        out["intervals"] = [{**item, "id": item_id, "score": item.get("score", 1.0)}
+                            for item, item_id in zip(intervals, interval_ids, strict=True)]
+    out["tags"] = [{**tag, "id": tag_id} for tag, tag_id in zip(tags, tag_ids, strict=True)]
     scored = compat.current().has(since=compat.SHAPE_SCORES)
-    for shape, row, rows in zip(data.get("shapes", []), shapes, elements, strict=True):
-        out["shapes"].append({**shape, "id": row.id, **({"score": row.score} if scored else {}),
-                              "elements": [
-            {**element, "id": element_row.id, **({"score": element_row.score} if scored else {})}
-            for element, element_row in zip(shape.get("elements") or [], rows, strict=True)]})
+
+    def stored(shape: dict[str, Any], shape_id: int) -> dict[str, Any]:
+        return {**shape, "id": shape_id, **({"score": shape.get("score", 1.0)} if scored else {})}
+
+    for shape, shape_id in zip(shapes, shape_ids, strict=True):
+        out["shapes"].append({**stored(shape, shape_id), "elements": [
+            stored(element, next(element_ids)) for element in shape.get("elements") or []]})
     for track in data.get("tracks", []):
         stored = _insert_track(db, job_id, track, parent_id=None)
         if stored is None:
@@ -269,16 +290,36 @@ def insert(db: Session, job_id: int, data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _insert_rows(db: Session, model: Any, rows: list[dict[str, Any]]) -> list[int]:
+    """INSERT ``rows`` (dicts with the same keys); their ids, in order. One statement per run
+    of rows with and without a client id (usually one for all): PostgreSQL takes an explicit
+    NULL id literally, and the runs keep the order in which new ids are handed out."""
+    table = model.__table__
+    statement = sql_insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    ids: list[int] = []
+    for given, run in itertools.groupby(rows, key=lambda row: row["id"] is not None):
+        values = [row if given else {k: v for k, v in row.items() if k != "id"} for row in run]
+        ids.extend(db.execute(statement, values).scalars())
+    return ids
+
+
 def _attributes(item: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"spec_id": a["spec_id"], "value": a["value"]} for a in item.get("attributes") or []]
 
 
-def _shape_row(job_id: int, shape: dict[str, Any], parent_id: int | None) -> LabeledShape:
-    return LabeledShape(
-        id=shape.get("id"), job_id=job_id, label_id=shape["label_id"], parent_id=parent_id,
-        frame=shape["frame"], group=shape.get("group"), source=shape.get("source", "manual"),
-        attributes=_attributes(shape), score=shape.get("score", 1.0),
-        **{key: shape[key] for key in SHAPE_FIELDS if key in shape})
+# the model's defaults, for what a shape leaves out (every row of one INSERT has every column)
+_SHAPE_DEFAULTS = {"occluded": False, "outside": False, "z_order": 0, "rotation": 0.0,
+                   "points": [], "score": 1.0}
+
+
+def _shape_row(job_id: int, shape: dict[str, Any], parent_id: int | None) -> dict[str, Any]:
+    return {
+        "id": shape.get("id"), "job_id": job_id, "label_id": shape["label_id"],
+        "parent_id": parent_id, "frame": shape["frame"], "group": shape.get("group"),
+        "source": shape.get("source", "manual"), "attributes": _attributes(shape),
+        "type": shape["type"],
+        **{key: shape[key] if key in shape else default
+           for key, default in _SHAPE_DEFAULTS.items()}}
 
 
 def _insert_track(db: Session, job_id: int, track: dict[str, Any],

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PIL import Image, UnidentifiedImageError
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
@@ -71,14 +71,20 @@ def remove_asset_files(mock: MockCVAT, db: Session, condition: Any) -> None:
         mock.media.delete_prefix(asset_dir(asset_uuid))
 
 
+# built once: every page of a task, job or project list runs them (a reused statement skips
+# SQLAlchemy's construction and cache-key work)
+_OF_TASKS = select(AnnotationGuide.task_id, AnnotationGuide.id).where(
+    AnnotationGuide.task_id.in_(bindparam("ids", expanding=True)))
+_OF_PROJECTS = select(AnnotationGuide.project_id, AnnotationGuide.id).where(
+    AnnotationGuide.project_id.in_(bindparam("ids", expanding=True)))
+
+
 def guide_ids(db: Any, *, task_ids: Iterable[int] = (), project_ids: Iterable[int] = ()
               ) -> tuple[dict[int, int], dict[int, int]]:
     """The guides of some tasks and projects: ({task id: guide id}, {project id: guide id})."""
     tasks, projects = list(task_ids), list(project_ids)
-    of_tasks = dict(db.execute(select(AnnotationGuide.task_id, AnnotationGuide.id).where(
-        AnnotationGuide.task_id.in_(tasks))).all()) if tasks else {}
-    of_projects = dict(db.execute(select(AnnotationGuide.project_id, AnnotationGuide.id).where(
-        AnnotationGuide.project_id.in_(projects))).all()) if projects else {}
+    of_tasks = dict(db.execute(_OF_TASKS, {"ids": tasks}).all()) if tasks else {}
+    of_projects = dict(db.execute(_OF_PROJECTS, {"ids": projects}).all()) if projects else {}
     return of_tasks, of_projects
 
 

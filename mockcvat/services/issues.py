@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from mockcvat import iam, listing
 from mockcvat.errors import PermissionDenied, ValidationFailed
@@ -101,8 +101,12 @@ def issue_counts(db: Any, job_ids: Iterable[int]) -> dict[int, int]:
     wanted = list(job_ids)
     if not wanted:
         return {}
-    return dict(db.execute(select(Issue.job_id, func.count()).where(
-        Issue.job_id.in_(wanted)).group_by(Issue.job_id)).all())
+    return dict(db.execute(_ISSUE_COUNTS, {"ids": wanted}).all())
+
+
+# built once: every page of a job list runs it
+_ISSUE_COUNTS = select(Issue.job_id, func.count()).where(
+    Issue.job_id.in_(bindparam("ids", expanding=True))).group_by(Issue.job_id)
 
 
 # --- lists ---------------------------------------------------------------------------------------

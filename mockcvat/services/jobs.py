@@ -92,18 +92,11 @@ def frames_of(segment: Any) -> list[int]:
 
 def payloads(ctx: Context, db: Any, jobs: Iterable[Any]) -> list[dict[str, Any]]:
     jobs = list(jobs)
-    task_ids = {j.task_id for j in jobs}
-    tasks = {t.id: t for t in db.execute(
-        select(*Task.__table__.columns).where(Task.id.in_(task_ids)))} if task_ids else {}
+    tasks = resources.rows_by_id(db, Task, (j.task_id for j in jobs))
     project_ids = {t.project_id for t in tasks.values() if t.project_id}
-    projects = {p.id: p for p in db.execute(select(*Project.__table__.columns).where(
-        Project.id.in_(project_ids)))} if project_ids else {}
-    data_ids = {t.data_id for t in tasks.values() if t.data_id}
-    datas = {d.id: d for d in db.execute(select(*Data.__table__.columns).where(
-        Data.id.in_(data_ids)))} if data_ids else {}
-    segment_ids = {j.segment_id for j in jobs}
-    segments = {s.id: s for s in db.execute(select(*Segment.__table__.columns).where(
-        Segment.id.in_(segment_ids)))} if segment_ids else {}
+    projects = resources.rows_by_id(db, Project, project_ids)
+    datas = resources.rows_by_id(db, Data, (t.data_id for t in tasks.values()))
+    segments = resources.rows_by_id(db, Segment, (j.segment_id for j in jobs))
     people = basic_users(ctx, db, [j.assignee_id for j in jobs])
     job_ids = [j.id for j in jobs]
     replicas = dict(db.execute(select(Job.parent_job_id, func.count()).where(
@@ -154,9 +147,16 @@ def payloads(ctx: Context, db: Any, jobs: Iterable[Any]) -> list[dict[str, Any]]
 
 
 def list_jobs(ctx: Context) -> dict[str, Any]:
-    query = select(*Job.__table__.columns).where(iam.engine(ctx).visible_jobs())
+    policy = iam.engine(ctx)
+
+    def query() -> Any:
+        return select(*Job.__table__.columns).where(policy.visible_jobs())
+
     with ctx.mock.db.read() as connection:
-        page = listing.paginate(connection, query, LISTING, ctx.params, ctx.url, pk=Job.id)
+        # statements built once per caller's scope, the count kept until the next write
+        page = listing.paginate(connection, query, LISTING, ctx.params, ctx.url, pk=Job.id,
+                                cache=ctx.mock.db.cache,
+                                cache_key=("jobs", policy.scope_key()))
         return page.body(payloads(ctx, connection, page.rows))
 
 

@@ -90,9 +90,16 @@ def payloads(ctx: Context, db: Any, projects: Iterable[Any]) -> list[dict[str, A
 
 
 def list_projects(ctx: Context) -> dict[str, Any]:
-    query = select(*Project.__table__.columns).where(iam.engine(ctx).visible_projects())
+    policy = iam.engine(ctx)
+
+    def query() -> Any:
+        return select(*Project.__table__.columns).where(policy.visible_projects())
+
     with ctx.mock.db.read() as connection:
-        page = listing.paginate(connection, query, LISTING, ctx.params, ctx.url, pk=Project.id)
+        # statements built once per caller's scope, the count kept until the next write
+        page = listing.paginate(connection, query, LISTING, ctx.params, ctx.url, pk=Project.id,
+                                cache=ctx.mock.db.cache,
+                                cache_key=("projects", policy.scope_key()))
         return page.body(payloads(ctx, connection, page.rows))
 
 

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
+import math
 import os
 import re
 import shutil
+import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -214,6 +217,26 @@ def _process_job(mock: MockCVAT, reporter: background.Reporter, plan: dict[str, 
     process(mock, Plan.from_json(plan), reporter, background.thaw(mock, ctx))
 
 
+
+PROGRESS_INTERVAL = 0.05  # seconds between two progress writes (each is a transaction)
+
+
+def every(interval: float, report: Callable[[float], None]) -> Callable[[float], None]:
+    """``report``, called at most once per ``interval`` seconds (and always for the end):
+    media preparation reports after every file, and a write per file of a thousand-image
+    task is a good part of its creation time. A dropped request still stops the work at the
+    next report that goes through."""
+    last = -math.inf
+
+    def throttled(fraction: float) -> None:
+        nonlocal last
+        now = time.monotonic()
+        if fraction >= 1.0 or now - last >= interval:
+            last = now
+            report(fraction)
+
+    return throttled
+
 def process(mock: MockCVAT, plan: Plan, reporter: background.Reporter,
             ctx: Context | None = None) -> None:
     """The creation request's work. Whatever happens, the uploaded files go (their copy is
@@ -253,7 +276,7 @@ def _process(mock: MockCVAT, plan: Plan, reporter: background.Reporter,
                 upload_file_order=plan.upload_file_order, start_frame=plan.start_frame,
                 stop_frame=plan.stop_frame, frame_step=plan.frame_step,
                 chunk_size=plan.chunk_size, use_zip_chunks=plan.use_zip_chunks,
-                progress=reporter.progress)
+                progress=every(PROGRESS_INTERVAL, reporter.progress))
     except media.MediaError as exc:
         raise background.RequestFailed(failure_message(exc)) from None
     mock.media.put_tree(data_key(plan.data_id), target)
@@ -368,7 +391,7 @@ def from_cloud(mock: MockCVAT, plan: Plan, root: Path, target: Path,
                 bucket, names, target, sizes=sizes, start_frame=plan.start_frame,
                 stop_frame=plan.stop_frame, frame_step=plan.frame_step,
                 chunk_size=plan.chunk_size, sorting_method=plan.sorting_method,
-                progress=reporter.progress)
+                progress=every(PROGRESS_INTERVAL, reporter.progress))
         for name in names:
             media.sources.check_relative(name)
             bucket.download(name, media.sources.inside(root, name))

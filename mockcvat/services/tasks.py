@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import bindparam, case, func, select
 
 from mockcvat import compat, iam, listing
 from mockcvat.compat import ByVersion
@@ -84,6 +84,16 @@ SCOPES = {"name": "update:desc", "labels": "update:desc", "bug_tracker": "update
 
 
 # --- representation ----------------------------------------------------------------------------
+# built once: every page of the list runs them (a reused statement skips SQLAlchemy's
+# construction and cache-key work)
+_JOB_COUNTS = (
+    select(Job.task_id, func.count(),
+           func.sum(case(((Job.stage == "acceptance") & (Job.state == "completed"), 1),
+                         else_=0)),
+           func.sum(case((Job.stage == "validation", 1), else_=0)))
+    .where(Job.task_id.in_(bindparam("ids", expanding=True))).group_by(Job.task_id))
+
+
 def payloads(ctx: Context, db: Any, tasks: Iterable[Any]) -> list[dict[str, Any]]:
     tasks = list(tasks)
     ids = [t.id for t in tasks]
@@ -94,15 +104,10 @@ def payloads(ctx: Context, db: Any, tasks: Iterable[Any]) -> list[dict[str, Any]
     projects = dict(db.execute(select(Project.id, Project.name).where(
         Project.id.in_(project_ids))).all()) if project_ids else {}
     data_ids = [t.data_id for t in tasks if t.data_id]
-    datas = {row.id: row for row in db.execute(
-        select(*Data.__table__.columns).where(Data.id.in_(data_ids)))} if data_ids else {}
+    datas = resources.rows_by_id(db, Data, data_ids)
     jobs: dict[int, tuple[int, int, int]] = {}
     if ids:
-        completed = case(((Job.stage == "acceptance") & (Job.state == "completed"), 1), else_=0)
-        validation = case((Job.stage == "validation", 1), else_=0)
-        for task_id, count, done, checking in db.execute(
-                select(Job.task_id, func.count(), func.sum(completed), func.sum(validation))
-                .where(Job.task_id.in_(ids)).group_by(Job.task_id)):
+        for task_id, count, done, checking in db.execute(_JOB_COUNTS, {"ids": ids}):
             jobs[task_id] = (count, int(done or 0), int(checking or 0))
     jobs_url, labels_url = ctx.absolute("/api/jobs"), ctx.absolute("/api/labels")
     task_guides, _ = guides.guide_ids(db, task_ids=ids)
@@ -149,9 +154,16 @@ def payload(ctx: Context, db: Any, task: Task) -> dict[str, Any]:
 
 # --- endpoints -----------------------------------------------------------------------------------
 def list_tasks(ctx: Context) -> dict[str, Any]:
-    query = select(*Task.__table__.columns).where(iam.engine(ctx).visible_tasks())
+    policy = iam.engine(ctx)
+
+    def query() -> Any:
+        return select(*Task.__table__.columns).where(policy.visible_tasks())
+
     with ctx.mock.db.read() as connection:
-        page = listing.paginate(connection, query, LISTING, ctx.params, ctx.url, pk=Task.id)
+        # statements built once per caller's scope, the count kept until the next write
+        page = listing.paginate(connection, query, LISTING, ctx.params, ctx.url, pk=Task.id,
+                                cache=ctx.mock.db.cache,
+                                cache_key=("tasks", policy.scope_key()))
         return page.body(payloads(ctx, connection, page.rows))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlmodel import Session
 
 from mockcvat import iam, listing
@@ -132,6 +132,11 @@ def represent(ctx: Context, rows: Iterable[Mapping[str, Any]], *, full: bool
     return out
 
 
+# built once (a reused statement skips SQLAlchemy's construction and cache-key work)
+_BASIC_USERS = select(User.id, User.username, User.first_name, User.last_name).where(
+    User.id.in_(bindparam("ids", expanding=True)))
+
+
 def basic_users(ctx: Context, connection: Any, ids: Iterable[int | None]
                 ) -> dict[int, dict[str, Any]]:
     """``BasicUser`` payloads by id, for the owners, assignees and members other resources
@@ -139,10 +144,7 @@ def basic_users(ctx: Context, connection: Any, ids: Iterable[int | None]
     wanted = {i for i in ids if i is not None}
     if not wanted:
         return {}
-    rows = connection.execute(
-        select(User.id, User.username, User.first_name, User.last_name)
-        .where(User.id.in_(wanted))
-    )
+    rows = connection.execute(_BASIC_USERS, {"ids": list(wanted)})
     base = ctx.absolute("/api/users/")
     return {row.id: BasicUser.dump({**row._mapping, "url": f"{base}{row.id}"}) or {}
             for row in rows}
