@@ -27,6 +27,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import event, text
+from sqlalchemy import types as sqltypes
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, SQLModel, create_engine
@@ -52,6 +53,10 @@ def _flushed(session: Session, _context: Any) -> None:
 def _executed(state: Any) -> None:
     if state.is_insert or state.is_update or state.is_delete:
         state.session.info["wrote"] = True
+
+
+class _IntegerAsSent(sqltypes.Integer):
+    render_bind_cast = False
 
 
 class _NoLock:
@@ -91,8 +96,14 @@ class Database:
     def _create_engine(self, url: str) -> Engine:
         if not self.is_sqlite:
             # UTC, so naive timestamps read back as SQLite returns them
-            return create_engine(url, pool_size=8, max_overflow=16, pool_pre_ping=True,
-                                 connect_args={"options": "-c timezone=UTC"})
+            engine = create_engine(url, pool_size=8, max_overflow=16, pool_pre_ping=True,
+                                   connect_args={"options": "-c timezone=UTC"})
+            # integers go as psycopg types them (smallint to numeric, by value), not cast to
+            # INTEGER: an id beyond the column then finds nothing, a 404 as in CVAT (whose
+            # driver inlines the number), instead of the cast's "integer out of range"
+            engine.dialect.colspecs = {**engine.dialect.colspecs,
+                                       sqltypes.Integer: _IntegerAsSent}
+            return engine
         # the file's folder must exist (Settings.check): nothing is created outside the data dir
         engine = create_engine(
             url, connect_args={"check_same_thread": False}, poolclass=StaticPool,
@@ -218,6 +229,19 @@ class Database:
                 found.append((table.name, sequence))
         return found
 
+    def advance_sequences(self, connection: Connection) -> None:
+        """After rows were written with the ids they name (a seed): each id sequence moves past
+        its table's highest id, as SQLite's AUTOINCREMENT does by itself."""
+        if self.is_sqlite:
+            return
+        for table, sequence in self._sequences(connection):
+            key = next(iter(SQLModel.metadata.tables[table].primary_key.columns)).name
+            # the sequence's next value is last_value, or last_value + 1 once it was called
+            connection.execute(text(
+                f'SELECT setval(:seq, top) FROM (SELECT max("{key}") AS top FROM "{table}") AS t, '
+                f"{sequence} AS s WHERE top >= s.last_value + s.is_called::int"),
+                {"seq": sequence})
+
     def _store_snapshot(self) -> None:
         """Copy every table (and where each id sequence stands) into the snapshot schema."""
         with self.engine.begin() as connection:
@@ -244,14 +268,18 @@ class Database:
         for attempt in range(RESET_ATTEMPTS):
             try:
                 with self.engine.begin() as connection:
-                    connection.execute(text(
-                        "TRUNCATE " + ", ".join(f'public."{name}"' for name in tables)))
-                    for name in tables:
-                        connection.execute(text(f'INSERT INTO public."{name}" '
-                                                f'SELECT * FROM {SNAPSHOT_SCHEMA}."{name}"'))
-                    connection.execute(text(f"SELECT setval(name, last_value, is_called) "
-                                            f"FROM {SNAPSHOT_SCHEMA}._sequences"))
-                    _bump(connection)
+                    # one round trip: statements without parameters go together
+                    connection.exec_driver_sql(";\n".join([
+                        # DELETE, not TRUNCATE: TRUNCATE makes new files for every table
+                        # (most of a reset's time on small tables); the lock keeps its effect
+                        "LOCK TABLE " + ", ".join(f'public."{name}"' for name in tables)
+                        + " IN ACCESS EXCLUSIVE MODE",
+                        *(f'DELETE FROM public."{name}"' for name in reversed(tables)),
+                        *(f'INSERT INTO public."{name}" SELECT * FROM {SNAPSHOT_SCHEMA}."{name}"'
+                          for name in tables),
+                        f"SELECT setval(name, last_value, is_called) "
+                        f"FROM {SNAPSHOT_SCHEMA}._sequences",
+                        _BUMP]))
                 return
             except OperationalError as exc:
                 # TRUNCATE takes its table locks one by one: a transaction already holding one
@@ -272,7 +300,10 @@ RESET_ATTEMPTS = 5
 
 def _bump(connection: Connection) -> None:
     """Count a committed write (in the writing transaction: the new value shows with it)."""
-    connection.execute(text("UPDATE mockcvat_generation SET value = value + 1 WHERE id = 1"))
+    connection.execute(text(_BUMP))
+
+
+_BUMP = "UPDATE mockcvat_generation SET value = value + 1 WHERE id = 1"
 
 
 def _json_loads(text: str) -> Any:

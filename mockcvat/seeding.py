@@ -177,6 +177,7 @@ def load(mock: MockCVAT, directory: Path) -> None:
             for resource in RESOURCES:
                 loader.file = resource.file
                 resource.load(loader, _records(directory / resource.file))
+            mock.db.advance_sequences(db.connection())
     except BaseException:
         mock.media.delete_prefix("data/")
         raise

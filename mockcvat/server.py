@@ -81,19 +81,24 @@ class MockCVAT:
             return
         # several processes may share the database (PostgreSQL): one starts at a time, and
         # the first of them (no other alive) decides what the state at start-up is
+        try:
+            self._start_state(settings)
+        except BaseException:  # after the start-up lock's connection went back to the pool
+            self.db.dispose()
+            raise
+        self.db.peers.listen(self._on_peer_message)
+        if settings.background_mode == "thread" or self.db.shared:
+            self.background.start_workers()  # work queued before, or by the other processes
+
+    def _start_state(self, settings: Settings) -> None:
         with self.db.peers.exclusive():
             first = not self.db.peers.others()
             if self._is_empty():  # a new state: media left by an earlier one belongs to nothing
                 if first:
                     self.media.delete_prefix("")
-                try:
-                    self.seed()
-                except BaseException:
-                    self.db.dispose()
-                    raise
+                self.seed()
             else:
                 if settings.seed is not None:
-                    self.db.dispose()
                     raise SettingsError("seed", f"the database {self.db.url!r} already holds "
                                         "a state; give an empty --data-dir, or --database-url "
                                         "sqlite:// to keep the seeded state in memory")
@@ -104,9 +109,6 @@ class MockCVAT:
                 self.take_snapshot()
             else:
                 self.db.keep_snapshot(self._reseed)
-        self.db.peers.listen(self._on_peer_message)
-        if settings.background_mode == "thread" or self.db.shared:
-            self.background.start_workers()  # work queued before, or by the other processes
 
     def _check_media(self) -> None:
         try:
