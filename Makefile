@@ -31,17 +31,11 @@ postgresql:
 	    || echo "could not install postgresql: the PostgreSQL tests will fail and say why"; \
 	else echo "PostgreSQL not found and not installable here (needs root and apt-get): the PostgreSQL tests will fail and say why"; fi
 
-# The suite again with every server on PostgreSQL instead of in-memory SQLite (see README):
-# these files so far, the ones checked on PostgreSQL when the backend landed; the others are
-# listed in README's "What is not implemented yet"
-POSTGRES_TESTS := tests/test_sdk.py tests/test_tasks.py tests/test_requests.py \
-	tests/test_webhooks.py tests/test_users_http.py tests/test_organizations.py \
-	tests/test_datasets.py tests/test_backups.py tests/test_annotations.py tests/test_labels.py \
-	tests/test_issues.py tests/test_events.py tests/test_analytics.py \
-	tests/test_auth_http.py tests/test_guides.py \
-	tests/test_validation.py tests/test_shared_instance.py tests/test_migrations.py
+# The whole suite again with every server on PostgreSQL instead of in-memory SQLite (see
+# README, "PostgreSQL in the tests"); the shared-instance tests run on PostgreSQL in `make test`
+# already
 test-postgres: install-test
-	MOCKCVAT_TEST_POSTGRES=1 $(BIN)/python -m pytest $(POSTGRES_TESTS)
+	MOCKCVAT_TEST_POSTGRES=1 $(BIN)/python -m pytest $(PARALLEL) --ignore=tests/test_shared_instance.py
 
 # Azurite, Azure's official storage emulator (npm), for the cloud-storage tests, into a local
 # folder. Without npm the Azure tests skip and say why (.ci/run installs node and npm first).

@@ -260,7 +260,7 @@ class Database:
 
     def _restore_snapshot(self) -> None:
         """One transaction: every table emptied and refilled from the snapshot, sequences put
-        back. TRUNCATE locks each table exclusively, so other processes' transactions wait and
+        back. The LOCK takes each table exclusively, so other processes' transactions wait and
         then see the restored state, never a half-restored one."""
         from sqlalchemy.exc import OperationalError
 
@@ -282,7 +282,7 @@ class Database:
                         _BUMP]))
                 return
             except OperationalError as exc:
-                # TRUNCATE takes its table locks one by one: a transaction already holding one
+                # LOCK takes its table locks one by one: a transaction already holding one
                 # and waiting for another deadlocks with it, and PostgreSQL aborts one of the
                 # two. The reset was that one (nothing of it happened): take them again.
                 if "deadlock" not in str(exc).lower() or attempt == RESET_ATTEMPTS - 1:
