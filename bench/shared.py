@@ -86,24 +86,27 @@ def _wrk(url: str, token: str, path: str, post: bool) -> float:
 
 
 def _threads(url: str, token: str, path: str, post: bool) -> float:
-    done, stop = [0] * CONNECTIONS, time.monotonic() + SECONDS
+    def step(http: httpx.Client) -> None:
+        answer = (http.post(path, content=CREATE_BODY,
+                            headers={"Content-Type": "application/json"})
+                  if post else http.get(path))
+        assert answer.status_code in (200, 201), answer.text
+
+    return _clients(url, token, CONNECTIONS, step)
+
+
+def _clients(url: str, token: str, count: int, step: Callable[[httpx.Client], None]) -> float:
+    """``count`` threads, each with a connection of its own, doing ``step`` over and over for
+    ``SECONDS``: steps per second, all threads together."""
+    done, stop = [0] * count, time.monotonic() + SECONDS
 
     def run(index: int) -> None:
         with httpx.Client(base_url=url, headers={"Authorization": f"Token {token}"},
                           timeout=60) as http:
-            n = 0
             while time.monotonic() < stop:
-                answer = (http.post(path, content=CREATE_BODY,
-                                    headers={"Content-Type": "application/json"})
-                          if post else http.get(path))
-                assert answer.status_code in (200, 201), answer.text
-                n += 1
-            done[index] = n
+                step(http)
+                done[index] += 1
 
-    return _in_threads(CONNECTIONS, run, done)
-
-
-def _in_threads(count: int, run: Callable[[int], None], done: list[int]) -> float:
     threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
     started = time.monotonic()
     for thread in threads:
@@ -121,28 +124,19 @@ for _i in range(3):
 
 
 def _tasks_with_data(url: str, token: str) -> float:
-    done, stop = [0] * DATA_CLIENTS, time.monotonic() + SECONDS
+    def step(http: httpx.Client) -> None:
+        task = http.post("/api/tasks", content=CREATE_BODY,
+                         headers={"Content-Type": "application/json"}).json()
+        answer = http.post(f"/api/tasks/{task['id']}/data/", data={"image_quality": "70"},
+                           files=[(f"client_files[{i}]", (f"{i}.png", png))
+                                  for i, png in enumerate(PNGS)])
+        rq_id = answer.json()["rq_id"]
+        while (status := http.get(f"/api/requests/{rq_id}").json()["status"]) not in (
+                "finished", "failed"):
+            time.sleep(0.02)
+        assert status == "finished"
 
-    def run(index: int) -> None:
-        with httpx.Client(base_url=url, headers={"Authorization": f"Token {token}"},
-                          timeout=60) as http:
-            n = 0
-            while time.monotonic() < stop:
-                task = http.post("/api/tasks", content=CREATE_BODY,
-                                 headers={"Content-Type": "application/json"}).json()
-                answer = http.post(f"/api/tasks/{task['id']}/data/",
-                                   data={"image_quality": "70"},
-                                   files=[(f"client_files[{i}]", (f"{i}.png", png))
-                                          for i, png in enumerate(PNGS)])
-                rq_id = answer.json()["rq_id"]
-                while (status := http.get(f"/api/requests/{rq_id}").json()["status"]) not in (
-                        "finished", "failed"):
-                    time.sleep(0.02)
-                assert status == "finished"
-                n += 1
-            done[index] = n
-
-    return _in_threads(DATA_CLIENTS, run, done)
+    return _clients(url, token, DATA_CLIENTS, step)
 
 
 def measure(args: list[str], workers: int = 1) -> tuple[float, float, float]:
